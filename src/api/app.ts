@@ -1,0 +1,77 @@
+/**
+ * The Koa application of the main listener: small middlewares, in the order a request meets them.
+ *
+ *   requestContext → errorBoundary → shutdownGate → routes (/notify, /health) → 404 JSON
+ */
+import { randomUUID } from "node:crypto";
+import Router from "@koa/router";
+import Koa, { type Context, type Next } from "koa";
+import type { Logger } from "pino";
+import type { Dispatcher } from "../core/dispatcher.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { logAccess } from "../observability/accessLog.js";
+import { mountHealth } from "./health.js";
+import { mountNotify } from "./matrix.js";
+import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
+import type { Lifecycle, RequestState } from "./state.js";
+
+export interface AppOptions {
+  dispatcher: Dispatcher;
+  metrics: GatewayMetrics;
+  log: Logger;
+  lifecycle: Lifecycle;
+  /** `log.access.x_forwarded_for` */
+  trustForwardedFor: boolean;
+}
+
+export function createApp(options: AppOptions): Koa<RequestState> {
+  const app = new Koa<RequestState>();
+  const router = new Router<RequestState>();
+  mountNotify(router, options.dispatcher, options.metrics);
+  mountHealth(router);
+
+  app.use(requestContext(options.log, options.trustForwardedFor));
+  app.use(errorBoundary);
+  app.use(shutdownGate(options.lifecycle));
+  app.use(router.routes());
+  app.use((ctx) => sendUnrecognized(ctx));
+  // Errors are answered and logged by errorBoundary; Koa's own handler would print them again.
+  app.silent = true;
+  return app;
+}
+
+function requestContext(log: Logger, trustForwardedFor: boolean) {
+  return async (ctx: Context, next: Next) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const state = ctx.state as RequestState;
+    state.requestId = requestId;
+    state.log = log.child({ request_id: requestId });
+    ctx.set("X-Request-Id", requestId);
+    try {
+      await next();
+    } finally {
+      logAccess(ctx, state.log, performance.now() - started, trustForwardedFor);
+    }
+  };
+}
+
+async function errorBoundary(ctx: Context, next: Next) {
+  try {
+    await next();
+  } catch (error) {
+    const { requestId, log } = ctx.state as RequestState;
+    log.error({ err: error }, "Unhandled error while handling the request");
+    sendError(ctx, 500, "M_UNKNOWN", "internal error; the request id ties it to the gateway's log", requestId);
+  }
+}
+
+function shutdownGate(lifecycle: Lifecycle) {
+  return async (ctx: Context, next: Next) => {
+    if (lifecycle.shuttingDown) {
+      ctx.set("Connection", "close");
+      return sendUnavailable(ctx, "shutting down", 1, (ctx.state as RequestState).requestId);
+    }
+    await next();
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * `POST /_matrix/push/v1/notify` (and, as in Sygnal, any sub-path and query string): the Push Gateway API.
+ *
+ * Reads at most 512 KiB (413 beyond), answers Sygnal's exact 400 texts for malformed requests, dispatches, and maps
+ * the dispatch result to the homeserver's answer: 200 `{"rejected": [...]}`, 502 (retry: provider failure),
+ * 503 (retry: overloaded), 500 (a bug, with the request id).
+ */
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import getRawBody from "raw-body";
+import type { Dispatcher } from "../core/dispatcher.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import { parseNotificationBody } from "./notificationBody.js";
+import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
+import type { RequestState } from "./state.js";
+
+export const MAX_BODY_BYTES = 512 * 1024;
+const NOTIFY_PATH = /^\/_matrix\/push\/v1\/notify(?:\/.*)?$/;
+/** Sygnal's `resource` label of `sygnal_requests_in_flight`. */
+const RESOURCE = "V1NotifyHandler";
+
+export function mountNotify(router: Router<RequestState>, dispatcher: Dispatcher, metrics: GatewayMetrics): void {
+  router.post(NOTIFY_PATH, async (ctx) => {
+    metrics.requestsInFlight.labels(RESOURCE).inc();
+    let status = 500; // unless notify() finishes: an exception becomes a 500 in the error boundary
+    try {
+      await notify(ctx, dispatcher, metrics);
+      status = ctx.status;
+    } finally {
+      metrics.requestsInFlight.labels(RESOURCE).dec();
+      metrics.statusCodes.labels(String(status)).inc();
+    }
+  });
+  router.all(NOTIFY_PATH, (ctx) => sendUnrecognized(ctx, "POST"));
+}
+
+async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetrics): Promise<void> {
+  const { requestId, log } = ctx.state as RequestState;
+  const body = await readBody(ctx);
+  if (body === undefined) return;
+
+  const parsed = parseNotificationBody(body);
+  if (!parsed.ok) return badRequest(ctx, parsed.message);
+  metrics.notificationsReceived.inc();
+  const { notification } = parsed;
+  if (notification.devices.length === 0) return badRequest(ctx, "No devices in notification");
+
+  const started = performance.now();
+  const result = await dispatcher.dispatch(notification, requestId, log);
+  switch (result.status) {
+    case 200:
+      ctx.status = 200;
+      ctx.type = "application/json";
+      ctx.body = rejectedBody(result.rejected);
+      break;
+    case 503:
+      sendUnavailable(ctx, result.reason, result.retryAfter, requestId);
+      break;
+    case 502:
+      if (result.retryAfter !== undefined) ctx.set("Retry-After", String(Math.ceil(result.retryAfter)));
+      sendError(ctx, 502, "M_UNKNOWN", `push provider failure: ${result.reason}`, requestId);
+      break;
+    case 500:
+      sendError(ctx, 500, "M_UNKNOWN", "internal error; the request id ties it to the gateway's log", requestId);
+      break;
+  }
+  metrics.notifyTime.labels(String(ctx.status)).observe((performance.now() - started) / 1000);
+}
+
+/** The body's bytes, or undefined once an answer (413, or none for a client gone) has been set. */
+async function readBody(ctx: Context): Promise<Buffer | undefined> {
+  try {
+    return await getRawBody(ctx.req, { length: ctx.request.length, limit: MAX_BODY_BYTES });
+  } catch (error) {
+    const type = (error as { type?: string }).type;
+    // The rest of an oversized body is not read: the connection closes after the answer.
+    ctx.set("Connection", "close");
+    if (type === "entity.too.large") {
+      sendError(ctx, 413, "M_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+    } else {
+      badRequest(ctx, "Expected JSON request body");
+    }
+    return undefined;
+  }
+}
+
+function badRequest(ctx: Context, message: string): void {
+  ctx.status = 400;
+  ctx.type = "text/plain; charset=utf-8";
+  ctx.body = message;
+}
+
+/** Byte for byte what Sygnal sends (Python's json.dumps separators): `{"rejected": ["a", "b"]}`. */
+function rejectedBody(rejected: string[]): string {
+  return `{"rejected": [${rejected.map((pushkey) => JSON.stringify(pushkey)).join(", ")}]}`;
+}

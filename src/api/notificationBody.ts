@@ -1,0 +1,125 @@
+/**
+ * Turns the raw bytes of a /notify request into a Notification, answering exactly what Sygnal answers for bad input.
+ *
+ * Order of checks (first failure wins, as in Sygnal): UTF-8 and JSON (NaN and Infinity are not JSON), then the schema
+ * (`schemas/notification.schema.json`, whose nested `allOf` encodes Sygnal's order and whose `x-message` keywords are
+ * Sygnal's texts). An empty `devices` list is valid here; the caller counts the notification and then refuses it, as
+ * Sygnal does.
+ */
+import type { ErrorObject } from "ajv";
+import { isLosslessNumber, parse as parseLossless } from "lossless-json";
+import type { Counts, Device, JsonObject, Notification } from "../core/notification.js";
+import { isJsonObject } from "../core/notification.js";
+import { createAjv, loadSchema } from "../schemas.js";
+
+export type ParsedBody = { ok: true; notification: Notification } | { ok: false; message: string };
+
+const NOT_JSON = "Expected JSON request body";
+
+const validateBody = createAjv({ allErrors: false }).compile(loadSchema("notification.schema.json"));
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+export function parseNotificationBody(body: Uint8Array): ParsedBody {
+  let text: string;
+  let value: unknown;
+  try {
+    text = utf8.decode(body);
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, message: NOT_JSON };
+  }
+  markFloatCounts(text, value);
+  if (!validateBody(value)) {
+    return { ok: false, message: messageOf(validateBody.errors?.[0]) };
+  }
+  return { ok: true, notification: toNotification((value as { notification: JsonObject }).notification) };
+}
+
+function messageOf(error: ErrorObject | undefined): string {
+  const message = error?.parentSchema?.["x-message"];
+  return typeof message === "string" ? message : "Invalid notification";
+}
+
+/**
+ * Sygnal (Python) tells `2` from `2.0`: a count or `pushkey_ts` written as a float is invalid there, while
+ * `JSON.parse` turns both into the integer 2. When the text may hold such a number, read those few fields again with
+ * their lexemes and replace a float-written one by its text, which the schema then refuses with the right message.
+ * The cheap test keeps the common request on the fast path.
+ */
+const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?\d+(?:\.|[eE])/;
+
+function markFloatCounts(text: string, value: unknown): void {
+  if (!FLOAT_COUNT.test(text)) return;
+  let lossless: unknown;
+  try {
+    lossless = parseLossless(text);
+  } catch {
+    return; // duplicate keys, which lossless-json refuses; JSON.parse's reading stands
+  }
+  const exact = isJsonObject(lossless) && isJsonObject(lossless.notification) ? lossless.notification : undefined;
+  const parsed = isJsonObject(value) && isJsonObject(value.notification) ? value.notification : undefined;
+  if (!exact || !parsed) return;
+  if (isJsonObject(exact.counts) && isJsonObject(parsed.counts)) {
+    markFloat(exact.counts, parsed.counts, "unread");
+    markFloat(exact.counts, parsed.counts, "missed_calls");
+  }
+  const parsedDevices = parsed.devices;
+  if (Array.isArray(exact.devices) && Array.isArray(parsedDevices)) {
+    exact.devices.forEach((device: unknown, i: number) => {
+      const target: unknown = parsedDevices[i];
+      if (isJsonObject(device) && isJsonObject(target)) markFloat(device, target, "pushkey_ts");
+    });
+  }
+}
+
+function markFloat(exact: JsonObject, parsed: JsonObject, key: string): void {
+  const lexeme = exact[key];
+  if (isLosslessNumber(lexeme) && /[.eE]/.test(lexeme.value)) parsed[key] = lexeme.value;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/** A count as Python would read it: a bool is an int there. */
+function count(value: unknown): number | undefined {
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return typeof value === "number" ? value : undefined;
+}
+
+function toCounts(value: unknown): Counts {
+  if (!isJsonObject(value)) return {};
+  const counts: Counts = {};
+  const unread = count(value.unread);
+  const missedCalls = count(value.missed_calls);
+  if (unread !== undefined) counts.unread = unread;
+  if (missedCalls !== undefined) counts.missed_calls = missedCalls;
+  return counts;
+}
+
+function toDevice(value: JsonObject): Device {
+  const device: Device = { app_id: value.app_id as string, pushkey: value.pushkey as string };
+  const ts = count(value.pushkey_ts);
+  if (ts !== undefined) device.pushkey_ts = ts;
+  if (isJsonObject(value.data)) device.data = value.data;
+  if (isJsonObject(value.tweaks)) device.tweaks = value.tweaks;
+  return device;
+}
+
+function toNotification(n: JsonObject): Notification {
+  return {
+    event_id: optionalString(n.event_id),
+    room_id: optionalString(n.room_id),
+    type: optionalString(n.type),
+    sender: optionalString(n.sender),
+    sender_display_name: optionalString(n.sender_display_name),
+    room_name: optionalString(n.room_name),
+    room_alias: optionalString(n.room_alias),
+    membership: optionalString(n.membership),
+    user_is_target: typeof n.user_is_target === "boolean" ? n.user_is_target : undefined,
+    prio: n.prio === "low" ? "low" : "high",
+    content: isJsonObject(n.content) ? n.content : undefined,
+    counts: toCounts(n.counts),
+    devices: (n.devices as JsonObject[]).map(toDevice),
+  };
+}

@@ -1,0 +1,35 @@
+/** Herald's configuration after validation, with every default applied (see schemas/config.schema.json). */
+import type { LevelWithSilent } from "pino";
+import type { JsonObject } from "../core/notification.js";
+import type { ProxyConfig } from "./proxy.js";
+
+export interface CacheConfig {
+  enabled: boolean;
+  max_entries: number;
+  /** seconds */
+  ttl: number;
+}
+
+export interface AppConfig extends JsonObject {
+  type: string;
+  inflight_request_limit: number;
+}
+
+export interface HeraldConfig {
+  /** Absolute path of the file this was read from. */
+  path: string;
+  /** Its directory: relative paths in the config resolve against it. */
+  dir: string;
+  http: { bind_addresses: string[]; port: number };
+  log: { level: LevelWithSilent; access: { x_forwarded_for: boolean } };
+  /** `address` undefined: every interface. */
+  metrics: { prometheus: { enabled: boolean; address: string | undefined; port: number } };
+  proxy: ProxyConfig | undefined;
+  /** seconds */
+  request_deadline: number;
+  /** seconds */
+  shutdown_timeout: number;
+  dead_token_cache: CacheConfig;
+  duplicate_suppression: CacheConfig;
+  apps: Record<string, AppConfig>;
+}

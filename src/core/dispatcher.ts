@@ -1,0 +1,218 @@
+/**
+ * Dispatches one notification to the pushkins of its devices and decides what the homeserver is told.
+ *
+ * Devices are dispatched concurrently and `rejected` keeps their order. One deadline covers the whole request,
+ * provider retries included. Before anything is sent, every pushkin involved must have room under its
+ * `inflight_request_limit` for all of its devices, so that an overloaded request is refused whole (503) instead of
+ * half-sent. A device already delivered this event (duplicate suppression) is answered at once; a pushkey a provider
+ * declared dead (dead-token cache) is rejected again without asking the provider.
+ */
+import type { Logger } from "pino";
+import { shortPushkey } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { ExpiringSet } from "./expiringSet.js";
+import type { InflightLimiter } from "./inflightLimiter.js";
+import type { Device, Notification } from "./notification.js";
+import {
+  PermanentFailure,
+  TemporaryFailure,
+  type DeviceOutcome,
+  type DispatchContext,
+  type Pushkin,
+} from "./pushkin.js";
+import type { AppRouter } from "./routing.js";
+
+export interface PushkinEntry {
+  pushkin: Pushkin;
+  limiter: InflightLimiter;
+}
+
+export type DispatchResult =
+  | { status: 200; rejected: string[] }
+  /** Over a pushkin's in-flight limit: nothing was sent. */
+  | { status: 503; reason: string; retryAfter: number }
+  /** A provider or credential failure: the homeserver should retry. */
+  | { status: 502; reason: string; retryAfter: number | undefined }
+  /** A bug in Herald or in a pushkin. */
+  | { status: 500; reason: string };
+
+export interface DispatcherOptions {
+  router: AppRouter<PushkinEntry>;
+  metrics: GatewayMetrics;
+  deadTokens: ExpiringSet;
+  deliveries: ExpiringSet;
+  /** seconds */
+  requestDeadline: number;
+}
+
+type Settled = DeviceOutcome | { kind: "failed"; error: unknown };
+
+/** A device that still has to be sent, or what became of it without sending. */
+type Plan = { device: Device; entry: PushkinEntry } | { device: Device; settled: Settled };
+
+const OVERLOAD_RETRY_AFTER = 1;
+
+export class Dispatcher {
+  constructor(private readonly options: DispatcherOptions) {}
+
+  async dispatch(notification: Notification, requestId: string, log: Logger): Promise<DispatchResult> {
+    const { metrics } = this.options;
+    metrics.devicesReceived.inc(notification.devices.length);
+    const plans = notification.devices.map((device) => this.plan(notification, device, log));
+
+    const overloaded = this.acquireSlots(plans);
+    if (overloaded) {
+      metrics.inflightLimitDrop.labels(overloaded).inc();
+      log.warn({ pushkin: overloaded }, "Too many in-flight requests for this pushkin; answering 503");
+      return {
+        status: 503,
+        reason: `the pushkin '${overloaded}' is at its inflight_request_limit`,
+        retryAfter: OVERLOAD_RETRY_AFTER,
+      };
+    }
+
+    const deadlineMs = this.options.requestDeadline * 1000;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new TemporaryFailure(`the request deadline of ${this.options.requestDeadline}s passed`)),
+      deadlineMs,
+    );
+    const ctx: DispatchContext = { requestId, signal: controller.signal, deadline: Date.now() + deadlineMs, log };
+    const deadlinePassed = rejectOnAbort(controller.signal);
+    try {
+      const settled = await Promise.all(
+        plans.map((plan) => ("settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadlinePassed))),
+      );
+      return this.answer(notification.devices, settled, log);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private plan(notification: Notification, device: Device, log: Logger): Plan {
+    const route = this.options.router.route(device.app_id);
+    if (route.kind === "unknown") {
+      log.info({ app_id: device.app_id }, "Got notification for unknown app ID");
+      return { device, settled: { kind: "rejected", why: "no app matches its app_id" } };
+    }
+    if (route.kind === "ambiguous") {
+      log.info({ app_id: device.app_id, matches: route.matches }, "Got notification for an ambiguous app ID");
+      return { device, settled: { kind: "rejected", why: "its app_id matches several app globs" } };
+    }
+    const entry = route.target;
+    const name = entry.pushkin.name;
+    if (this.options.deadTokens.has(tokenKey(device))) {
+      this.options.metrics.deadTokenHits.labels(name).inc();
+      return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
+    }
+    if (notification.event_id !== undefined && this.options.deliveries.has(deliveryKey(notification.event_id, device))) {
+      this.options.metrics.duplicatesSuppressed.labels(name).inc();
+      log.debug({ pushkin: name, pushkey: shortPushkey(device.pushkey) }, "Already delivered this event to the device");
+      return { device, settled: { kind: "delivered" } };
+    }
+    return { device, entry };
+  }
+
+  /** Takes the in-flight slots of every device to send, all or none; returns the pushkin that had no room. */
+  private acquireSlots(plans: Plan[]): string | undefined {
+    const needed = new Map<PushkinEntry, number>();
+    for (const plan of plans) {
+      if ("entry" in plan) needed.set(plan.entry, (needed.get(plan.entry) ?? 0) + 1);
+    }
+    const taken: [PushkinEntry, number][] = [];
+    for (const [entry, count] of needed) {
+      if (!entry.limiter.tryAcquire(count)) {
+        for (const [done, n] of taken) done.limiter.release(n);
+        return entry.pushkin.name;
+      }
+      taken.push([entry, count]);
+    }
+    return undefined;
+  }
+
+  private async send(
+    notification: Notification,
+    device: Device,
+    entry: PushkinEntry,
+    ctx: DispatchContext,
+    deadlinePassed: Promise<never>,
+  ): Promise<Settled> {
+    const { metrics } = this.options;
+    const name = entry.pushkin.name;
+    metrics.perPushkinType.labels(name).inc();
+    let attempt: Promise<DeviceOutcome>;
+    try {
+      attempt = entry.pushkin.dispatch(notification, device, ctx);
+    } catch (error) {
+      attempt = Promise.reject(error);
+    }
+    // The slot is held until the pushkin really finishes, even past the deadline: the limit bounds real work.
+    const release = () => entry.limiter.release();
+    attempt.then(release, release);
+
+    let settled: Settled;
+    try {
+      settled = await Promise.race([attempt, deadlinePassed]);
+    } catch (error) {
+      settled = { kind: "failed", error };
+    }
+    metrics.deviceOutcomes.labels(name, settled.kind).inc();
+    if (settled.kind === "delivered" && notification.event_id !== undefined) {
+      this.options.deliveries.add(deliveryKey(notification.event_id, device));
+    } else if (settled.kind === "rejected") {
+      this.options.deadTokens.add(tokenKey(device));
+    }
+    return settled;
+  }
+
+  private answer(devices: Device[], settled: Settled[], log: Logger): DispatchResult {
+    const rejected: string[] = [];
+    let failure: Error | undefined;
+    let bug: unknown;
+    settled.forEach((outcome, i) => {
+      const device = devices[i]!;
+      const fields = { app_id: device.app_id, pushkey: shortPushkey(device.pushkey) };
+      if (outcome.kind === "rejected") {
+        log.info({ ...fields, why: outcome.why }, "Pushkey rejected");
+        rejected.push(device.pushkey);
+      } else if (outcome.kind === "skipped") {
+        log.debug({ ...fields, why: outcome.why }, "Nothing to send");
+      } else if (outcome.kind === "failed") {
+        const { error } = outcome;
+        if (error instanceof TemporaryFailure || error instanceof PermanentFailure) {
+          log.warn({ ...fields, err: error }, "Dispatch failed");
+          failure ??= error;
+        } else {
+          log.error({ ...fields, err: error }, "Unexpected error while dispatching");
+          bug ??= error;
+        }
+      }
+    });
+    if (bug !== undefined) return { status: 500, reason: "internal error" };
+    if (failure) {
+      const retryAfter = settled
+        .map((s) => (s.kind === "failed" && s.error instanceof TemporaryFailure ? s.error.retryAfter : undefined))
+        .reduce<number | undefined>((max, s) => (s === undefined ? max : Math.max(max ?? 0, s)), undefined);
+      return { status: 502, reason: failure.message, retryAfter };
+    }
+    if (rejected.length > 0) log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");
+    return { status: 200, rejected };
+  }
+}
+
+function tokenKey(device: Device): string {
+  return `${device.app_id}\u0000${device.pushkey}`;
+}
+
+function deliveryKey(eventId: string, device: Device): string {
+  return `${eventId}\u0000${device.app_id}\u0000${device.pushkey}`;
+}
+
+/** One promise per request that rejects with the abort reason; a rejection handler is attached so it is never unhandled. */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  const promise = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  promise.catch(() => {});
+  return promise;
+}

@@ -1,0 +1,17 @@
+/**
+ * App-id globs as Sygnal matches them: `*` is any run of characters (also none), `?` exactly one, everything else
+ * literal; the whole app id must match, case-sensitively.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let source = "";
+  for (const char of glob) {
+    if (char === "*") source += "[\\s\\S]*";
+    else if (char === "?") source += "[\\s\\S]";
+    else source += char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "u");
+}
+
+export function isGlob(key: string): boolean {
+  return key.includes("*") || key.includes("?");
+}

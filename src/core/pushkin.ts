@@ -1,0 +1,75 @@
+/**
+ * The pushkin contract: what every provider integration (built in or custom) implements.
+ *
+ * A pushkin turns one device of one notification into a provider request and says what became of it. It reports a
+ * dead token as `rejected`, a push with nothing to say as `skipped`, and throws for everything that must not delete a
+ * pusher: `TemporaryFailure` when the provider could not be reached or asked us to come back, `PermanentFailure` when
+ * the request can never succeed as configured (bad credentials, a refused topic). Both become a 502 for the homeserver,
+ * which retries; anything else thrown is treated as a bug in Herald and answers 500.
+ */
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { Device, JsonObject, Notification } from "./notification.js";
+import type { ProxyConfig } from "../config/proxy.js";
+
+export type DeviceOutcome =
+  | { kind: "delivered" }
+  | { kind: "skipped"; why: string }
+  | { kind: "rejected"; why: string };
+
+export interface DispatchContext {
+  /** Ties the log lines of one /notify request together. */
+  readonly requestId: string;
+  /** Aborted when the request's deadline passes; pass it to every outbound request. */
+  readonly signal: AbortSignal;
+  /** Epoch milliseconds after which no more attempts should start (retries included). */
+  readonly deadline: number;
+  readonly log: Logger;
+}
+
+export interface Pushkin {
+  /** The config key of the app (an app id or a glob); the `pushkin` label of the metrics. */
+  readonly name: string;
+  dispatch(notification: Notification, device: Device, ctx: DispatchContext): Promise<DeviceOutcome>;
+  /** Drain and close connections on shutdown. */
+  close(): Promise<void>;
+}
+
+/** What a pushkin factory is given when Herald builds it at start-up. */
+export interface PushkinSetup {
+  readonly name: string;
+  /** The app's section of the config, as written (with `type`). */
+  readonly config: JsonObject;
+  /** The directory of the config file: relative paths in the app's config resolve against it. */
+  readonly configDir: string;
+  /** The outbound HTTP CONNECT proxy (`proxy`, else `HTTPS_PROXY`), if any. */
+  readonly proxy: ProxyConfig | undefined;
+  readonly metrics: Registry;
+  readonly log: Logger;
+}
+
+export type PushkinFactory = (setup: PushkinSetup) => Pushkin | Promise<Pushkin>;
+
+/** The provider could not be reached, timed out, or asked us to retry later. */
+export class TemporaryFailure extends Error {
+  override readonly name = "TemporaryFailure";
+  /** Seconds the provider asked us to wait (`Retry-After`), when it said. */
+  readonly retryAfter: number | undefined;
+  constructor(message: string, options: { retryAfter?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** The request cannot succeed as configured: credentials, topic, a malformed request. Never a dead token. */
+export class PermanentFailure extends Error {
+  override readonly name = "PermanentFailure";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+  }
+}
+
+/** A pushkin's configuration is unusable; raised while building it, it stops start-up. */
+export class PushkinSetupError extends Error {
+  override readonly name = "PushkinSetupError";
+}

@@ -1,0 +1,82 @@
+/**
+ * The gateway's Prometheus metrics, with Sygnal's names, types and labels so that Sygnal's Grafana dashboard keeps
+ * working, plus Herald's own (`herald_*`). Each Herald instance has its own registry; pushkins register theirs in it.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** prometheus_client's (Python) default buckets, which Sygnal's histograms use. */
+export const PYTHON_DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly notificationsReceived = new Counter({
+    name: "sygnal_notifications_received_total",
+    help: "Number of notification pokes received",
+    registers: [this.registry],
+  });
+  readonly devicesReceived = new Counter({
+    name: "sygnal_notifications_devices_received_total",
+    help: "Number of devices been asked to push",
+    registers: [this.registry],
+  });
+  readonly perPushkinType = new Counter({
+    name: "sygnal_per_pushkin_type_total",
+    help: "Number of pushes sent via each type of pushkin",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly statusCodes = new Counter({
+    name: "sygnal_pushgateway_status_codes_total",
+    help: "HTTP Response Codes given on the Push Gateway API",
+    labelNames: ["code"],
+    registers: [this.registry],
+  });
+  readonly notifyTime = new Histogram({
+    name: "sygnal_notify_time",
+    help: "Time taken to handle /notify push gateway request",
+    labelNames: ["code"],
+    buckets: PYTHON_DEFAULT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly requestsInFlight = new Gauge({
+    name: "sygnal_requests_in_flight",
+    help: "Number of HTTP requests in flight",
+    labelNames: ["resource"],
+    registers: [this.registry],
+  });
+  readonly inflightLimitDrop = new Counter({
+    name: "sygnal_inflight_request_limit_drop_total",
+    help: "Number of notifications dropped because the number of inflight requests exceeded the configured inflight_request_limit.",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly deadTokenHits = new Counter({
+    name: "herald_dead_token_cache_hits_total",
+    help: "Devices answered 'rejected' from the dead-token cache, without asking the provider",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly duplicatesSuppressed = new Counter({
+    name: "herald_duplicates_suppressed_total",
+    help: "Devices not pushed because they already got this event_id",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly deviceOutcomes = new Counter({
+    name: "herald_device_outcomes_total",
+    help: "What became of each device handed to a pushkin: delivered, skipped, rejected, failed",
+    labelNames: ["pushkin", "outcome"],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics: boolean }) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sygnal creates the drop counter of every pushkin at 0, so that rate() works from the first drop (#172). */
+  registerPushkin(name: string): void {
+    this.inflightLimitDrop.labels(name).inc(0);
+    this.perPushkinType.labels(name).inc(0);
+  }
+}

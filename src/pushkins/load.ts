@@ -1,0 +1,85 @@
+/**
+ * Builds the pushkin of every configured app.
+ *
+ * `type` names a built-in pushkin, or else a module exporting a pushkin factory (as Sygnal's `type` may name a Python
+ * class): a path (absolute, or relative to the config file) or a package name, optionally followed by `#exportName`.
+ * Without `#`, the module's `createPushkin` export is used, else its default export.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Logger } from "pino";
+import type { HeraldConfig } from "../config/types.js";
+import type { Pushkin, PushkinFactory } from "../core/pushkin.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+
+/** Built-in pushkin types, each loaded only when configured. */
+const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {};
+
+export function builtInTypes(): string[] {
+  return Object.keys(BUILT_IN);
+}
+
+export class PushkinLoadError extends Error {
+  override readonly name = "PushkinLoadError";
+  constructor(
+    readonly app: string,
+    message: string,
+  ) {
+    super(`apps.${JSON.stringify(app)}: ${message}`);
+  }
+}
+
+export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): Promise<Pushkin[]> {
+  const pushkins: Pushkin[] = [];
+  try {
+    for (const [name, appConfig] of Object.entries(config.apps)) {
+      const factory = await findFactory(name, appConfig.type, config.dir);
+      try {
+        pushkins.push(
+          await factory({
+            name,
+            config: appConfig,
+            configDir: config.dir,
+            proxy: config.proxy,
+            metrics: metrics.registry,
+            log: log.child({ pushkin: name }),
+          }),
+        );
+      } catch (error) {
+        throw new PushkinLoadError(name, (error as Error).message);
+      }
+    }
+  } catch (error) {
+    await Promise.allSettled(pushkins.map((p) => p.close()));
+    throw error;
+  }
+  return pushkins;
+}
+
+async function findFactory(app: string, type: string, configDir: string): Promise<PushkinFactory> {
+  const builtIn = BUILT_IN[type];
+  if (builtIn) return builtIn();
+
+  const hash = type.lastIndexOf("#");
+  const specifier = hash > 0 ? type.slice(0, hash) : type;
+  const exportName = hash > 0 ? type.slice(hash + 1) : undefined;
+  const isPath = specifier.startsWith(".") || isAbsolute(specifier);
+  const url = isPath ? pathToFileURL(resolve(configDir, specifier)).href : specifier;
+
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    const builtIns = builtInTypes().join(", ") || "none yet";
+    throw new PushkinLoadError(
+      app,
+      `type '${type}' is not a built-in pushkin (${builtIns}) and could not be loaded as a module: ${(error as Error).message}`,
+    );
+  }
+  const factory = exportName ? module[exportName] : (module.createPushkin ?? module.default);
+  if (typeof factory !== "function") {
+    const wanted = exportName ? `an export '${exportName}'` : "a 'createPushkin' or default export";
+    throw new PushkinLoadError(app, `the module '${specifier}' has no ${wanted} that is a pushkin factory function`);
+  }
+  return factory as PushkinFactory;
+}

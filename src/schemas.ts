@@ -1,0 +1,22 @@
+/** Loads the JSON Schemas of `schemas/` (shipped beside `dist/`) and the ajv instance that compiles them. */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Ajv } from "ajv";
+
+/** `schemas/` at the package root; this file runs from `dist/src/`. */
+export const schemasDir = fileURLToPath(new URL("../../schemas/", import.meta.url));
+
+export function loadSchema(fileName: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(schemasDir + fileName, "utf8")) as Record<string, unknown>;
+}
+
+/**
+ * An ajv instance that knows Herald's annotation keywords.
+ * `x-message` is the user-facing text answered when a keyword beside it fails; `verbose` gives each error its
+ * `parentSchema`, which is where the text is read from.
+ */
+export function createAjv(options: { allErrors: boolean }): Ajv {
+  const ajv = new Ajv({ allErrors: options.allErrors, verbose: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword({ keyword: "x-message", schemaType: "string" });
+  return ajv;
+}
