@@ -8,7 +8,12 @@ export function createPushkin(setup) {
     name: setup.name,
     async dispatch(notification, device, ctx) {
       ctx.log.info(
-        { pushkin: setup.name, event_id: notification.event_id, room_id: notification.room_id, counts: notification.counts },
+        {
+          pushkin: setup.name,
+          event_id: notification.event_id,
+          room_id: notification.room_id,
+          counts: notification.counts,
+        },
         "log-pushkin: would push",
       );
       return { kind: "delivered" };

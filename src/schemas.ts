@@ -13,10 +13,10 @@ export function loadSchema(fileName: string): Record<string, unknown> {
 /**
  * An ajv instance that knows Herald's annotation keywords.
  * `x-message` is the user-facing text answered when a keyword beside it fails; `verbose` gives each error its
- * `parentSchema`, which is where the text is read from.
+ * `parentSchema`, which is where the text is read from. `useDefaults` fills in the schema's `default`s.
  */
-export function createAjv(options: { allErrors: boolean }): Ajv {
-  const ajv = new Ajv({ allErrors: options.allErrors, verbose: true, strict: true, allowUnionTypes: true });
+export function createAjv(options: { allErrors: boolean; useDefaults?: boolean }): Ajv {
+  const ajv = new Ajv({ ...options, verbose: true, strict: true, allowUnionTypes: true });
   ajv.addKeyword({ keyword: "x-message", schemaType: "string" });
   return ajv;
 }

@@ -36,7 +36,10 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
     metrics.registerPushkin(pushkin.name);
-    entries.set(pushkin.name, { pushkin, limiter: new InflightLimiter(config.apps[pushkin.name]!.inflight_request_limit) });
+    entries.set(pushkin.name, {
+      pushkin,
+      limiter: new InflightLimiter(config.apps[pushkin.name]!.inflight_request_limit),
+    });
   }
   const dispatcher = new Dispatcher({
     router: new AppRouter(entries),
@@ -77,7 +80,8 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
   const addresses = servers.slice(0, config.http.bind_addresses.length).map((s) => s.address() as AddressInfo);
   for (const a of addresses) log.info({ address: a.address, port: a.port }, "Listening for push requests");
   const metricsAddress = config.metrics.prometheus.enabled ? (servers.at(-1)!.address() as AddressInfo) : undefined;
-  if (metricsAddress) log.info({ address: metricsAddress.address, port: metricsAddress.port }, "Serving Prometheus metrics");
+  if (metricsAddress)
+    log.info({ address: metricsAddress.address, port: metricsAddress.port }, "Serving Prometheus metrics");
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -90,7 +94,10 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
       }
       if (inflight > 0) {
         const allDone = new Promise<void>((resolve) => (drained = resolve));
-        const timedOut = await Promise.race([allDone.then(() => false), sleep(config.shutdown_timeout * 1000).then(() => true)]);
+        const timedOut = await Promise.race([
+          allDone.then(() => false),
+          sleep(config.shutdown_timeout * 1000).then(() => true),
+        ]);
         if (timedOut) log.warn({ inflight }, "Shutdown timeout: closing connections with requests still in flight");
       }
       await closeAll(servers, pushkins);

@@ -10,13 +10,7 @@ export function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.body = JSON.stringify(body);
 }
 
-export function sendError(
-  ctx: Context,
-  status: number,
-  errcode: string,
-  error: string,
-  requestId?: string,
-): void {
+export function sendError(ctx: Context, status: number, errcode: string, error: string, requestId?: string): void {
   sendJson(ctx, status, requestId === undefined ? { errcode, error } : { errcode, error, request_id: requestId });
 }
 

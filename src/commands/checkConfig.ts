@@ -16,7 +16,9 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
     return 0;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof PushkinLoadError) {
-      console.error(error instanceof ConfigError ? error.message : `invalid configuration in ${path}:\n  - ${error.message}`);
+      console.error(
+        error instanceof ConfigError ? error.message : `invalid configuration in ${path}:\n  - ${error.message}`,
+      );
       return 1;
     }
     throw error;

@@ -27,7 +27,7 @@ export async function serve(configFile: string | undefined): Promise<number> {
     herald = await startHerald(config, log);
   } catch (error) {
     if (error instanceof PushkinLoadError) log.fatal(`invalid configuration in ${path}: ${error.message}`);
-    else log.fatal({ err: error }, "Start-up failed");
+    else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
     return 1;
   }
 

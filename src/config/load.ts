@@ -35,7 +35,7 @@ export function configPath(cliPath: string | undefined, env: NodeJS.ProcessEnv =
   return resolve(cliPath ?? env.SYGNAL_CONF ?? "sygnal.yaml");
 }
 
-const validateConfig = createAjv({ allErrors: true }).compile(loadSchema("config.schema.json"));
+const validateConfig = createAjv({ allErrors: true, useDefaults: true }).compile(loadSchema("config.schema.json"));
 
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let text: string;
@@ -51,7 +51,10 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
-    throw new ConfigError(path, document.errors.map((e) => `YAML syntax: ${e.message}`));
+    throw new ConfigError(
+      path,
+      document.errors.map((e) => `YAML syntax: ${e.message}`),
+    );
   }
   const raw: unknown = document.toJS() ?? {};
   if (!isJsonObject(raw)) throw new ConfigError(path, ["the file must hold a YAML mapping of keys to values"]);
@@ -65,12 +68,14 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     }
   }
   for (const legacy of ["db", "database"]) {
-    if (legacy in raw) warnings.push(`'${legacy}': Herald, like Sygnal since 0.10, keeps no database; the key is ignored`);
+    if (legacy in raw)
+      warnings.push(`'${legacy}': Herald, like Sygnal since 0.10, keeps no database; the key is ignored`);
   }
   if (problems.length > 0) throw new ConfigError(path, problems);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
-  if (metrics.opentracing?.enabled === true) warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
+  if (metrics.opentracing?.enabled === true)
+    warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
   if (metrics.sentry?.enabled === true) warnings.push("metrics.sentry: Herald does not report to Sentry; ignored");
 
   const proxy = proxyFrom(raw.proxy, env, path);
@@ -169,7 +174,9 @@ function describe(error: ErrorObject): string {
     case "required":
       return `${keyPath(error.instancePath, String(params.missingProperty))}: required key is missing`;
     case "type": {
-      const types = String(params.type).split(",").map((t) => YAML_TYPES[t] ?? t);
+      const types = String(params.type)
+        .split(",")
+        .map((t) => YAML_TYPES[t] ?? t);
       return `${where}: expected ${types.join(" or ")}, found ${found(error.data)}`;
     }
     case "enum":

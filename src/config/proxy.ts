@@ -23,7 +23,9 @@ export function parseProxyUrl(url: string): ProxyConfig {
     throw new ProxyUrlError(`is not a URL: expected http://[user:password@]host[:port]`);
   }
   if (parsed.protocol !== "http:") {
-    throw new ProxyUrlError(`uses the scheme '${parsed.protocol.replace(/:$/, "")}': only 'http' proxies are supported`);
+    throw new ProxyUrlError(
+      `uses the scheme '${parsed.protocol.replace(/:$/, "")}': only 'http' proxies are supported`,
+    );
   }
   if (!parsed.hostname) throw new ProxyUrlError("has no host");
   const port = parsed.port ? Number(parsed.port) : 80;

@@ -14,7 +14,7 @@ import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
 import {
-  PermanentFailure,
+  isDispatchFailure,
   TemporaryFailure,
   type DeviceOutcome,
   type DispatchContext,
@@ -81,7 +81,9 @@ export class Dispatcher {
     const deadlinePassed = rejectOnAbort(controller.signal);
     try {
       const settled = await Promise.all(
-        plans.map((plan) => ("settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadlinePassed))),
+        plans.map((plan) =>
+          "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadlinePassed),
+        ),
       );
       return this.answer(notification.devices, settled, log);
     } finally {
@@ -105,7 +107,10 @@ export class Dispatcher {
       this.options.metrics.deadTokenHits.labels(name).inc();
       return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
     }
-    if (notification.event_id !== undefined && this.options.deliveries.has(deliveryKey(notification.event_id, device))) {
+    if (
+      notification.event_id !== undefined &&
+      this.options.deliveries.has(deliveryKey(notification.event_id, device))
+    ) {
       this.options.metrics.duplicatesSuppressed.labels(name).inc();
       log.debug({ pushkin: name, pushkey: shortPushkey(device.pushkey) }, "Already delivered this event to the device");
       return { device, settled: { kind: "delivered" } };
@@ -179,7 +184,7 @@ export class Dispatcher {
         log.debug({ ...fields, why: outcome.why }, "Nothing to send");
       } else if (outcome.kind === "failed") {
         const { error } = outcome;
-        if (error instanceof TemporaryFailure || error instanceof PermanentFailure) {
+        if (isDispatchFailure(error)) {
           log.warn({ ...fields, err: error }, "Dispatch failed");
           failure ??= error;
         } else {
@@ -191,7 +196,9 @@ export class Dispatcher {
     if (bug !== undefined) return { status: 500, reason: "internal error" };
     if (failure) {
       const retryAfter = settled
-        .map((s) => (s.kind === "failed" && s.error instanceof TemporaryFailure ? s.error.retryAfter : undefined))
+        .map((s) =>
+          s.kind === "failed" && isDispatchFailure(s.error) && "retryAfter" in s.error ? s.error.retryAfter : undefined,
+        )
         .reduce<number | undefined>((max, s) => (s === undefined ? max : Math.max(max ?? 0, s)), undefined);
       return { status: 502, reason: failure.message, retryAfter };
     }

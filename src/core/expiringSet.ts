@@ -9,7 +9,9 @@ export class ExpiringSet {
   private readonly cache: LRUCache<string, true> | undefined;
 
   constructor(config: CacheConfig) {
-    this.cache = config.enabled ? new LRUCache<string, true>({ max: config.max_entries, ttl: config.ttl * 1000 }) : undefined;
+    this.cache = config.enabled
+      ? new LRUCache<string, true>({ max: config.max_entries, ttl: config.ttl * 1000 })
+      : undefined;
   }
 
   has(key: string): boolean {

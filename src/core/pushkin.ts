@@ -13,9 +13,7 @@ import type { Device, JsonObject, Notification } from "./notification.js";
 import type { ProxyConfig } from "../config/proxy.js";
 
 export type DeviceOutcome =
-  | { kind: "delivered" }
-  | { kind: "skipped"; why: string }
-  | { kind: "rejected"; why: string };
+  { kind: "delivered" } | { kind: "skipped"; why: string } | { kind: "rejected"; why: string };
 
 export interface DispatchContext {
   /** Ties the log lines of one /notify request together. */
@@ -72,4 +70,16 @@ export class PermanentFailure extends Error {
 /** A pushkin's configuration is unusable; raised while building it, it stops start-up. */
 export class PushkinSetupError extends Error {
   override readonly name = "PushkinSetupError";
+}
+
+/**
+ * Whether an error is one of the two expected failures. By name as well as by class: a custom pushkin installed as
+ * its own package may carry its own copy of these classes.
+ */
+export function isDispatchFailure(error: unknown): error is TemporaryFailure | PermanentFailure {
+  return (
+    error instanceof TemporaryFailure ||
+    error instanceof PermanentFailure ||
+    (error instanceof Error && (error.name === "TemporaryFailure" || error.name === "PermanentFailure"))
+  );
 }

@@ -1,0 +1,132 @@
+/** The `herald` command as an operator runs it: exit codes, messages, SYGNAL_CONF, and SIGTERM under load. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { heraldBin, testPushkinPath } from "./helpers/paths.js";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function herald(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [heraldBin, ...args], { env: { ...process.env, SYGNAL_CONF: "", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function configFile(yaml: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "herald-cli-")), "sygnal.yaml");
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const GOOD = `apps:\n  com.example.spqr:\n    type: ${testPushkinPath}\n`;
+
+describe("herald check-config", () => {
+  test("accepts a valid config and lists its apps", async () => {
+    const run = await herald(["check-config", "--config", configFile(GOOD)]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /configuration OK, 1 app\(s\):\n {2}com\.example\.spqr/);
+  });
+  test("reads SYGNAL_CONF when --config is not given", async () => {
+    const run = await herald(["check-config"], { SYGNAL_CONF: configFile(GOOD) });
+    assert.equal(run.code, 0, run.stderr);
+  });
+  test("prints warnings for unknown keys and still succeeds", async () => {
+    const run = await herald(["check-config", "--config", configFile(`colour: blue\n${GOOD}`)]);
+    assert.equal(run.code, 0);
+    assert.match(run.stderr, /warning: colour: unknown key, ignored/);
+  });
+  test("exits 1 on a wrong type, naming the key", async () => {
+    const run = await herald(["check-config", "--config", configFile(`http: {port: five}\n${GOOD}`)]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /http\.port: expected an integer, found string "five"/);
+  });
+  test("exits 1 when the file does not exist", async () => {
+    const run = await herald(["check-config", "--config", "/nonexistent/sygnal.yaml"]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /\/nonexistent\/sygnal\.yaml:\n {2}- cannot read the configuration file: the file does not exist/,
+    );
+  });
+  test("exits 1 when a pushkin cannot be built, naming the app", async () => {
+    const run = await herald(["check-config", "--config", configFile(`${GOOD}    fail_setup: true\n`)]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /apps\."com\.example\.spqr": this test pushkin was told to fail at setup/);
+  });
+  test("exits 1 when a pushkin type is neither built in nor a loadable module", async () => {
+    const run = await herald(["check-config", "--config", configFile("apps:\n  a:\n    type: ./missing-pushkin.js\n")]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /apps\."a": type '\.\/missing-pushkin\.js' is not a built-in pushkin .* could not be loaded as a module/,
+    );
+  });
+});
+
+describe("herald serve", () => {
+  test("exits 1 on a broken config, naming the key", async () => {
+    const run = await herald(["serve", "--config", configFile("apps: {}\n")]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /apps: no apps are configured/);
+  });
+  test("exits 1 when its port is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const { port } = taken.address() as AddressInfo;
+    const run = await herald(["serve", "--config", configFile(`http: {port: ${port}}\n${GOOD}`)]);
+    taken.close();
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /Start-up failed: listen EADDRINUSE/);
+  });
+  test("finishes a request in flight on SIGTERM, then exits 0", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [
+      heraldBin,
+      "serve",
+      "--config",
+      configFile(`http: {port: ${port}}\n${GOOD}`),
+    ]);
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    while (!output.includes("Listening for push requests")) await new Promise((r) => setTimeout(r, 20));
+
+    const inFlight = fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
+      method: "POST",
+      body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "slow:1500" }] } }),
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the request is now inside the pushkin, which takes 1.5 s
+    child.kill("SIGTERM");
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(await exited, 0);
+    assert.match(output, /"msg":"Shut down"/);
+  });
+});
+
+describe("herald", () => {
+  test("exits 2 on an unknown command, with the usage", async () => {
+    const run = await herald(["frobnicate"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unknown command 'frobnicate'/);
+  });
+  test("prints the usage with --help", async () => {
+    const run = await herald(["--help"]);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /usage: herald <command>/);
+  });
+});

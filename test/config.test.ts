@@ -1,0 +1,212 @@
+/** Reading sygnal.yaml: Sygnal's keys and defaults, Herald's additions, warnings for unknown keys, errors by key. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ConfigError, configPath, parseConfig, type LoadedConfig } from "../src/config/load.js";
+
+const APPS = "apps:\n  com.example.app:\n    type: ./pushkin.js\n";
+
+function load(yaml: string, env: NodeJS.ProcessEnv = {}): LoadedConfig {
+  return parseConfig(yaml, "/etc/herald/sygnal.yaml", env);
+}
+
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    load(yaml, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  assert.fail("the config was accepted");
+}
+
+describe("defaults", () => {
+  test("are Sygnal's for Sygnal's keys, and Herald's for its own", () => {
+    const { config, warnings } = load(APPS);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.http, { bind_addresses: ["127.0.0.1"], port: 5000 });
+    assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
+    assert.deepEqual(config.log, { level: "info", access: { x_forwarded_for: false } });
+    assert.equal(config.proxy, undefined);
+    assert.equal(config.request_deadline, 10);
+    assert.equal(config.shutdown_timeout, 10);
+    assert.deepEqual(config.dead_token_cache, { enabled: true, max_entries: 10000, ttl: 3600 });
+    assert.deepEqual(config.duplicate_suppression, { enabled: true, max_entries: 100000, ttl: 3600 });
+    assert.equal(config.apps["com.example.app"]!.inflight_request_limit, 512);
+    assert.equal(config.dir, "/etc/herald");
+  });
+  test("of built-in pushkins are Sygnal's", () => {
+    const { config } = load(`apps:
+  a: {type: apns, keyfile: k.p8, key_id: K, team_id: T, topic: t}
+  g: {type: gcm, api_version: v1, project_id: p, service_account_file: s.json}
+  w: {type: webpush, vapid_private_key: v.pem, vapid_contact_email: a@b.c}
+`);
+    assert.equal(config.apps.a!.platform, "production");
+    assert.equal(config.apps.a!.convert_device_token_to_hex, true);
+    assert.equal(config.apps.a!.send_badge_counts, true);
+    assert.equal(config.apps.g!.max_connections, 20);
+    assert.deepEqual(config.apps.g!.fcm_options, {});
+    assert.equal(config.apps.w!.ttl, 900);
+  });
+  test("an empty prometheus address means every interface", () => {
+    const { config } = load(`metrics: {prometheus: {enabled: true, address: ''}}\n${APPS}`);
+    assert.equal(config.metrics.prometheus.address, undefined);
+  });
+});
+
+describe("unknown keys warn, as in Sygnal", () => {
+  test("at every level, naming the key", () => {
+    const { warnings } = load(`frobnicate: 1
+http: {port: 5000, colour: blue}
+log: {access: {x_forwarded_for: true, extra: 1}}
+metrics: {prometheus: {enabled: false, foo: 1}}
+apps:
+  com.example.ios: {type: apns, keyfile: k.p8, key_id: K, team_id: T, topic: t, sandbox: yes}
+  com.example.custom: {type: ./p.js, anything: goes}
+`);
+    assert.deepEqual(warnings.sort(), [
+      'apps."com.example.ios".sandbox: unknown key, ignored',
+      "frobnicate: unknown key, ignored",
+      "http.colour: unknown key, ignored",
+      "log.access.extra: unknown key, ignored",
+      "metrics.prometheus.foo: unknown key, ignored",
+    ]);
+  });
+  test("Sygnal's legacy database keys warn that they are ignored", () => {
+    const { warnings } = load(`db: {dbfile: sygnal.db}\n${APPS}`);
+    assert.ok(
+      warnings.some((w) => w.startsWith("'db':")),
+      warnings.join("\n"),
+    );
+  });
+  test("tracing and Sentry, which Herald does not do, warn when enabled", () => {
+    const { warnings } = load(
+      `metrics: {opentracing: {enabled: true, implementation: jaeger}, sentry: {enabled: true, dsn: 'x'}}\n${APPS}`,
+    );
+    assert.equal(warnings.length, 2);
+  });
+});
+
+describe("errors stop start-up, naming the key, the expectation and what was found", () => {
+  const cases: [string, string, RegExp][] = [
+    [
+      "a port that is not a number",
+      `http: {port: five}\n${APPS}`,
+      /^http\.port: expected an integer, found string "five"$/,
+    ],
+    [
+      "bind_addresses that is not a list",
+      `http: {bind_addresses: 127.0.0.1}\n${APPS}`,
+      /^http\.bind_addresses: expected a list/,
+    ],
+    ["no apps", "http: {port: 5000}\n", /^apps: required key is missing$/],
+    ["empty apps", "apps: {}\n", /^apps: no apps are configured/],
+    [
+      "an app without a type",
+      "apps:\n  com.example.app: {inflight_request_limit: 4}\n",
+      /^apps\."com\.example\.app"\.type: required key is missing$/,
+    ],
+    [
+      "an app that is not a mapping",
+      "apps:\n  com.example.app: apns\n",
+      /^apps\."com\.example\.app": expected a mapping, found string "apns"$/,
+    ],
+    [
+      "an in-flight limit of 0",
+      "apps:\n  a: {type: ./p.js, inflight_request_limit: 0}\n",
+      /^apps\.a\.inflight_request_limit: must be >= 1/,
+    ],
+    [
+      "an unknown APNs platform",
+      "apps:\n  a: {type: apns, platform: staging}\n",
+      /^apps\.a\.platform: expected one of "production", "prod", "sandbox", found string "staging"$/,
+    ],
+    ["an unknown push_type", "apps:\n  a: {type: apns, push_type: loud}\n", /^apps\.a\.push_type: expected one of/],
+    [
+      "a boolean given as a string",
+      "apps:\n  a: {type: apns, convert_device_token_to_hex: 'no'}\n",
+      /^apps\.a\.convert_device_token_to_hex: expected true or false, found string "no"$/,
+    ],
+    [
+      "fcm_options that is not a mapping",
+      "apps:\n  g: {type: gcm, fcm_options: [1]}\n",
+      /^apps\.g\.fcm_options: expected a mapping, found a list$/,
+    ],
+    [
+      "an endpoint that is not a URL",
+      "apps:\n  a: {type: apns, endpoint: api.example.com}\n",
+      /^apps\.a\.endpoint: expected a value matching/,
+    ],
+    ["a negative deadline", `request_deadline: -1\n${APPS}`, /^request_deadline: must be > 0/],
+    [
+      "a proxy with another scheme",
+      `proxy: 'socks5://proxy:1080'\n${APPS}`,
+      /^proxy: the proxy URL uses the scheme 'socks5'/,
+    ],
+    ["HTTPS_PROXY without a host", APPS, /^HTTPS_PROXY: the proxy URL is not a URL/],
+    ["a top level that is not a mapping", "- a\n- b\n", /^the file must hold a YAML mapping/],
+    ["broken YAML", "apps: {a: [\n", /^YAML syntax:/],
+  ];
+  for (const [name, yaml, expected] of cases) {
+    test(name, () => {
+      const env = name.startsWith("HTTPS_PROXY") ? { HTTPS_PROXY: "http://" } : {};
+      const problems = problemsOf(yaml, env);
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        `${problems.join("\n")}\n  does not match ${expected}`,
+      );
+    });
+  }
+  test("every problem of the file is listed at once", () => {
+    const problems = problemsOf("http: {port: x}\nrequest_deadline: soon\napps:\n  a: {type: apns, platform: 2}\n");
+    assert.equal(problems.length, 3, problems.join("\n"));
+  });
+  test("the message names the file", () => {
+    assert.throws(() => load("apps: {}\n"), /invalid configuration in \/etc\/herald\/sygnal\.yaml/);
+  });
+});
+
+describe("proxy", () => {
+  test("from the config, with credentials kept out of what is shown", () => {
+    const { config } = load(`proxy: 'http://bob:secretsquirrel@example.org:8080'\n${APPS}`);
+    assert.deepEqual(config.proxy, {
+      host: "example.org",
+      port: 8080,
+      credentials: "bob:secretsquirrel",
+      display: "http://bob@example.org:8080",
+    });
+  });
+  test("port 80 by default, and no credentials without a password", () => {
+    const { config } = load(`proxy: 'http://bob@example.org'\n${APPS}`);
+    assert.deepEqual(config.proxy, { host: "example.org", port: 80, display: "http://bob@example.org" });
+  });
+  test("from HTTPS_PROXY when the config has none", () => {
+    const { config } = load(APPS, { HTTPS_PROXY: "http://proxy.internal:3128" });
+    assert.equal(config.proxy?.host, "proxy.internal");
+  });
+  test("the config's proxy wins over HTTPS_PROXY", () => {
+    const { config } = load(`proxy: 'http://a.example:1'\n${APPS}`, { HTTPS_PROXY: "http://b.example:2" });
+    assert.equal(config.proxy?.host, "a.example");
+  });
+});
+
+describe("log level", () => {
+  test("from Sygnal's logging setup: the sygnal logger, else root", () => {
+    assert.equal(load(`log: {setup: {version: 1, root: {level: WARNING}}}\n${APPS}`).config.log.level, "warn");
+    assert.equal(
+      load(`log: {setup: {version: 1, root: {level: WARNING}, loggers: {sygnal: {level: DEBUG}}}}\n${APPS}`).config.log
+        .level,
+      "debug",
+    );
+  });
+  test("log.level wins", () => {
+    assert.equal(load(`log: {level: error, setup: {root: {level: DEBUG}}}\n${APPS}`).config.log.level, "error");
+  });
+});
+
+describe("the config path", () => {
+  test("is --config, else SYGNAL_CONF, else ./sygnal.yaml", () => {
+    assert.equal(configPath("/a.yaml", { SYGNAL_CONF: "/b.yaml" }), "/a.yaml");
+    assert.equal(configPath(undefined, { SYGNAL_CONF: "/b.yaml" }), "/b.yaml");
+    assert.equal(configPath(undefined, {}), `${process.cwd()}/sygnal.yaml`);
+  });
+});

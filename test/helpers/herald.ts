@@ -1,0 +1,92 @@
+/**
+ * Starts a Herald in the test process from a config object, listening on a free port, and talks to it over HTTP.
+ */
+import { request } from "node:http";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { stringify } from "yaml";
+import { parseConfig } from "../../src/config/load.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { startHerald, type Herald } from "../../src/server.js";
+import { repoRoot, testPushkinPath } from "./paths.js";
+
+export interface TestHerald {
+  herald: Herald;
+  url: string;
+  metricsUrl: string | undefined;
+  /** Every log line written so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** POSTs a body (object → JSON) to /_matrix/push/v1/notify. */
+  notify(body: unknown): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** An app served by the test pushkin. */
+export function testApp(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: testPushkinPath, ...extra };
+}
+
+export async function startTestHerald(
+  config: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<TestHerald> {
+  const full = { http: { bind_addresses: ["127.0.0.1"], port: 0 }, ...config };
+  const { config: parsed } = parseConfig(stringify(full), join(repoRoot, "test-config.yaml"), env);
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const herald = await startHerald(parsed, createLogger("debug", sink));
+  const address = herald.addresses[0]!;
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    herald,
+    url,
+    metricsUrl: herald.metricsAddress ? `http://127.0.0.1:${herald.metricsAddress.port}` : undefined,
+    logs,
+    notify: (body) =>
+      fetch(`${url}/_matrix/push/v1/notify`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+      }),
+    stop: () => herald.shutdown(),
+  };
+}
+
+export function notification(devices: unknown[], fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { notification: { devices, ...fields } };
+}
+
+export function device(pushkey: string, appId = "com.example.spqr"): Record<string, unknown> {
+  return { app_id: appId, pushkey };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A request with node:http, for what fetch cannot send (HEAD bodies, raw bytes, chunked uploads). */
+export function rawRequest(
+  url: string,
+  options: { method: string; path: string; body?: Uint8Array | string; headers?: Record<string, string> },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${options.path}`, { method: options.method, headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
