@@ -80,3 +80,36 @@ export class GatewayMetrics {
     this.perPushkinType.labels(name).inc(0);
   }
 }
+
+/*
+ * Pushkin metrics are shared by every pushkin of a type (Sygnal's are module-level), so the first pushkin of a type
+ * creates them in the registry and the others reuse them.
+ */
+export function sharedCounter<T extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames?: readonly T[] },
+): Counter<T> {
+  return (
+    (registry.getSingleMetric(config.name) as Counter<T> | undefined) ??
+    new Counter({ ...config, registers: [registry] })
+  );
+}
+
+export function sharedGauge<T extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames?: readonly T[] },
+): Gauge<T> {
+  return (
+    (registry.getSingleMetric(config.name) as Gauge<T> | undefined) ?? new Gauge({ ...config, registers: [registry] })
+  );
+}
+
+export function sharedHistogram<T extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames?: readonly T[]; buckets?: number[] },
+): Histogram<T> {
+  return (
+    (registry.getSingleMetric(config.name) as Histogram<T> | undefined) ??
+    new Histogram({ buckets: PYTHON_DEFAULT_BUCKETS, ...config, registers: [registry] })
+  );
+}

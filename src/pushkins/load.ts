@@ -13,7 +13,9 @@ import type { Pushkin, PushkinFactory } from "../core/pushkin.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 
 /** Built-in pushkin types, each loaded only when configured. */
-const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {};
+const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
+  apns: async () => (await import("./apns/index.js")).createApnsPushkin,
+};
 
 export function builtInTypes(): string[] {
   return Object.keys(BUILT_IN);

@@ -1,0 +1,60 @@
+/**
+ * Opens a TCP tunnel through an HTTP CONNECT proxy (the `proxy` config key or HTTPS_PROXY), over which the caller
+ * speaks TLS to the provider. Any answer but 200 is a failure to reach the provider: temporary, never a dead token.
+ */
+import { connect, type Socket } from "node:net";
+import type { ProxyConfig } from "../config/proxy.js";
+import { TemporaryFailure } from "./pushkin.js";
+
+const MAX_RESPONSE_HEAD = 16 * 1024;
+
+export function openTunnel(
+  proxy: ProxyConfig,
+  target: { host: string; port: number },
+  signal?: AbortSignal,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const authority = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+    const socket = connect(proxy.port, proxy.host);
+    let head = Buffer.alloc(0);
+    const fail = (message: string, cause?: unknown) => {
+      socket.destroy();
+      reject(new TemporaryFailure(`proxy ${proxy.display}: ${message}`, { cause }));
+    };
+    const onAbort = () => fail("aborted", signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const cleanup = () => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.off("data", onData);
+      socket.off("error", onError);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      fail(`cannot connect: ${error.message}`, error);
+    };
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) {
+        if (head.length > MAX_RESPONSE_HEAD) {
+          cleanup();
+          fail("answer too long");
+        }
+        return;
+      }
+      cleanup();
+      const statusLine = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
+      const status = Number(statusLine.split(" ")[1]);
+      if (status !== 200) return fail(`CONNECT ${authority} answered '${statusLine}'`);
+      const rest = head.subarray(end + 4);
+      if (rest.length > 0) socket.unshift(rest);
+      resolve(socket);
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+    const auth = proxy.credentials
+      ? `Proxy-Authorization: Basic ${Buffer.from(proxy.credentials).toString("base64")}\r\n`
+      : "";
+    socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+  });
+}

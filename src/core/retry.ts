@@ -1,0 +1,63 @@
+/**
+ * Retries with exponential backoff and jitter, inside the request's deadline.
+ *
+ * Only a `TemporaryFailure` is retried. A provider's `Retry-After` replaces the backoff; a wait that would end after
+ * the deadline is not started: the failure is thrown at once, so the homeserver hears 502 while it can still act.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { TemporaryFailure } from "./pushkin.js";
+
+export interface RetryPolicy {
+  /** Attempts in all, the first one included. */
+  maxAttempts: number;
+  /** Delay before the second attempt; doubles with each further one. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface RetryContext {
+  deadline: number;
+  signal: AbortSignal;
+  /** Called before each wait, for logging. */
+  onRetry?: (failure: TemporaryFailure, attempt: number, delayMs: number) => void;
+}
+
+/** Backoff before attempt `attempt + 1` (attempt counts from 1): half fixed, half random ("equal jitter"). */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  ctx: RetryContext,
+  attempt: (attemptNumber: number) => Promise<T>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof TemporaryFailure) || n >= policy.maxAttempts) throw error;
+      const delay = error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffDelay(policy, n);
+      if (Date.now() + delay >= ctx.deadline) {
+        throw new TemporaryFailure(`${error.message} (no time left before the deadline to retry)`, {
+          retryAfter: error.retryAfter,
+          cause: error,
+        });
+      }
+      ctx.onRetry?.(error, n, delay);
+      await sleep(delay, undefined, { signal: ctx.signal }).catch(() => {
+        throw ctx.signal.reason instanceof Error ? ctx.signal.reason : error;
+      });
+    }
+  }
+}
+
+/** A `Retry-After` header in seconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim());
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
