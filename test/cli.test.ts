@@ -118,6 +118,32 @@ describe("herald serve", () => {
   });
 });
 
+describe("herald serve, stopped twice", () => {
+  test("a second signal, of either kind, exits at once with 1", async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const child = spawn(process.execPath, [
+      heraldBin,
+      "serve",
+      "--config",
+      configFile(`http: {port: ${port}}\n${GOOD}`),
+    ]);
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    while (!output.includes("Listening for push requests")) await new Promise((r) => setTimeout(r, 20));
+    const inFlight = fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
+      method: "POST",
+      body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "stubborn:5000" }] } }),
+    }).catch(() => "cut");
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGTERM");
+    while (!output.includes("Signal received")) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    assert.equal(await exited, 1);
+    assert.equal(await inFlight, "cut");
+  });
+});
+
 describe("herald", () => {
   test("exits 2 on an unknown command, with the usage", async () => {
     const run = await herald(["frobnicate"]);

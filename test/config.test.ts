@@ -165,6 +165,15 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
   });
 });
 
+describe("YAML as Sygnal reads it (YAML 1.1)", () => {
+  test("yes/no and on/off are booleans", () => {
+    const { config } = load(`metrics: {prometheus: {enabled: yes}}\nlog: {access: {x_forwarded_for: on}}\n${APPS}`);
+    assert.equal(config.metrics.prometheus.enabled, true);
+    assert.equal(config.log.access.x_forwarded_for, true);
+    assert.equal(load(`dead_token_cache: {enabled: no}\n${APPS}`).config.dead_token_cache.enabled, false);
+  });
+});
+
 describe("proxy", () => {
   test("from the config, with credentials kept out of what is shown", () => {
     const { config } = load(`proxy: 'http://bob:secretsquirrel@example.org:8080'\n${APPS}`);

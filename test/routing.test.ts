@@ -28,6 +28,11 @@ describe("app-id globs", () => {
     assert.ok(matches("a+b(c)[d]{1}|^$\\*", "a+b(c)[d]{1}|^$\\zzz"));
     assert.ok(!matches("a+b", "aab"));
   });
+  test("hyphens and slashes are literal too", () => {
+    assert.ok(matches("im.vector-*", "im.vector-app.ios"));
+    assert.ok(!matches("im.vector-*", "im.vectorXapp"));
+    assert.ok(matches("a/b?", "a/bc"));
+  });
   test("case-sensitive", () => {
     assert.ok(!matches("com.glob.*", "COM.GLOB.bcd"));
   });

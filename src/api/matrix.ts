@@ -36,6 +36,7 @@ export function mountNotify(router: Router<RequestState>, dispatcher: Dispatcher
 
 async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetrics): Promise<void> {
   const { requestId, log } = ctx.state as RequestState;
+  const started = performance.now();
   const body = await readBody(ctx);
   if (body === undefined) return;
 
@@ -45,7 +46,6 @@ async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetr
   const { notification } = parsed;
   if (notification.devices.length === 0) return badRequest(ctx, "No devices in notification");
 
-  const started = performance.now();
   const result = await dispatcher.dispatch(notification, requestId, log);
   switch (result.status) {
     case 200:

@@ -1,6 +1,6 @@
 /**
  * `herald serve`: load the config, start, and shut down gracefully on SIGTERM or SIGINT (a second signal exits at
- * once). A broken config or a failed start-up exits 1 with the reason; Sygnal would exit 0.
+ * once, whichever it is). A broken config or a failed start-up exits 1 with the reason; Sygnal would exit 0.
  */
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
@@ -32,16 +32,21 @@ export async function serve(configFile: string | undefined): Promise<number> {
   }
 
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, "Signal received");
-      process.once(signal, () => process.exit(1));
+      if (stopping) {
+        log.warn("Second signal: exiting at once");
+        process.exit(1);
+      }
+      stopping = true;
       herald.shutdown().then(resolve, (error: unknown) => {
         log.error({ err: error }, "Error during shutdown");
         resolve();
       });
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
   return 0;
 }

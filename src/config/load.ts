@@ -49,7 +49,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const document = parseDocument(text);
+  // YAML 1.1, as Sygnal's PyYAML reads it: `enabled: yes` is true there, and must be here.
+  const document = parseDocument(text, { version: "1.1" });
   if (document.errors.length > 0) {
     throw new ConfigError(
       path,

@@ -7,7 +7,8 @@ export function globToRegExp(glob: string): RegExp {
   for (const char of glob) {
     if (char === "*") source += "[\\s\\S]*";
     else if (char === "?") source += "[\\s\\S]";
-    else source += char.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+    // Only syntax characters are escaped: under the `u` flag, escaping anything else ("\\-") is an error.
+    else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
   return new RegExp(`^${source}$`, "u");
 }

@@ -17,6 +17,9 @@ const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   apns: async () => (await import("./apns/index.js")).createApnsPushkin,
 };
 
+/** Sygnal's pushkin types that this version of Herald does not include yet. */
+const NOT_YET_BUILT_IN = new Set(["gcm", "webpush"]);
+
 export function builtInTypes(): string[] {
   return Object.keys(BUILT_IN);
 }
@@ -61,6 +64,12 @@ export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics
 async function findFactory(app: string, type: string, configDir: string): Promise<PushkinFactory> {
   const builtIn = BUILT_IN[type];
   if (builtIn) return builtIn();
+  if (NOT_YET_BUILT_IN.has(type)) {
+    throw new PushkinLoadError(
+      app,
+      `type '${type}' is a Sygnal pushkin that this version of Herald does not include yet`,
+    );
+  }
 
   const hash = type.lastIndexOf("#");
   const specifier = hash > 0 ? type.slice(0, hash) : type;
