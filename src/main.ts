@@ -4,12 +4,14 @@
  *
  *   herald serve [--config FILE]          run the push gateway
  *   herald check-config [--config FILE]   validate the config and build every pushkin, then exit
+ *   herald demo [--port N]                Herald plus the sandbox providers, no credentials needed
  *
  * The config path is --config, else $SYGNAL_CONF, else ./sygnal.yaml. Exit codes: 0 success, 1 invalid
  * configuration or failed start-up, 2 wrong usage.
  */
 import { parseArgs } from "node:util";
 import { checkConfig } from "./commands/checkConfig.js";
+import { demo } from "./commands/demo.js";
 import { serve } from "./commands/serve.js";
 
 const USAGE = `usage: herald <command> [--config FILE]
@@ -17,12 +19,19 @@ const USAGE = `usage: herald <command> [--config FILE]
 commands:
   serve          run the push gateway
   check-config   validate the configuration, build every pushkin, and exit
+  demo           run Herald against local sandbox providers, no credentials needed (--port, default 5000)
 
 The configuration file is --config, else $SYGNAL_CONF, else ./sygnal.yaml.`;
 
-const COMMANDS: Record<string, (configFile: string | undefined) => Promise<number>> = {
-  serve,
-  "check-config": checkConfig,
+interface Options {
+  config?: string;
+  port?: string;
+}
+
+const COMMANDS: Record<string, (options: Options) => Promise<number>> = {
+  serve: (o) => serve(o.config),
+  "check-config": (o) => checkConfig(o.config),
+  demo: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -31,7 +40,11 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string", short: "c" },
+        port: { type: "string", short: "p" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     console.error(`herald: ${(error as Error).message}\n\n${USAGE}`);
@@ -47,7 +60,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(command && !run ? `herald: unknown command '${command}'\n\n${USAGE}` : USAGE);
     return 2;
   }
-  return run(parsed.values.config);
+  if (parsed.values.port !== undefined && !/^\d+$/.test(parsed.values.port)) {
+    console.error(`herald: --port must be a number\n\n${USAGE}`);
+    return 2;
+  }
+  return run(parsed.values);
 }
 
 process.exitCode = await main(process.argv.slice(2));

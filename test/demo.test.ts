@@ -1,0 +1,33 @@
+/** `herald demo`: with no credentials, a push reaches the sandbox APNs and is shown in plain words. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { heraldBin } from "./helpers/paths.js";
+
+test("herald demo shows a push arriving in the sandbox APNs, and stops on Ctrl-C", async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [heraldBin, "demo", "--port", String(port)]);
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const until = Date.now() + 15_000;
+  while (!output.includes("Ctrl-C stops the demo")) {
+    assert.ok(Date.now() < until, `the demo did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(
+    output,
+    /sandbox APNs received a push for device c0ffee00dead… \(topic org\.example\.herald\.demo, priority 10\): alert MSG_FROM_USER_IN_ROOM_WITH_CONTENT \["Major Tom","Mission Control","Hello from Herald"\], badge 1/,
+  );
+  assert.match(output, /Herald answered 200 \{"rejected": \[\]\}/);
+
+  // The dead-token example it prints is answered in "rejected".
+  const deadCurl = output.split("\n").find((l) => l.includes("-d '") && l.includes("3q0A"));
+  const body = deadCurl?.slice(deadCurl.indexOf("'") + 1, deadCurl.lastIndexOf("'"));
+  const res = await fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, { method: "POST", body });
+  assert.match(await res.text(), /^\{"rejected": \["3q0A/);
+
+  child.kill("SIGINT");
+  assert.equal(await exited, 0);
+});
