@@ -92,57 +92,51 @@ describe("herald serve", () => {
     assert.match(run.stdout, /Start-up failed: listen EADDRINUSE/);
   });
   test("finishes a request in flight on SIGTERM, then exits 0", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [
-      heraldBin,
-      "serve",
-      "--config",
-      configFile(`http: {port: ${port}}\n${GOOD}`),
-    ]);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    while (!output.includes("Listening for push requests")) await new Promise((r) => setTimeout(r, 20));
-
-    const inFlight = fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
-      method: "POST",
-      body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "slow:1500" }] } }),
-    });
+    const server = await startServe();
+    const inFlight = server.notify("slow:1500");
     await new Promise((r) => setTimeout(r, 300)); // the request is now inside the pushkin, which takes 1.5 s
-    child.kill("SIGTERM");
+    server.child.kill("SIGTERM");
     const res = await inFlight;
     assert.equal(res.status, 200);
     assert.equal(await res.text(), '{"rejected": []}');
-    assert.equal(await exited, 0);
-    assert.match(output, /"msg":"Shut down"/);
+    assert.equal(await server.exited, 0);
+    assert.match(server.output(), /"msg":"Shut down"/);
   });
-});
 
-describe("herald serve, stopped twice", () => {
   test("a second signal, of either kind, exits at once with 1", async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [
-      heraldBin,
-      "serve",
-      "--config",
-      configFile(`http: {port: ${port}}\n${GOOD}`),
-    ]);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    while (!output.includes("Listening for push requests")) await new Promise((r) => setTimeout(r, 20));
-    const inFlight = fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
-      method: "POST",
-      body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "stubborn:5000" }] } }),
-    }).catch(() => "cut");
+    const server = await startServe();
+    const inFlight = server.notify("stubborn:5000").catch(() => "cut");
     await new Promise((r) => setTimeout(r, 300));
-    child.kill("SIGTERM");
-    while (!output.includes("Signal received")) await new Promise((r) => setTimeout(r, 20));
-    child.kill("SIGINT");
-    assert.equal(await exited, 1);
+    server.child.kill("SIGTERM");
+    while (!server.output().includes("Signal received")) await new Promise((r) => setTimeout(r, 20));
+    server.child.kill("SIGINT");
+    assert.equal(await server.exited, 1);
     assert.equal(await inFlight, "cut");
   });
 });
+
+/** `herald serve` on a free port, once it listens. */
+async function startServe() {
+  const child = spawn(process.execPath, [heraldBin, "serve", "--config", configFile(`http: {port: 0}\n${GOOD}`)]);
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  let listening: RegExpMatchArray | null = null;
+  while (!(listening = output.match(/"port":(\d+),"msg":"Listening for push requests"/))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const port = Number(listening[1]);
+  return {
+    child,
+    exited,
+    output: () => output,
+    notify: (pushkey: string) =>
+      fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
+        method: "POST",
+        body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey }] } }),
+      }),
+  };
+}
 
 describe("herald", () => {
   test("exits 2 on an unknown command, with the usage", async () => {

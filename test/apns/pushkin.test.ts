@@ -237,92 +237,80 @@ describe("APNs pushkin", () => {
 });
 
 describe("APNs pushkin, under constraints", () => {
+  // Each test starts its own sandbox, Herald and proxy; they are stopped after it, last started first.
+  const running: { stop(): Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const thing of running.splice(0).reverse()) await thing.stop();
+  });
+  async function fixture(options: Parameters<typeof startApnsFixture>[0] = {}) {
+    const apns = await startApnsFixture(options);
+    running.push({ stop: () => apns.close() });
+    return apns;
+  }
+  async function heraldFor(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
+    const herald = await startTestHerald(config, env);
+    running.push(herald);
+    return herald;
+  }
+  async function proxyFor(options: Parameters<typeof startConnectProxy>[0] = {}) {
+    const proxy = await startConnectProxy(options);
+    running.push({ stop: () => proxy.close() });
+    return proxy;
+  }
+
   test("respects the server's SETTINGS_MAX_CONCURRENT_STREAMS", async () => {
-    const apns = await startApnsFixture({ maxConcurrentStreams: 1 });
+    const apns = await fixture({ maxConcurrentStreams: 1 });
     apns.sandbox.faults = { latencyMs: 20 };
-    const herald = await startTestHerald({ apps: { [APP]: apns.tokenApp() } });
-    try {
-      const devices = Array.from({ length: 6 }, (_, i) => ({ app_id: APP, pushkey: deviceToken(600 + i).pushkey }));
-      const res = await herald.notify({ notification: { ...FULL.notification, devices } });
-      assert.equal(await res.text(), '{"rejected": []}');
-      assert.equal(apns.sandbox.received.length, 6);
-      assert.equal(apns.sandbox.peakConcurrentStreams, 1);
-    } finally {
-      await herald.stop();
-      await apns.close();
-    }
+    const herald = await heraldFor({ apps: { [APP]: apns.tokenApp() } });
+    const devices = Array.from({ length: 6 }, (_, i) => ({ app_id: APP, pushkey: deviceToken(600 + i).pushkey }));
+    const res = await herald.notify({ notification: { ...FULL.notification, devices } });
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(apns.sandbox.received.length, 6);
+    assert.equal(apns.sandbox.peakConcurrentStreams, 1);
   });
 
   test("a provider that hangs costs the request its deadline: 502, not rejected", async () => {
-    const apns = await startApnsFixture();
+    const apns = await fixture();
     apns.sandbox.faults = { hangRate: 1 };
-    const herald = await startTestHerald({ request_deadline: 0.5, apps: { [APP]: apns.tokenApp() } });
-    try {
-      const res = await notify(herald, deviceToken(700).pushkey);
-      assert.equal(res.status, 502);
-      assert.match(String(((await res.json()) as { error: string }).error), /deadline/);
-    } finally {
-      await herald.stop();
-      await apns.close();
-    }
+    const herald = await heraldFor({ request_deadline: 0.5, apps: { [APP]: apns.tokenApp() } });
+    const res = await notify(herald, deviceToken(700).pushkey);
+    assert.equal(res.status, 502);
+    assert.match(String(((await res.json()) as { error: string }).error), /deadline/);
   });
 
   test("through an HTTP CONNECT proxy, with its credentials", async () => {
-    const apns = await startApnsFixture();
-    const proxy = await startConnectProxy({ requireAuth: "user:secret" });
+    const apns = await fixture();
+    const proxy = await proxyFor({ requireAuth: "user:secret" });
     const proxyUrl = proxy.url.replace("http://", "http://user:secret@");
-    const herald = await startTestHerald({ proxy: proxyUrl, apps: { [APP]: apns.tokenApp() } });
-    try {
-      const res = await notify(herald, deviceToken(800).pushkey);
-      assert.equal(await res.text(), '{"rejected": []}');
-      assert.equal(apns.sandbox.received.length, 1);
-      const port = new URL(apns.sandbox.url).port;
-      assert.deepEqual(proxy.tunnels, [{ target: `localhost:${port}`, authorization: "Basic dXNlcjpzZWNyZXQ=" }]);
-    } finally {
-      await herald.stop();
-      await proxy.close();
-      await apns.close();
-    }
+    const herald = await heraldFor({ proxy: proxyUrl, apps: { [APP]: apns.tokenApp() } });
+    const res = await notify(herald, deviceToken(800).pushkey);
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(apns.sandbox.received.length, 1);
+    const port = new URL(apns.sandbox.url).port;
+    assert.deepEqual(proxy.tunnels, [{ target: `localhost:${port}`, authorization: "Basic dXNlcjpzZWNyZXQ=" }]);
   });
 
   test("a proxy that refuses the tunnel is a 502, not a rejection", async () => {
-    const apns = await startApnsFixture();
-    const proxy = await startConnectProxy({ requireAuth: "user:secret" });
-    const herald = await startTestHerald({ request_deadline: 1, proxy: proxy.url, apps: { [APP]: apns.tokenApp() } });
-    try {
-      const res = await notify(herald, deviceToken(801).pushkey);
-      assert.equal(res.status, 502);
-      assert.match(String(((await res.json()) as { error: string }).error), /407/);
-    } finally {
-      await herald.stop();
-      await proxy.close();
-      await apns.close();
-    }
+    const apns = await fixture();
+    const proxy = await proxyFor({ requireAuth: "user:secret" });
+    const herald = await heraldFor({ request_deadline: 1, proxy: proxy.url, apps: { [APP]: apns.tokenApp() } });
+    const res = await notify(herald, deviceToken(801).pushkey);
+    assert.equal(res.status, 502);
+    assert.match(String(((await res.json()) as { error: string }).error), /407/);
   });
 
   test("HTTPS_PROXY is used when the config names no proxy", async () => {
-    const apns = await startApnsFixture();
-    const proxy = await startConnectProxy();
-    const herald = await startTestHerald({ apps: { [APP]: apns.tokenApp() } }, { HTTPS_PROXY: proxy.url });
-    try {
-      assert.equal((await notify(herald, deviceToken(802).pushkey)).status, 200);
-      assert.equal(proxy.tunnels.length, 1);
-    } finally {
-      await herald.stop();
-      await proxy.close();
-      await apns.close();
-    }
+    const apns = await fixture();
+    const proxy = await proxyFor();
+    const herald = await heraldFor({ apps: { [APP]: apns.tokenApp() } }, { HTTPS_PROXY: proxy.url });
+    assert.equal((await notify(herald, deviceToken(802).pushkey)).status, 200);
+    assert.equal(proxy.tunnels.length, 1);
   });
 
   test("a client certificate from another CA is refused by Apple: 502, not rejected", async () => {
-    const apns = await startApnsFixture();
-    const herald = await startTestHerald({ apps: { [APP]: apns.certApp({ certfile: apns.files.otherCert }) } });
-    try {
-      const res = await notify(herald, deviceToken(803).pushkey);
-      assert.equal(res.status, 502);
-    } finally {
-      await herald.stop();
-      await apns.close();
-    }
+    const apns = await fixture();
+    const herald = await heraldFor({ apps: { [APP]: apns.certApp({ certfile: apns.files.otherCert }) } });
+    const res = await notify(herald, deviceToken(803).pushkey);
+    assert.equal(res.status, 502);
   });
 });
