@@ -30,8 +30,14 @@ export interface Herald {
   shutdown(): Promise<void>;
 }
 
-export async function startHerald(config: HeraldConfig, log: Logger): Promise<Herald> {
+export interface StartOptions {
+  /** Serve `metrics.prometheus` from this process; a worker leaves it to the primary, which aggregates. */
+  metricsListener?: boolean;
+}
+
+export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
   const metrics = new GatewayMetrics({ processMetrics: config.metrics.prometheus.enabled });
+  const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
   const pushkins = await loadPushkins(config, metrics, log);
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
@@ -67,7 +73,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
       servers.push(server);
       await listen(server, config.http.port, address);
     }
-    const metricsServer = config.metrics.prometheus.enabled ? createMetricsServer(metrics.registry) : undefined;
+    const metricsServer = serveMetrics ? createMetricsServer(metrics.registry) : undefined;
     if (metricsServer) {
       servers.push(metricsServer);
       await listen(metricsServer, config.metrics.prometheus.port, config.metrics.prometheus.address);
@@ -79,7 +85,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
 
   const addresses = servers.slice(0, config.http.bind_addresses.length).map((s) => s.address() as AddressInfo);
   for (const a of addresses) log.info({ address: a.address, port: a.port }, "Listening for push requests");
-  const metricsAddress = config.metrics.prometheus.enabled ? (servers.at(-1)!.address() as AddressInfo) : undefined;
+  const metricsAddress = serveMetrics ? (servers.at(-1)!.address() as AddressInfo) : undefined;
   if (metricsAddress)
     log.info({ address: metricsAddress.address, port: metricsAddress.port }, "Serving Prometheus metrics");
 
@@ -107,7 +113,7 @@ export async function startHerald(config: HeraldConfig, log: Logger): Promise<He
   return { addresses, metricsAddress, metrics, shutdown };
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+export function listen(server: Server, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

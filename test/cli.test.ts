@@ -116,8 +116,8 @@ describe("herald serve", () => {
 });
 
 /** `herald serve` on a free port, once it listens. */
-async function startServe() {
-  const child = spawn(process.execPath, [heraldBin, "serve", "--config", configFile(`http: {port: 0}\n${GOOD}`)]);
+async function startServe(yaml = `http: {port: 0}\n${GOOD}`) {
+  const child = spawn(process.execPath, [heraldBin, "serve", "--config", configFile(yaml)]);
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
@@ -128,6 +128,7 @@ async function startServe() {
   const port = Number(listening[1]);
   return {
     child,
+    port,
     exited,
     output: () => output,
     notify: (pushkey: string) =>
@@ -137,6 +138,51 @@ async function startServe() {
       }),
   };
 }
+
+describe("herald serve with http.workers", () => {
+  test("two workers share the port, the primary aggregates their metrics, SIGTERM drains both", async () => {
+    const server = await startServe(
+      `http: {port: 0, workers: 2}\nmetrics: {prometheus: {enabled: true, address: 127.0.0.1, port: 0}}\n${GOOD}`,
+    );
+    while (!server.output().includes("All workers are serving")) await new Promise((r) => setTimeout(r, 20));
+    const metricsPort = Number(
+      server.output().match(/"port":(\d+),"msg":"Serving Prometheus metrics of every worker"/)?.[1],
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`http://127.0.0.1:${server.port}/_matrix/push/v1/notify`, {
+          method: "POST",
+          headers: { Connection: "close" },
+          body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "accept" }] } }),
+        }).then((res) => res.text()),
+      ),
+    );
+    assert.deepEqual(new Set(answers), new Set(['{"rejected": []}']));
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^sygnal_notifications_received_total 20$/m);
+    const servedBy = new Set(
+      server
+        .output()
+        .split("\n")
+        .filter((line) => line.includes('"msg":"Handled request"'))
+        .map((line) => (JSON.parse(line) as { pid: number }).pid),
+    );
+    assert.equal(servedBy.size, 2, "both workers served requests");
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+    assert.equal(server.output().match(/"msg":"Shut down"/g)?.length, 2);
+  });
+
+  test("a worker that cannot start fails start-up with 1", async () => {
+    const run = await herald([
+      "serve",
+      "--config",
+      configFile(`http: {port: 0, workers: 2}\n${GOOD}    fail_setup: true\n`),
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /A worker could not start; stopping/);
+  });
+});
 
 describe("herald", () => {
   test("exits 2 on an unknown command, with the usage", async () => {

@@ -1,8 +1,14 @@
 /**
  * `herald serve`: load the config, start, and shut down gracefully on SIGTERM or SIGINT (a second signal exits at
  * once, whichever it is). A broken config or a failed start-up exits 1 with the reason; Sygnal would exit 0.
+ * With `http.workers` > 1 this process becomes the primary of a cluster (src/cluster.ts), and each worker runs
+ * this same command.
  */
+import cluster from "node:cluster";
+import type { Logger } from "pino";
+import { announceWorker, runPrimary } from "../cluster.js";
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
+import type { HeraldConfig } from "../config/types.js";
 import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
 import { startHerald } from "../server.js";
@@ -18,35 +24,49 @@ export async function serve(configFile: string | undefined): Promise<number> {
     return 1;
   }
   const { config, warnings } = loaded;
-  const log = createLogger(config.log.level);
-  log.info({ config: path }, "Using configuration file");
-  for (const warning of warnings) log.warn(`config: ${warning}`);
+  const root = createLogger(config.log.level);
+  if (cluster.isWorker) {
+    const code = await serveHerald(config, path, root.child({ worker: cluster.worker?.id }));
+    // The channel to the primary would keep the worker alive after it is done.
+    cluster.worker?.disconnect();
+    return code;
+  }
 
+  root.info({ config: path }, "Using configuration file");
+  for (const warning of warnings) root.warn(`config: ${warning}`);
+  return config.http.workers > 1 ? runPrimary(config, root) : serveHerald(config, path, root);
+}
+
+/** One Herald: the whole gateway, or one worker of a cluster. */
+async function serveHerald(config: HeraldConfig, path: string, log: Logger): Promise<number> {
   let herald;
   try {
-    herald = await startHerald(config, log);
+    herald = await startHerald(config, log, { metricsListener: !cluster.isWorker });
   } catch (error) {
     if (error instanceof PushkinLoadError) log.fatal(`invalid configuration in ${path}: ${error.message}`);
     else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
     return 1;
   }
+  if (cluster.isWorker) announceWorker(herald.metrics.registry);
 
   await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, "Signal received");
-      if (stopping) {
-        log.warn("Second signal: exiting at once");
-        process.exit(1);
-      }
-      stopping = true;
+    const stop = () =>
       herald.shutdown().then(resolve, (error: unknown) => {
         log.error({ err: error }, "Error during shutdown");
         resolve();
       });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, "Signal received");
+      // In a cluster the primary decides when to give up: a worker may get Ctrl-C's SIGINT and the primary's SIGTERM.
+      if (++signals > 1 && !cluster.isWorker) {
+        log.warn("Second signal: exiting at once");
+        process.exit(1);
+      }
+      void stop();
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
   return 0;
 }

@@ -3,9 +3,14 @@
  * `prometheus_client.start_http_server` serves it. Separate from the push listener so that it can stay private.
  */
 import { createServer, type Server } from "node:http";
-import type { Registry } from "prom-client";
 
-export function createMetricsServer(registry: Registry): Server {
+/** A registry, or the aggregate of the workers' registries. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+export function createMetricsServer(registry: MetricsSource): Server {
   return createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { Allow: "GET, HEAD" }).end();
