@@ -100,13 +100,14 @@ export class ApnsPushkin implements Pushkin {
       throw error;
     }
 
-    const log = ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
+    // Bound only when there is something to say: most pushes log nothing at info.
+    const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
     return withRetries(
       RETRY,
       {
         ...ctx,
         onRetry: (failure, attempt, delayMs) =>
-          log.info(
+          log().info(
             { attempt, delay_ms: Math.round(delayMs), reason: failure.message },
             "Temporary failure, will retry",
           ),
@@ -115,7 +116,7 @@ export class ApnsPushkin implements Pushkin {
         let answer = await this.send(token, body, n, ctx, attempt);
         let verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
         if (verdict.kind === "renew-token" && this.jwt?.renew()) {
-          log.info("APNs says the JWT expired; signing a new one");
+          log().info("APNs says the JWT expired; signing a new one");
           answer = await this.send(token, body, n, ctx, attempt);
           verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
         }
@@ -123,7 +124,7 @@ export class ApnsPushkin implements Pushkin {
           case "delivered":
             return { kind: "delivered" };
           case "rejected":
-            log.info({ status: answer.status }, `APNs token was rejected: ${verdict.why}`);
+            log().info({ status: answer.status }, `APNs token was rejected: ${verdict.why}`);
             return { kind: "rejected", why: verdict.why };
           case "retry":
             throw new TemporaryFailure(verdict.why, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
@@ -132,7 +133,10 @@ export class ApnsPushkin implements Pushkin {
               "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old: is this machine's clock right?",
             );
           case "configuration-error":
-            log.error({ status: answer.status }, `APNs refused the request: ${verdict.why} (a configuration problem)`);
+            log().error(
+              { status: answer.status },
+              `APNs refused the request: ${verdict.why} (a configuration problem)`,
+            );
             throw new PermanentFailure(verdict.why);
         }
       },
