@@ -48,6 +48,22 @@ describe("herald check-config", () => {
     assert.equal(run.code, 0);
     assert.match(run.stderr, /warning: colour: unknown key, ignored/);
   });
+  test("warns that the FCM legacy API is shut down, naming the app", async () => {
+    const run = await herald([
+      "check-config",
+      "--config",
+      configFile("apps:\n  im.example.android: {type: gcm, api_key: K}\n"),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /warning: apps\."im\.example\.android": API version not set in config, defaulting to legacy/,
+    );
+    assert.match(
+      run.stderr,
+      /warning: apps\."im\.example\.android": the FCM legacy API was shut down by Google in 2024/,
+    );
+  });
   test("exits 1 on a wrong type, naming the key", async () => {
     const run = await herald(["check-config", "--config", configFile(`http: {port: five}\n${GOOD}`)]);
     assert.equal(run.code, 1);

@@ -1,23 +1,24 @@
 /**
  * `herald demo`: Herald and the sandbox providers on this machine, with no credentials at all. It sends a first
- * notification itself, shows in plain words what the sandbox APNs received, and prints what to `curl` next.
- * Nothing leaves the machine.
+ * notification itself, to an iPhone (APNs) and an Android phone (FCM), shows in plain words what each sandbox
+ * received, and prints what to `curl` next. Nothing leaves the machine.
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
-import { startSandbox, SANDBOX_APNS } from "../sandbox/index.js";
 import type { ReceivedPush } from "../sandbox/apns.js";
+import type { ReceivedFcmMessage } from "../sandbox/fcm.js";
+import { SANDBOX_APPS, startSandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
 
-const DEVICE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeef";
-const DEAD_TOKEN = "dead00000000000000000000000000000000000000000000000000000000dead";
-const APP_ID = `${SANDBOX_APNS.topic}.ios`;
+const IPHONE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeef";
+const DEAD_IPHONE_TOKEN = "dead00000000000000000000000000000000000000000000000000000000dead";
+const ANDROID_TOKEN = "fcm-demo-token:APA91bHerald";
 
 export async function demo(options: { port?: number } = {}): Promise<number> {
   const sandbox = await startSandbox();
-  sandbox.apns.script(DEAD_TOKEN, { status: 410, reason: "Unregistered" });
+  sandbox.apns.script(DEAD_IPHONE_TOKEN, { status: 410, reason: "Unregistered" });
   const port = options.port ?? 5000;
   const configPath = join(sandbox.dir, "sygnal.yaml");
   const { config } = parseConfig(
@@ -34,34 +35,36 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     return 1;
   }
   const url = `http://127.0.0.1:${herald.addresses[0]!.port}/_matrix/push/v1/notify`;
-  sandbox.apns.on("push", (push: ReceivedPush) => console.log(describePush(push)));
+  sandbox.apns.on("push", (push: ReceivedPush) => console.log(describeApnsPush(push)));
+  sandbox.fcm.on("push", (message: ReceivedFcmMessage) => console.log(describeFcmPush(message)));
 
-  console.log(`Herald demo: Herald and a sandbox APNs run on this machine; nothing leaves it.
+  console.log(`Herald demo: Herald, a sandbox APNs and a sandbox FCM run on this machine; nothing leaves it.
 
   Herald        ${url}
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
-  app           ${APP_ID}: APNs with token auth (config: ${configPath})
+  sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
+  apps          ${SANDBOX_APPS.apns}: APNs, token auth
+                ${SANDBOX_APPS.fcm}: FCM HTTP v1, service account
+  config        ${configPath}
 `);
-  console.log("Sending a first notification, as a homeserver would…");
-  const first = await fetch(url, {
-    method: "POST",
-    body: JSON.stringify(sampleNotification(DEVICE_TOKEN, "$first-event")),
-  });
+  console.log("Sending a first notification to an iPhone and an Android phone, as a homeserver would…");
+  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN)];
+  const first = await fetch(url, { method: "POST", body: JSON.stringify(sampleNotification("$first-event", devices)) });
   console.log(`  Herald answered ${first.status} ${await first.text()}\n`);
 
-  console.log(`Send your own (the pushkey is the device token in base64, as iOS clients register it):
+  console.log(`Send your own (an iOS pushkey is the device token in base64; an Android one is the FCM token):
 
   curl -s -X POST ${url} \\
     -H 'Content-Type: application/json' \\
-    -d '${JSON.stringify(sampleNotification(DEVICE_TOKEN, "$event-1"))}'
+    -d '${JSON.stringify(sampleNotification("$event-1", devices))}'
 
 Herald pushes an event to a device once: send the same request twice and the second is answered without a push
 (change "event_id" to push again).
 
-A device whose token APNs declares dead is answered in "rejected", so that the homeserver deletes its pusher:
+A device whose token the provider declares dead is answered in "rejected", so that the homeserver deletes its pusher:
 
   curl -s -X POST ${url} \\
-    -d '${JSON.stringify(sampleNotification(DEAD_TOKEN, "$event-2"))}'
+    -d '${JSON.stringify(sampleNotification("$event-2", [iphone(DEAD_IPHONE_TOKEN)]))}'
 
 Ctrl-C stops the demo.
 `);
@@ -76,7 +79,15 @@ Ctrl-C stops the demo.
   return 0;
 }
 
-function sampleNotification(tokenHex: string, eventId: string): unknown {
+function iphone(tokenHex: string) {
+  return { app_id: SANDBOX_APPS.apns, pushkey: Buffer.from(tokenHex, "hex").toString("base64") };
+}
+
+function android(token: string) {
+  return { app_id: SANDBOX_APPS.fcm, pushkey: token };
+}
+
+function sampleNotification(eventId: string, devices: unknown[]): unknown {
   return {
     notification: {
       event_id: eventId,
@@ -87,13 +98,13 @@ function sampleNotification(tokenHex: string, eventId: string): unknown {
       room_name: "Mission Control",
       content: { msgtype: "m.text", body: "Hello from Herald" },
       counts: { unread: 1 },
-      devices: [{ app_id: APP_ID, pushkey: Buffer.from(tokenHex, "hex").toString("base64") }],
+      devices,
     },
   };
 }
 
-/** One push as a person reads it: which device, what the alert says, the badge, and the raw payload. */
-export function describePush(push: ReceivedPush): string {
+/** One APNs push as a person reads it: which device, what the alert says, the badge, and the raw payload. */
+export function describeApnsPush(push: ReceivedPush): string {
   const payload = (push.payload ?? {}) as {
     aps?: { alert?: { "loc-key"?: string; "loc-args"?: unknown[] }; badge?: number };
   };
@@ -103,4 +114,14 @@ export function describePush(push: ReceivedPush): string {
     payload.aps?.badge !== undefined ? `badge ${payload.aps.badge}` : "no badge",
   ];
   return `  sandbox APNs received a push for device ${push.token.slice(0, 12)}… (topic ${push.topic}, priority ${push.priority}): ${parts.join(", ")}\n    payload ${push.body}`;
+}
+
+/** One FCM message as a person reads it: which device, its priority, and the data the app receives. */
+export function describeFcmPush(message: ReceivedFcmMessage): string {
+  const body = message.message as { data?: Record<string, string>; android?: { priority?: string } };
+  const data = body.data ?? {};
+  const what = data.content_body
+    ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
+    : "no message text";
+  return `  sandbox FCM received a push for device ${(message.token ?? "").slice(0, 12)}… (project ${message.projectId}, priority ${body.android?.priority}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
 }

@@ -15,10 +15,11 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 /** Built-in pushkin types, each loaded only when configured. */
 const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   apns: async () => (await import("./apns/index.js")).createApnsPushkin,
+  gcm: async () => (await import("./fcm/index.js")).createFcmPushkin,
 };
 
 /** Sygnal's pushkin types that this version of Herald does not include yet. */
-const NOT_YET_BUILT_IN = new Set(["gcm", "webpush"]);
+const NOT_YET_BUILT_IN = new Set(["webpush"]);
 
 export function builtInTypes(): string[] {
   return Object.keys(BUILT_IN);

@@ -1,7 +1,8 @@
 /**
  * The sandbox providers, started together with throwaway credentials, for `herald demo`, the tests and the
- * benchmark: a CA, and a fake APNs that checks every JWT like Apple. Credential files (the CA certificate, an APNs
- * .p8 key) are written to a fresh temporary directory, so that a Herald config can point at them as at real ones.
+ * benchmark: a CA; a fake APNs that checks every JWT like Apple; a fake Google OAuth endpoint and a fake FCM that
+ * checks the access tokens it issued. Credential files (the CA certificate, an APNs .p8 key, a Google service
+ * account) are written to a fresh temporary directory, so that a Herald config points at them as at real ones.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,15 +11,22 @@ import { join } from "node:path";
 import type { JsonObject } from "../core/notification.js";
 import { ApnsSandbox } from "./apns.js";
 import { createSandboxCa, type SandboxCa } from "./ca.js";
+import { FcmSandbox } from "./fcm.js";
+import { GoogleOAuthSandbox } from "./googleOAuth.js";
 
 export const SANDBOX_APNS = { keyId: "SANDBOXKEY", teamId: "SANDBOXTEAM", topic: "org.example.herald.demo" } as const;
+export const SANDBOX_FCM = { projectId: "herald-sandbox", legacyApiKey: "herald-sandbox-legacy-key" } as const;
+/** The app ids of `apps()`. */
+export const SANDBOX_APPS = { apns: `${SANDBOX_APNS.topic}.ios`, fcm: `${SANDBOX_APNS.topic}.android` } as const;
 
 export interface Sandbox {
   ca: SandboxCa;
   apns: ApnsSandbox;
+  oauth: GoogleOAuthSandbox;
+  fcm: FcmSandbox;
   /** The temporary directory with the credential files. */
   dir: string;
-  files: { ca: string; apnsKey: string };
+  files: { ca: string; apnsKey: string; serviceAccount: string };
   /** An `apps` section that sends everything to the sandbox. */
   apps(): Record<string, JsonObject>;
   close(): Promise<void>;
@@ -27,7 +35,11 @@ export interface Sandbox {
 export async function startSandbox(options: { host?: string } = {}): Promise<Sandbox> {
   const dir = mkdtempSync(join(tmpdir(), "herald-sandbox-"));
   const ca = await createSandboxCa();
-  const files = { ca: join(dir, "sandbox-ca.pem"), apnsKey: join(dir, `AuthKey_${SANDBOX_APNS.keyId}.p8`) };
+  const files = {
+    ca: join(dir, "sandbox-ca.pem"),
+    apnsKey: join(dir, `AuthKey_${SANDBOX_APNS.keyId}.p8`),
+    serviceAccount: join(dir, "firebase-service-account.json"),
+  };
   writeFileSync(files.ca, ca.certPem);
 
   const apnsKey = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
@@ -45,13 +57,21 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     topics: [SANDBOX_APNS.topic],
   });
 
+  const oauth = await GoogleOAuthSandbox.start({ ca, host: options.host });
+  writeFileSync(files.serviceAccount, JSON.stringify(oauth.createServiceAccount(SANDBOX_FCM.projectId), null, 2), {
+    mode: 0o600,
+  });
+  const fcm = await FcmSandbox.start({ ca, oauth, host: options.host, legacyApiKeys: [SANDBOX_FCM.legacyApiKey] });
+
   return {
     ca,
     apns,
+    oauth,
+    fcm,
     dir,
     files,
     apps: () => ({
-      [`${SANDBOX_APNS.topic}.ios`]: {
+      [SANDBOX_APPS.apns]: {
         type: "apns",
         endpoint: apns.url,
         ca: files.ca,
@@ -60,9 +80,17 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
         team_id: SANDBOX_APNS.teamId,
         topic: SANDBOX_APNS.topic,
       },
+      [SANDBOX_APPS.fcm]: {
+        type: "gcm",
+        api_version: "v1",
+        endpoint: fcm.url,
+        ca: files.ca,
+        project_id: SANDBOX_FCM.projectId,
+        service_account_file: files.serviceAccount,
+      },
     }),
     async close() {
-      await apns.close();
+      await Promise.all([apns.close(), fcm.close(), oauth.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,94 @@
+/**
+ * An FCM app's configuration (`type: gcm`), checked at start-up with Sygnal's keys and messages, plus `endpoint` and
+ * `ca`. The service account file is read and parsed here, so that a broken credential stops start-up.
+ */
+import { createPrivateKey, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { isJsonObject, type JsonObject } from "../../core/notification.js";
+import { PushkinSetupError } from "../../core/pushkin.js";
+
+export const FCM_ENDPOINT = "https://fcm.googleapis.com";
+
+export interface ServiceAccount {
+  clientEmail: string;
+  privateKeyId: string | undefined;
+  key: KeyObject;
+  tokenUri: string;
+  projectId: string | undefined;
+}
+
+export type FcmSettings = {
+  endpoint: string;
+  fcmOptions: JsonObject;
+  maxConnections: number;
+  sendBadgeCounts: boolean;
+  ca: Buffer | undefined;
+  /** Said at start-up, when the config leaves something to a default worth knowing. */
+  warnings: string[];
+} & ({ api: "legacy"; apiKey: string } | { api: "v1"; projectId: string; serviceAccount: ServiceAccount });
+
+export function readFcmSettings(config: JsonObject, configDir: string): FcmSettings {
+  const text = (key: string) => (typeof config[key] === "string" ? (config[key] as string) : undefined);
+  const warnings: string[] = [];
+  const caPath = text("ca");
+  const common = {
+    endpoint: (text("endpoint") ?? FCM_ENDPOINT).replace(/\/+$/, ""),
+    fcmOptions: isJsonObject(config.fcm_options) ? config.fcm_options : {},
+    maxConnections: typeof config.max_connections === "number" ? config.max_connections : 20,
+    sendBadgeCounts: config.send_badge_counts !== false,
+    ca: caPath ? readFile(resolve(configDir, caPath), "CA certificate file") : undefined,
+    warnings,
+  };
+
+  const version = text("api_version");
+  if (version === undefined) warnings.push("API version not set in config, defaulting to legacy");
+  if (version === "v1") {
+    const projectId = text("project_id");
+    if (!projectId) throw new PushkinSetupError("Must configure `project_id` when using FCM api v1");
+    const file = text("service_account_file");
+    if (!file) throw new PushkinSetupError("Must configure `service_account_file` when using FCM api v1");
+    return { ...common, api: "v1", projectId, serviceAccount: readServiceAccount(resolve(configDir, file)) };
+  }
+  const apiKey = text("api_key");
+  if (!apiKey) throw new PushkinSetupError("No API key set in config");
+  warnings.push(
+    "the FCM legacy API was shut down by Google in 2024; use api_version: v1 (legacy stays for FCM-compatible servers)",
+  );
+  return { ...common, api: "legacy", apiKey };
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(error);
+    throw new PushkinSetupError(`The FCM ${what} '${path}' ${reason}.`);
+  }
+}
+
+function readServiceAccount(path: string): ServiceAccount {
+  const invalid = (why: string) => new PushkinSetupError(`\`service_account_file\` must be valid: ${path}: ${why}`);
+  let account: unknown;
+  try {
+    account = JSON.parse(readFile(path, "service account file").toString("utf8"));
+  } catch (error) {
+    if (error instanceof PushkinSetupError) throw error;
+    throw invalid("not JSON");
+  }
+  if (!isJsonObject(account)) throw invalid("not a JSON object");
+  const field = (name: string) => (typeof account[name] === "string" ? (account[name] as string) : undefined);
+  const clientEmail = field("client_email");
+  const privateKey = field("private_key");
+  const tokenUri = field("token_uri");
+  if (!clientEmail || !privateKey || !tokenUri) {
+    throw invalid("a service account key file has client_email, private_key and token_uri");
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch (error) {
+    throw invalid(`private_key is not a PEM private key (${(error as Error).message})`);
+  }
+  return { clientEmail, privateKeyId: field("private_key_id"), key, tokenUri, projectId: field("project_id") };
+}
