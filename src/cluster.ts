@@ -13,7 +13,7 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Logger } from "pino";
 import type { HeraldConfig } from "./config/types.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
-import { listen } from "./server.js";
+import { listen } from "./core/listen.js";
 
 /** What a worker tells the primary. */
 type ClusterMessage = { herald: "ready" };

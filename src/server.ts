@@ -20,6 +20,7 @@ import { AppRouter } from "./core/routing.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
+import { listen } from "./core/listen.js";
 
 export interface Herald {
   /** Where the push API listens (actual ports, also when the config says 0). */
@@ -111,16 +112,6 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     })());
 
   return { addresses, metricsAddress, metrics, shutdown };
-}
-
-export function listen(server: Server, port: number, host: string | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 async function closeAll(servers: Server[], pushkins: Pushkin[]): Promise<void> {

@@ -3,6 +3,7 @@
  * It checks requests the way Apple does (path, auth by JWT or client certificate, headers, token, payload), answers
  * with Apple's statuses and reasons, and can be scripted per device token or given a random fault mix under load.
  */
+import { listen } from "../core/listen.js";
 import { createPublicKey, randomUUID, verify, type KeyObject } from "node:crypto";
 import { EventEmitter } from "node:events";
 import http2, {
@@ -203,13 +204,7 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
       allowHTTP1: false,
       settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return new ApnsSandbox(server, (server.address() as AddressInfo).port, options);
   }
 

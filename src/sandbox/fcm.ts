@@ -4,6 +4,7 @@
  * It checks requests the way FCM does, answers with FCM's statuses and Google's error bodies, and can be scripted per
  * registration token or given a random fault mix under load.
  */
+import { listen } from "../core/listen.js";
 import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
@@ -273,13 +274,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
       allowHTTP1: true,
       settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? 1000 },
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return new FcmSandbox(server, (server.address() as AddressInfo).port, options);
   }
 

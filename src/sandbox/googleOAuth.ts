@@ -4,6 +4,7 @@
  * JWT assertions of the JWT-bearer grant as Google does, and hands out opaque access tokens that the FCM sandbox
  * accepts until they expire by the sandbox clock.
  */
+import { listen } from "../core/listen.js";
 import { generateKeyPairSync, randomBytes, randomInt, verify, type KeyObject } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
@@ -106,13 +107,7 @@ export class GoogleOAuthSandbox {
     const server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem });
     // Clients that vanish mid-request are normal here; they must not crash the process hosting the sandbox.
     server.on("clientError", (_error, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return new GoogleOAuthSandbox(server, (server.address() as AddressInfo).port, options);
   }
 

@@ -4,10 +4,10 @@
  * the first push.
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { JsonObject } from "../../core/notification.js";
 import { PushkinSetupError } from "../../core/pushkin.js";
+import { readCredentialFile } from "../credentialFile.js";
 
 export const APNS_ENDPOINTS = {
   production: "https://api.push.apple.com",
@@ -67,21 +67,12 @@ export function readApnsSettings(config: JsonObject, configDir: string): ApnsSet
     pushType: text("push_type"),
     convertDeviceTokenToHex: config.convert_device_token_to_hex !== false,
     sendBadgeCounts: config.send_badge_counts !== false,
-    ca: caPath ? readFile(caPath, "CA certificate") : undefined,
+    ca: caPath ? readCredentialFile(caPath, "APNs CA certificate") : undefined,
   };
 }
 
-function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(error);
-    throw new PushkinSetupError(`The APNs ${what} '${path}' ${reason}.`);
-  }
-}
-
 function readSigningKey(path: string): KeyObject {
-  const pem = readFile(path, "key file");
+  const pem = readCredentialFile(path, "APNs key file");
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
@@ -95,7 +86,7 @@ function readSigningKey(path: string): KeyObject {
 }
 
 function readCertificate(path: string): { auth: ApnsAuth; uid: string | undefined } {
-  const pem = readFile(path, "certificate").toString("utf8");
+  const pem = readCredentialFile(path, "APNs certificate").toString("utf8");
   const certMatch = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/);
   const keyMatch = pem.match(/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z]+ )?PRIVATE KEY-----/);
   if (!certMatch || !keyMatch) {

@@ -3,10 +3,10 @@
  * `ca`. The service account file is read and parsed here, so that a broken credential stops start-up.
  */
 import { createPrivateKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isJsonObject, type JsonObject } from "../../core/notification.js";
 import { PushkinSetupError } from "../../core/pushkin.js";
+import { readCredentialFile } from "../credentialFile.js";
 
 export const FCM_ENDPOINT = "https://fcm.googleapis.com";
 
@@ -37,7 +37,7 @@ export function readFcmSettings(config: JsonObject, configDir: string): FcmSetti
     fcmOptions: isJsonObject(config.fcm_options) ? config.fcm_options : {},
     maxConnections: typeof config.max_connections === "number" ? config.max_connections : 20,
     sendBadgeCounts: config.send_badge_counts !== false,
-    ca: caPath ? readFile(resolve(configDir, caPath), "CA certificate file") : undefined,
+    ca: caPath ? readCredentialFile(resolve(configDir, caPath), "FCM CA certificate file") : undefined,
     warnings,
   };
 
@@ -58,20 +58,11 @@ export function readFcmSettings(config: JsonObject, configDir: string): FcmSetti
   return { ...common, api: "legacy", apiKey };
 }
 
-function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(error);
-    throw new PushkinSetupError(`The FCM ${what} '${path}' ${reason}.`);
-  }
-}
-
 function readServiceAccount(path: string): ServiceAccount {
   const invalid = (why: string) => new PushkinSetupError(`\`service_account_file\` must be valid: ${path}: ${why}`);
   let account: unknown;
   try {
-    account = JSON.parse(readFile(path, "service account file").toString("utf8"));
+    account = JSON.parse(readCredentialFile(path, "FCM service account file").toString("utf8"));
   } catch (error) {
     if (error instanceof PushkinSetupError) throw error;
     throw invalid("not JSON");
