@@ -1,0 +1,47 @@
+/**
+ * The request bodies the benchmark sends: a notification as Synapse sends it for a message (every field of the
+ * `full` case of Sygnal's recorded payloads), for one or ten iOS devices of the same app. The pushkeys are APNs
+ * tokens in base64 (32 random bytes each), fixed for a run; the `event_id` changes with every request.
+ */
+import { randomBytes } from "node:crypto";
+
+export const APP_ID = "org.example.herald.demo.ios";
+/** The second app of the isolation scenario, on a provider that never answers. */
+export const HANGING_APP_ID = "org.example.herald.hanging.ios";
+
+/** Builds the body of the nth request; cheap, because the load generator shares the CPU with Herald. */
+export type BodyFactory = (n: number) => string;
+
+export function notificationBody(appId: string, pushkeys: string[], runId: string): BodyFactory {
+  const marker = "\u0000EVENT\u0000";
+  const template = JSON.stringify({
+    notification: {
+      id: marker,
+      event_id: marker,
+      room_id: "!slw48wfj34rtnrf:example.com",
+      type: "m.room.message",
+      sender: "@exampleuser:matrix.org",
+      sender_display_name: "Major Tom",
+      room_name: "Mission Control",
+      room_alias: "#exampleroom:matrix.org",
+      prio: "high",
+      content: { msgtype: "m.text", body: "I'm floating in a most peculiar way.", other: 1 },
+      counts: { unread: 2, missed_calls: 1 },
+      devices: pushkeys.map((pushkey) => ({
+        app_id: appId,
+        pushkey,
+        pushkey_ts: 1_700_000_000,
+        data: {},
+        tweaks: { sound: "default" },
+      })),
+    },
+  });
+  const [head, middle, tail] = template.split(JSON.stringify(marker));
+  if (head === undefined || middle === undefined || tail === undefined) throw new Error("body template broken");
+  return (n) => `${head}"$${runId}-${n}"${middle}"$${runId}-${n}:example.com"${tail}`;
+}
+
+/** `count` APNs device tokens (32 random bytes) as base64 pushkeys, the way iOS clients register them. */
+export function randomPushkeys(count: number): string[] {
+  return Array.from({ length: count }, () => randomBytes(32).toString("base64"));
+}

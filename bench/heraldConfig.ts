@@ -1,0 +1,48 @@
+/**
+ * The Herald configs of the benchmark. Defaults everywhere (duplicate suppression and the dead-token cache on,
+ * `inflight_request_limit` 512, `request_deadline` 10 s), log level info so that the access log is paid for, and
+ * `shutdown_timeout: 2` so that stopping Herald between scenarios is quick. The port is set when Herald starts.
+ */
+import { APP_ID, HANGING_APP_ID } from "./bodies.js";
+import type { SandboxInfo } from "./sandboxProcess.js";
+
+export type HeraldConfig = Record<string, unknown>;
+
+function apnsApp(sandbox: SandboxInfo, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: "apns",
+    endpoint: sandbox.url,
+    ca: sandbox.ca,
+    keyfile: sandbox.keyfile,
+    key_id: sandbox.keyId,
+    team_id: sandbox.teamId,
+    topic: sandbox.topic,
+    ...extra,
+  };
+}
+
+/** One APNs app on the first sandbox; `http` is merged in (e.g. `{workers: 2}`). */
+export function oneAppConfig(sandbox: SandboxInfo, http: Record<string, unknown> = {}): HeraldConfig {
+  return {
+    http,
+    log: { level: "info" },
+    shutdown_timeout: 2,
+    apps: { [APP_ID]: apnsApp(sandbox) },
+  };
+}
+
+/** Isolation settings: the hanging app's requests end within the measured window, by deadline (502) or limit (503). */
+export const ISOLATION = { requestDeadlineS: 2, hangingInflightLimit: 64 } as const;
+
+/** The healthy app on one sandbox, a second app on another sandbox (the one that will hang). */
+export function twoAppConfig(healthy: SandboxInfo, hanging: SandboxInfo): HeraldConfig {
+  return {
+    log: { level: "info" },
+    shutdown_timeout: 2,
+    request_deadline: ISOLATION.requestDeadlineS,
+    apps: {
+      [APP_ID]: apnsApp(healthy),
+      [HANGING_APP_ID]: apnsApp(hanging, { inflight_request_limit: ISOLATION.hangingInflightLimit }),
+    },
+  };
+}

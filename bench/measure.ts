@@ -1,0 +1,88 @@
+/**
+ * One measured load run: a warm-up that is not counted, then the measured run while /proc is sampled for the
+ * server under test (Herald with its workers, or the bare server), the sandbox, this process (the load generator)
+ * and the whole machine.
+ */
+import { cpus } from "node:os";
+import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
+import { machineCpu, selfCpu, TreeSampler, type TreeUsage } from "./procStats.js";
+import type { SandboxProcess } from "./processes.js";
+import { round } from "./stats.js";
+
+export interface Usage {
+  /** The server under test: peak RSS summed over its processes (MB), CPU % of one core. */
+  server: { peakRssMb: number; endRssMb: number; cpuPercent: number; processes: number };
+  sandboxCpuPercent: number | null;
+  loadGeneratorCpuPercent: number;
+  /** Both cores busy = 100%. */
+  machineCpuPercent: number;
+  /**
+   * CPU used by everything else on the machine (% of one core): the machine's busy time less the server's, the
+   * sandbox's and the load generator's. Other work on a shared machine shows here; the run is then less reliable.
+   */
+  otherCpuPercent: number;
+  /** With `rssSeriesIntervalMs`: the server's RSS every interval (seconds since the start of the measured run). */
+  rssSamples?: { atS: number; rssMb: number }[];
+}
+
+export interface Measured {
+  load: LoadResult;
+  usage: Usage;
+  /** Pushes the sandbox answered 200 during the measured run. */
+  sandboxPushes: number | null;
+}
+
+export interface MeasureTarget {
+  serverPid: number;
+  sandbox?: SandboxProcess;
+  warmupS: number;
+  /** RSS sampling interval for the samples kept in `rssSamples` (the peak always uses 250 ms). */
+  rssSeriesIntervalMs?: number;
+}
+
+export async function measure(target: MeasureTarget, options: LoadOptions): Promise<Measured> {
+  if (target.warmupS > 0) await runLoad({ ...options, durationS: target.warmupS });
+  await target.sandbox?.zeroCounters();
+  const server = new TreeSampler(target.serverPid, 250);
+  const series = target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined;
+  const sandbox = target.sandbox ? new TreeSampler(target.sandbox.pid, 250) : undefined;
+  const self = selfCpu();
+  const machine = machineCpu();
+
+  const load = await runLoad(options);
+
+  const loadGeneratorCpuPercent = self();
+  const machineCpuPercent = machine();
+  const serverUsage = server.stop();
+  const sandboxUsage = sandbox?.stop();
+  const seriesUsage: TreeUsage | undefined = series?.stop();
+  const sandboxStats = target.sandbox ? await target.sandbox.stats() : undefined;
+  return {
+    load,
+    usage: {
+      server: {
+        peakRssMb: round(serverUsage.peakRssMb, 1),
+        endRssMb: round(serverUsage.endRssMb, 1),
+        cpuPercent: round(serverUsage.cpuPercent, 1),
+        processes: serverUsage.maxProcesses,
+      },
+      sandboxCpuPercent: sandboxUsage ? round(sandboxUsage.cpuPercent, 1) : null,
+      loadGeneratorCpuPercent: round(loadGeneratorCpuPercent, 1),
+      machineCpuPercent: round(machineCpuPercent, 1),
+      otherCpuPercent: round(
+        Math.max(
+          0,
+          machineCpuPercent * cpus().length -
+            serverUsage.cpuPercent -
+            (sandboxUsage?.cpuPercent ?? 0) -
+            loadGeneratorCpuPercent,
+        ),
+        1,
+      ),
+      ...(seriesUsage
+        ? { rssSamples: seriesUsage.samples.map((s) => ({ atS: round(s.atS, 1), rssMb: round(s.rssMb, 1) })) }
+        : {}),
+    },
+    sandboxPushes: sandboxStats ? sandboxStats[0]!.received : null,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Micro-benchmarks (tinybench) of the CPU-heavy pure steps, on the compiled modules in dist/src:
+ *   - APNs truncation of a payload whose message body is 512 KiB of mixed ASCII and emoji,
+ *   - building and encoding the APNs payload of the `full` notification,
+ *   - parsing and validating a typical one-device /notify body.
+ * Run by run.ts before the load scenarios; also runnable alone: `node dist/bench/micro.js [--quick]`.
+ */
+import { pathToFileURL } from "node:url";
+import { Bench } from "tinybench";
+import { parseNotificationBody } from "../src/api/notificationBody.js";
+import type { Notification } from "../src/core/notification.js";
+import { buildApnsPayload } from "../src/pushkins/apns/payload.js";
+import { encodeApnsPayload } from "../src/pushkins/apns/truncate.js";
+import { APP_ID, notificationBody, randomPushkeys } from "./bodies.js";
+import { round } from "./stats.js";
+
+export interface MicroResult {
+  name: string;
+  meanMs: number;
+  p99Ms: number;
+  opsPerS: number;
+  samples: number;
+}
+
+const LARGE_BODY_BYTES = 512 * 1024;
+
+/** The `full` fixture's notification, for one device. */
+function fullNotification(body: string): Notification {
+  return {
+    event_id: "$qTOWWTEL48yPm3uT-gdNhFcoHxfKbZuqRVnnWWSkGBs",
+    room_id: "!slw48wfj34rtnrf:example.com",
+    type: "m.room.message",
+    sender: "@exampleuser:matrix.org",
+    sender_display_name: "Major Tom",
+    room_name: "Mission Control",
+    room_alias: "#exampleroom:matrix.org",
+    prio: "high",
+    content: { msgtype: "m.text", body, other: 1 },
+    counts: { unread: 2, missed_calls: 1 },
+    devices: [{ app_id: APP_ID, pushkey: randomPushkeys(1)[0]! }],
+  };
+}
+
+/** About `bytes` UTF-8 bytes of text mixing ASCII words and emoji (4-byte code points, surrogate pairs in JS). */
+function mixedText(bytes: number): string {
+  const unit = "Ground control to Major Tom 🚀 commencing countdown 🛰️ engines on 👩‍🚀 ";
+  return unit.repeat(Math.ceil(bytes / Buffer.byteLength(unit))).slice(0, bytes);
+}
+
+export async function runMicro(options: { timeMs: number }): Promise<MicroResult[]> {
+  const options_ = { sendBadgeCounts: true };
+  const large = fullNotification(mixedText(LARGE_BODY_BYTES));
+  const largePayload = buildApnsPayload(large, large.devices[0]!, options_)!;
+  const full = fullNotification("I'm floating in a most peculiar way.");
+  const body = Buffer.from(notificationBody(APP_ID, randomPushkeys(1), "micro")(1));
+  if (!parseNotificationBody(body).ok) throw new Error("the micro-benchmark's body does not validate");
+  if (Buffer.byteLength(encodeApnsPayload(largePayload)) > 4096) throw new Error("truncation did not truncate");
+
+  const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(500, options.timeMs / 2) });
+  bench
+    .add("apns truncate 512 KiB body", () => {
+      encodeApnsPayload(largePayload);
+    })
+    .add("apns payload, full fixture", () => {
+      encodeApnsPayload(buildApnsPayload(full, full.devices[0]!, options_)!);
+    })
+    .add("parse + validate 1-device body", () => {
+      parseNotificationBody(body);
+    });
+  await bench.run();
+  return bench.tasks.map((task) => {
+    const result = task.result;
+    if (!("latency" in result)) throw new Error(`micro-benchmark '${task.name}' failed: ${result.state}`);
+    return {
+      name: task.name,
+      meanMs: round(result.latency.mean, 4),
+      p99Ms: round(result.latency.p99, 4),
+      opsPerS: round(result.throughput.mean, 0),
+      samples: result.latency.samplesCount,
+    };
+  });
+}
+
+export function formatMicro(results: MicroResult[]): string {
+  const lines = results.map(
+    (r) =>
+      `  ${r.name.padEnd(32)} mean ${r.meanMs.toFixed(4).padStart(9)} ms   p99 ${r.p99Ms.toFixed(4).padStart(9)} ms   ${r.opsPerS.toLocaleString("en").padStart(10)} ops/s`,
+  );
+  return ["Micro-benchmarks:", ...lines].join("\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes("--quick");
+  console.log(formatMicro(await runMicro({ timeMs: quick ? 300 : 1000 })));
+}

@@ -1,0 +1,182 @@
+/**
+ * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox APNs and the bare ceiling
+ * server. Every child is registered as it starts, so that stopAll() ends each one, also on failure and on Ctrl-C.
+ */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { FaultMix } from "../src/sandbox/apns.js";
+import type { SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
+
+const HERALD_MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
+const SANDBOX_MAIN = fileURLToPath(new URL("./sandboxProcess.js", import.meta.url));
+const BARE_MAIN = fileURLToPath(new URL("./bareServer.js", import.meta.url));
+
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */
+export async function stop(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map((child) => stop(child)));
+}
+
+/** Last resort, from a process 'exit' handler: no waiting is possible there. */
+export function killAllNow(): void {
+  for (const child of children) child.kill("SIGKILL");
+}
+
+/** A port that was free a moment ago: bind port 0, read the port, close. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningHerald {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+}
+
+export class HeraldStartError extends Error {}
+
+/** `herald serve` on a generated config, logs (level info, access log included) to /dev/null. */
+export async function startHerald(
+  config: Record<string, unknown>,
+  configPath: string,
+  nodeArgs: string[] = [],
+): Promise<RunningHerald> {
+  const port = await freePort();
+  const http = { ...(config.http as Record<string, unknown> | undefined), bind_addresses: ["127.0.0.1"], port };
+  writeFileSync(configPath, stringify({ ...config, http }));
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, HERALD_MAIN, "serve", "--config", configPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+    }),
+  );
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code, signal) =>
+      reject(
+        new HeraldStartError(
+          `Herald exited (${signal ?? `code ${code}`}) at start-up: ${stderr.trim() || "(no message)"}`,
+        ),
+      ),
+    ),
+  );
+  exited.catch(() => {});
+  try {
+    await Promise.race([waitForHttp(`${url}/health`, 15_000), exited]);
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+  return { child, pid: child.pid!, url };
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Forks a child that reports `{type: "ready", ...}` over IPC once it listens. */
+function forkReady<T>(main: string, args: string[]): Promise<{ child: ChildProcess; ready: T }> {
+  const child = track(fork(main, args, { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${main} exited with ${code} before it was ready`)));
+    child.once("message", (message) => resolve({ child, ready: message as T }));
+  });
+}
+
+export interface BareServer {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+}
+
+export async function startBareServer(): Promise<BareServer> {
+  const { child, ready } = await forkReady<{ port: number }>(BARE_MAIN, []);
+  return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
+}
+
+/** The sandbox process and its IPC: set fault mixes, read counters. */
+export class SandboxProcess {
+  private nextId = 0;
+  private readonly pending = new Map<number, (reply: SandboxReply) => void>();
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly sandboxes: SandboxInfo[],
+  ) {
+    child.on("message", (message: SandboxReply) => {
+      this.pending.get(message.id)?.(message);
+      this.pending.delete(message.id);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  static async start(count: number): Promise<SandboxProcess> {
+    const { child, ready } = await forkReady<{ sandboxes: SandboxInfo[] }>(SANDBOX_MAIN, [String(count)]);
+    return new SandboxProcess(child, ready.sandboxes);
+  }
+
+  /** Replaces the fault mix of sandbox `index` (`{}`: answer every push at once). */
+  async setFaults(index: number, faults: FaultMix): Promise<void> {
+    await this.ask({ op: "faults", index, faults });
+  }
+
+  /** Zeroes every sandbox's counters; the fault mixes stay. */
+  async zeroCounters(): Promise<void> {
+    await this.ask({ op: "zero" });
+  }
+
+  async stats(): Promise<SandboxStats[]> {
+    return (await this.ask({ op: "stats" })).stats ?? [];
+  }
+
+  private ask(request: DistributiveOmit<SandboxRequest, "id">): Promise<SandboxReply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, resolve);
+      this.child.send({ ...request, id }, (error) => error && reject(error));
+    });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,170 @@
+/**
+ * The results: the JSON file (bench/results/<timestamp>.json and latest.json) and the printed table, one line per
+ * scenario, with the targets (informative PASS/FAIL, never asserted).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { MicroResult } from "./micro.js";
+import type { Row, Settings } from "./types.js";
+
+export const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+
+export interface Report {
+  startedAt: string;
+  finishedAt: string;
+  totalS: number;
+  machine: { cpus: number; model: string; node: string; platform: string };
+  settings: Settings & { quick: boolean };
+  micro: MicroResult[];
+  scenarios: Row[];
+  targets: Target[];
+}
+
+export interface Target {
+  name: string;
+  pass: boolean | null;
+  value: string;
+}
+
+export function machine(): Report["machine"] {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: process.platform };
+}
+
+/** Writes `<startedAt>.json` and `latest.json`; returns the first path. */
+export function writeReport(report: Report): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const path = `${RESULTS_DIR}${report.startedAt.replace(/:/g, "-")}.json`;
+  writeFileSync(path, json);
+  writeFileSync(`${RESULTS_DIR}latest.json`, json);
+  return path;
+}
+
+const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? "-" : value.toFixed(2));
+const num = (value: number | null | undefined, digits = 0) =>
+  value === undefined || value === null || Number.isNaN(value) ? "-" : value.toFixed(digits);
+
+const COLUMNS: [title: string, width: number, cell: (row: Row) => string][] = [
+  ["scenario", 40, (r) => r.name],
+  ["conns", 5, (r) => num(r.connections)],
+  ["req/s", 8, (r) => num(r.load?.reqPerS)],
+  ["p50 ms", 7, (r) => ms(r.load?.latencyMs.p50)],
+  ["p99 ms", 7, (r) => ms(r.load?.latencyMs.p99)],
+  ["p99.9", 7, (r) => ms(r.load?.latencyMs.p999)],
+  ["non2xx", 6, (r) => num(r.load?.non2xx)],
+  ["bad", 4, (r) => num(r.load?.wrongBody)],
+  ["t/o", 4, (r) => num(r.load?.timeouts)],
+  ["conn", 4, (r) => (r.load ? String(r.load.resets + r.load.otherErrors) : "-")],
+  ["RSS MB", 6, (r) => num(r.usage?.server.peakRssMb, 1)],
+  ["CPU%", 5, (r) => num(r.usage?.server.cpuPercent)],
+  ["sbx%", 5, (r) => num(r.usage?.sandboxCpuPercent)],
+  ["gen%", 5, (r) => num(r.usage?.loadGeneratorCpuPercent)],
+  ["oth%", 5, (r) => num(r.usage?.otherCpuPercent)],
+  ["×ceil", 5, (r) => num(r.ratioToCeiling, 2)],
+];
+
+export function formatTable(rows: Row[]): string {
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(COLUMNS[i]![1]) : cell.padStart(COLUMNS[i]![1]))).join(" ");
+  const out = [line(COLUMNS.map(([title]) => title))];
+  for (const row of rows) {
+    if (!row.available) out.push(`${row.name.padEnd(COLUMNS[0]![1])} ${row.note ?? "not available"}`);
+    else out.push(line(COLUMNS.map(([, , cell]) => cell(row))));
+  }
+  return out.join("\n");
+}
+
+export const LEGEND = `req/s: good answers (200 and the expected body) per second. non2xx: other statuses; bad: 2xx with another body;
+t/o: timeouts; conn: connection errors (resets). RSS MB (peak) and CPU% (100 = one core): the server under test
+(Herald and its worker processes, or the bare server). sbx%: the sandbox APNs process; gen%: the load generator;
+oth%: everything else on the machine (should be near 0: other work makes the run unreliable).
+×ceil: req/s over the ceiling's (for open-loop rows, over the ceiling at the same rate).`;
+
+const MAX_LOAD_IDS = ["apns-1", "apns-10", "apns-1-latency", "isolation"];
+
+export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
+  const get = (id: string) => rows.find((r) => r.id === id && r.available);
+  const targets: Target[] = [];
+
+  const apns1 = get("apns-1");
+  const ratio = apns1?.ratioToCeiling;
+  targets.push({
+    name: "apns 1 device ≥ 35% of the ceiling's req/s",
+    pass: ratio === undefined ? null : ratio >= 0.35,
+    value: ratio === undefined ? "not measured" : `${(ratio * 100).toFixed(1)}%`,
+  });
+
+  const added = get("open-loop")?.extra?.addedP99Ms as number | undefined;
+  targets.push({
+    name: "added p99 (Herald − ceiling) at half max < 5 ms",
+    pass: added === undefined ? null : added < 5,
+    value: added === undefined ? "not measured" : `${added.toFixed(2)} ms`,
+  });
+
+  // Closed-loop runs of one Herald process (workers: 2 sums three processes; the soak is judged by its slope).
+  const maxLoad = rows.filter((r) => MAX_LOAD_IDS.includes(r.id) && r.available && r.usage);
+  const peak = maxLoad.reduce<Row | undefined>(
+    (top, r) => (!top || r.usage!.server.peakRssMb > top.usage!.server.peakRssMb ? r : top),
+    undefined,
+  );
+  targets.push({
+    name: "Herald peak RSS < 150 MB at max load",
+    pass: peak ? peak.usage!.server.peakRssMb < 150 : null,
+    value: peak ? `${peak.usage!.server.peakRssMb.toFixed(1)} MB (${peak.name})` : "not measured",
+  });
+
+  const soak = get("soak")?.extra;
+  const slope = soak?.rssSlopeMbPerMin as number | undefined;
+  targets.push({
+    name: `soak RSS slope < 1 MB/min after ${soak?.slopeFromS ?? "?"} s`,
+    pass: slope === undefined || Number.isNaN(slope) ? null : Math.abs(slope) < 1,
+    value:
+      slope === undefined
+        ? "not measured"
+        : `${slope.toFixed(2)} MB/min; second half ${(soak!.rssSlopeSecondHalfMbPerMin as number).toFixed(2)} MB/min (RSS start ${soak!.rssStartMb} MB, peak ${soak!.rssPeakMb} MB, end ${soak!.rssEndMb} MB)`,
+  });
+
+  const truncation = micro.find((m) => m.name.startsWith("apns truncate"));
+  targets.push({
+    name: "truncation of a 512 KiB message < 10 ms",
+    pass: truncation ? truncation.meanMs < 10 : null,
+    value: truncation
+      ? `mean ${truncation.meanMs.toFixed(3)} ms, p99 ${truncation.p99Ms.toFixed(3)} ms`
+      : "not measured",
+  });
+  return targets;
+}
+
+export function formatTargets(targets: Target[]): string {
+  const mark = (pass: boolean | null) => (pass === null ? "n/a " : pass ? "PASS" : "FAIL");
+  return [
+    "Targets (informative, not asserted):",
+    ...targets.map((t) => `  ${mark(t.pass)}  ${t.name}: ${t.value}`),
+  ].join("\n");
+}
+
+/** The isolation and open-loop figures that do not fit in the table. */
+export function formatNotes(rows: Row[]): string {
+  const notes: string[] = [];
+  const isolation = rows.find((r) => r.id === "isolation" && r.available);
+  if (isolation?.extra) {
+    const hanging = isolation.extra.hangingApp as { statuses: Record<string, number>; rate: number };
+    const statuses = Object.entries(hanging.statuses)
+      .map(([status, count]) => `${count}× ${status}`)
+      .join(", ");
+    const vs = isolation.extra.reqPerSVsApns1 as number | undefined;
+    const p99 = isolation.extra.p99VsApns1 as number | undefined;
+    notes.push(
+      `isolation: healthy app at ${vs === undefined ? "?" : vs.toFixed(2)}× the req/s and ${p99 === undefined ? "?" : p99.toFixed(2)}× the p99 of 'apns 1 device, 0 ms'; hanging app (${hanging.rate}/s) got ${statuses || "no answers"}`,
+    );
+  }
+  const open = rows.find((r) => r.id === "open-loop" && r.available);
+  if (open?.extra) {
+    notes.push(
+      `open loop: ${open.extra.rate} req/s; added latency (Herald − ceiling): p99 ${ms(open.extra.addedP99Ms as number)} ms, p99.9 ${ms(open.extra.addedP999Ms as number)} ms; late sends ${open.load?.lateSends ?? 0}`,
+    );
+  }
+  return notes.join("\n");
+}

@@ -1,0 +1,291 @@
+/**
+ * The scenarios, in the order they run. Each starts what it needs (a fresh Herald per scenario, so that caches and
+ * memory start from nothing) and returns its rows. Herald's good answer is `{"rejected": []}`, the bare server's
+ * `{"rejected":[]}`.
+ */
+import { join } from "node:path";
+import { APP_ID, HANGING_APP_ID, notificationBody, randomPushkeys, type BodyFactory } from "./bodies.js";
+import { ISOLATION, oneAppConfig, twoAppConfig, type HeraldConfig } from "./heraldConfig.js";
+import { runLoad } from "./load.js";
+import { measure, type Measured } from "./measure.js";
+import { HeraldStartError, startHerald, stop } from "./processes.js";
+import { leastSquaresSlope, round } from "./stats.js";
+import type { BenchContext, Row, Scenario } from "./types.js";
+
+const SOAK_RSS_INTERVAL_S = 5;
+const HERALD_OK = '{"rejected": []}';
+const BARE_OK = '{"rejected":[]}';
+
+const RUN_ID = Date.now().toString(36);
+const bodies = {
+  one: notificationBody(APP_ID, randomPushkeys(1), RUN_ID),
+  ten: notificationBody(APP_ID, randomPushkeys(10), RUN_ID),
+  hanging: notificationBody(HANGING_APP_ID, randomPushkeys(1), RUN_ID),
+};
+
+function row(id: string, name: string, measured: Measured, extra?: Record<string, unknown>): Row {
+  return {
+    id,
+    name,
+    target: "herald",
+    available: true,
+    connections: measured.load.connections,
+    rate: measured.load.rate,
+    load: measured.load,
+    usage: measured.usage,
+    sandboxPushes: measured.sandboxPushes,
+    ...(extra ? { extra } : {}),
+  };
+}
+
+/** A fresh Herald on `config` for the length of `body`, stopped afterwards whatever happens. */
+async function withHerald<T>(
+  ctx: BenchContext,
+  id: string,
+  config: HeraldConfig,
+  body: (herald: { url: string; pid: number }) => Promise<T>,
+): Promise<T> {
+  const herald = await startHerald(config, join(ctx.dir, `${id}.yaml`), ctx.settings.heraldNodeArgs);
+  try {
+    return await body(herald);
+  } finally {
+    await stop(herald.child);
+  }
+}
+
+/** Scenario 2-style run: closed loop against Herald with one app on the first sandbox. */
+async function heraldClosedLoop(
+  ctx: BenchContext,
+  id: string,
+  name: string,
+  options: {
+    body: BodyFactory;
+    connections?: number;
+    latencyMs?: number;
+    config?: HeraldConfig;
+    durationS?: number;
+    /** Keep an RSS sample every this many ms (the soak). */
+    rssSeriesIntervalMs?: number;
+  },
+): Promise<Row> {
+  const { settings, sandbox } = ctx;
+  await sandbox.setFaults(0, options.latencyMs ? { latencyMs: options.latencyMs } : {});
+  const config = options.config ?? oneAppConfig(sandbox.sandboxes[0]!);
+  return withHerald(ctx, id, config, async (herald) => {
+    const measured = await measure(
+      { serverPid: herald.pid, sandbox, warmupS: settings.warmupS, rssSeriesIntervalMs: options.rssSeriesIntervalMs },
+      {
+        url: herald.url,
+        body: options.body,
+        expectedBody: HERALD_OK,
+        connections: options.connections ?? settings.connections,
+        durationS: options.durationS ?? settings.durationS,
+      },
+    );
+    return row(id, name, measured);
+  });
+}
+
+const ceiling: Scenario = {
+  id: "ceiling",
+  async run({ settings, bare }) {
+    const measured = await measure(
+      { serverPid: bare.pid, warmupS: settings.warmupS },
+      {
+        url: bare.url,
+        body: bodies.one,
+        expectedBody: BARE_OK,
+        connections: settings.connections,
+        durationS: settings.durationS,
+      },
+    );
+    return [{ ...row("ceiling", "ceiling (bare node:http)", measured), target: "ceiling" }];
+  },
+};
+
+const apnsOne: Scenario = {
+  id: "apns-1",
+  run: async (ctx) => [await heraldClosedLoop(ctx, "apns-1", "apns 1 device, 0 ms", { body: bodies.one })],
+};
+
+const apnsTen: Scenario = {
+  id: "apns-10",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "apns-10", "apns 10 devices, 0 ms", {
+      body: bodies.ten,
+      connections: ctx.settings.tenDeviceConnections,
+    }),
+  ],
+};
+
+const apnsLatency: Scenario = {
+  id: "apns-1-latency",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "apns-1-latency", `apns 1 device, ${ctx.settings.latencyMs} ms`, {
+      body: bodies.one,
+      connections: ctx.settings.latencyConnections,
+      latencyMs: ctx.settings.latencyMs,
+    }),
+  ],
+};
+
+const isolation: Scenario = {
+  id: "isolation",
+  async run(ctx) {
+    const { settings, sandbox } = ctx;
+    const [healthy, hanging] = sandbox.sandboxes;
+    if (!healthy || !hanging) throw new Error("the isolation scenario needs two sandboxes");
+    await sandbox.setFaults(0, {});
+    await sandbox.setFaults(1, { hangRate: 1 });
+    try {
+      return await withHerald(ctx, "isolation", twoAppConfig(healthy, hanging), async (herald) => {
+        // The load on the hanging app runs through the warm-up and the measured run.
+        const hangingLoad = runLoad({
+          url: herald.url,
+          body: bodies.hanging,
+          expectedBody: HERALD_OK,
+          connections: settings.hangingConnections,
+          rate: settings.hangingRate,
+          durationS: settings.warmupS + settings.durationS + 1,
+          timeoutS: 30,
+        });
+        const measured = await measure(
+          { serverPid: herald.pid, sandbox, warmupS: settings.warmupS },
+          {
+            url: herald.url,
+            body: bodies.one,
+            expectedBody: HERALD_OK,
+            connections: settings.connections,
+            durationS: settings.durationS,
+          },
+        );
+        const hangingResult = await hangingLoad;
+        const reference = ctx.rows.find((r) => r.id === "apns-1" && r.available)?.load;
+        const extra: Record<string, unknown> = {
+          hangingApp: {
+            rate: settings.hangingRate,
+            connections: settings.hangingConnections,
+            requestDeadlineS: ISOLATION.requestDeadlineS,
+            inflightRequestLimit: ISOLATION.hangingInflightLimit,
+            statuses: hangingResult.statuses,
+            timeouts: hangingResult.timeouts,
+            resets: hangingResult.resets,
+            lateSends: hangingResult.lateSends,
+          },
+          ...(reference
+            ? {
+                reqPerSVsApns1: round(measured.load.reqPerS / reference.reqPerS, 3),
+                p99VsApns1: round(measured.load.latencyMs.p99 / reference.latencyMs.p99, 3),
+              }
+            : {}),
+        };
+        return [row("isolation", "isolation (healthy app; other app hangs)", measured, extra)];
+      });
+    } finally {
+      await sandbox.setFaults(1, {});
+    }
+  },
+};
+
+const openLoop: Scenario = {
+  id: "open-loop",
+  async run(ctx) {
+    const { settings, sandbox, bare } = ctx;
+    const reference = ctx.rows.find((r) => r.id === "apns-1" && r.available)?.load;
+    if (!reference) return [skipped("open-loop", "open loop at half max", "needs the 'apns-1' scenario's req/s")];
+    const rate = Math.max(1, Math.floor(reference.reqPerS / 2));
+    ctx.log(`  open loop at ${rate} req/s (half of 'apns-1')`);
+    const load = { body: bodies.one, connections: settings.connections, durationS: settings.durationS, rate };
+    await sandbox.setFaults(0, {});
+    const heraldRow = await withHerald(ctx, "open-loop", oneAppConfig(sandbox.sandboxes[0]!), async (herald) =>
+      row(
+        "open-loop",
+        `open loop ${rate}/s: herald`,
+        await measure(
+          { serverPid: herald.pid, sandbox, warmupS: settings.warmupS },
+          { ...load, url: herald.url, expectedBody: HERALD_OK },
+        ),
+      ),
+    );
+    const ceilingRow: Row = {
+      ...row(
+        "open-loop-ceiling",
+        `open loop ${rate}/s: ceiling`,
+        await measure(
+          { serverPid: bare.pid, warmupS: settings.warmupS },
+          { ...load, url: bare.url, expectedBody: BARE_OK },
+        ),
+      ),
+      target: "ceiling",
+    };
+    const addedP99 = round(heraldRow.load!.latencyMs.p99 - ceilingRow.load!.latencyMs.p99, 3);
+    heraldRow.extra = {
+      rate,
+      addedP99Ms: addedP99,
+      addedP999Ms: round(heraldRow.load!.latencyMs.p999 - ceilingRow.load!.latencyMs.p999, 3),
+    };
+    return [heraldRow, ceilingRow];
+  },
+};
+
+const workers: Scenario = {
+  id: "workers-2",
+  async run(ctx) {
+    const name = "apns 1 device, http.workers: 2";
+    try {
+      return [
+        await heraldClosedLoop(ctx, "workers-2", name, {
+          body: bodies.one,
+          config: oneAppConfig(ctx.sandbox.sandboxes[0]!, { workers: 2 }),
+        }),
+      ];
+    } catch (error) {
+      if (!(error instanceof HeraldStartError)) throw error;
+      const reason = error.message.split("\n").find((line) => /workers/.test(line)) ?? error.message.split("\n")[0];
+      return [skipped("workers-2", name, `not available: Herald refused the config (${reason?.trim()})`)];
+    }
+  },
+};
+
+const soak: Scenario = {
+  id: "soak",
+  async run(ctx) {
+    const { settings } = ctx;
+    const result = await heraldClosedLoop(ctx, "soak", `soak ${settings.soakS} s (apns 1 device)`, {
+      body: bodies.one,
+      durationS: settings.soakS,
+      rssSeriesIntervalMs: SOAK_RSS_INTERVAL_S * 1000,
+    });
+    const samples = result.usage!.rssSamples ?? [];
+    const slope = (fromS: number) =>
+      round(leastSquaresSlope(samples.filter((s) => s.atS >= fromS).map((s) => ({ x: s.atS / 60, y: s.rssMb }))), 2);
+    result.extra = {
+      rssSampleIntervalS: SOAK_RSS_INTERVAL_S,
+      rssStartMb: samples[0]?.rssMb,
+      rssPeakMb: Math.max(...samples.map((s) => s.rssMb)),
+      rssEndMb: samples.at(-1)?.rssMb,
+      slopeFromS: settings.soakSkipS,
+      rssSlopeMbPerMin: slope(settings.soakSkipS),
+      /** The same over the second half only: whether memory has settled by then. */
+      rssSlopeSecondHalfMbPerMin: slope(settings.soakS / 2),
+    };
+    return [result];
+  },
+};
+
+function skipped(id: string, name: string, note: string): Row {
+  return { id, name, target: "herald", available: false, note };
+}
+
+export const SCENARIOS: Scenario[] = [ceiling, apnsOne, apnsTen, apnsLatency, isolation, openLoop, workers, soak];
+
+/** Adds each row's req/s as a ratio to the ceiling's (closed loop) or to the same-rate ceiling run (open loop). */
+export function addRatios(rows: Row[]): void {
+  const closed = rows.find((r) => r.id === "ceiling")?.load?.reqPerS;
+  const open = rows.find((r) => r.id === "open-loop-ceiling")?.load?.reqPerS;
+  for (const r of rows) {
+    if (!r.load) continue;
+    const base = r.rate ? open : closed;
+    if (base) r.ratioToCeiling = round(r.load.reqPerS / base, 3);
+  }
+}
