@@ -44,14 +44,16 @@ function requestContext(log: Logger, trustForwardedFor: boolean) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
     const requestId = randomUUID();
-    const state = ctx.state as RequestState;
-    state.requestId = requestId;
-    state.log = log.child({ request_id: requestId });
+    let child: Logger | undefined;
+    Object.defineProperties(ctx.state, {
+      requestId: { value: requestId },
+      log: { get: () => (child ??= log.child({ request_id: requestId })) },
+    });
     ctx.set("X-Request-Id", requestId);
     try {
       await next();
     } finally {
-      logAccess(ctx, state.log, performance.now() - started, trustForwardedFor);
+      logAccess(ctx, log, requestId, performance.now() - started, trustForwardedFor);
     }
   };
 }

@@ -20,14 +20,15 @@ const NOTIFY_PATH = /^\/_matrix\/push\/v1\/notify(?:\/.*)?$/;
 const RESOURCE = "V1NotifyHandler";
 
 export function mountNotify(router: Router<RequestState>, dispatcher: Dispatcher, metrics: GatewayMetrics): void {
+  const inFlight = metrics.requestsInFlight.labels(RESOURCE);
   router.post(NOTIFY_PATH, async (ctx) => {
-    metrics.requestsInFlight.labels(RESOURCE).inc();
+    inFlight.inc();
     let status = 500; // unless notify() finishes: an exception becomes a 500 in the error boundary
     try {
       await notify(ctx, dispatcher, metrics);
       status = ctx.status;
     } finally {
-      metrics.requestsInFlight.labels(RESOURCE).dec();
+      inFlight.dec();
       metrics.statusCodes.labels(String(status)).inc();
     }
   });
@@ -35,7 +36,7 @@ export function mountNotify(router: Router<RequestState>, dispatcher: Dispatcher
 }
 
 async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetrics): Promise<void> {
-  const { requestId, log } = ctx.state as RequestState;
+  const state = ctx.state as RequestState;
   const started = performance.now();
   const body = await readBody(ctx);
   if (body === undefined) return;
@@ -46,7 +47,8 @@ async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetr
   const { notification } = parsed;
   if (notification.devices.length === 0) return badRequest(ctx, "No devices in notification");
 
-  const result = await dispatcher.dispatch(notification, requestId, log);
+  const result = await dispatcher.dispatch(notification, state);
+  const { requestId } = state;
   switch (result.status) {
     case 200:
       ctx.status = 200;

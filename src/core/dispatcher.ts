@@ -55,15 +55,16 @@ const OVERLOAD_RETRY_AFTER = 1;
 export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
-  async dispatch(notification: Notification, requestId: string, log: Logger): Promise<DispatchResult> {
+  /** `request.log` is read only when there is something to log: it may be made on first use. */
+  async dispatch(notification: Notification, request: { requestId: string; log: Logger }): Promise<DispatchResult> {
     const { metrics } = this.options;
     metrics.devicesReceived.inc(notification.devices.length);
-    const plans = notification.devices.map((device) => this.plan(notification, device, log));
+    const plans = notification.devices.map((device) => this.plan(notification, device, request));
 
     const overloaded = this.acquireSlots(plans);
     if (overloaded) {
-      metrics.inflightLimitDrop.labels(overloaded).inc();
-      log.warn({ pushkin: overloaded }, "Too many in-flight requests for this pushkin; answering 503");
+      metrics.forPushkin(overloaded).inflightLimitDrop.inc();
+      request.log.warn({ pushkin: overloaded }, "Too many in-flight requests for this pushkin; answering 503");
       return {
         status: 503,
         reason: `the pushkin '${overloaded}' is at its inflight_request_limit`,
@@ -77,7 +78,14 @@ export class Dispatcher {
       () => controller.abort(new TemporaryFailure(`the request deadline of ${this.options.requestDeadline}s passed`)),
       deadlineMs,
     );
-    const ctx: DispatchContext = { requestId, signal: controller.signal, deadline: Date.now() + deadlineMs, log };
+    const ctx: DispatchContext = {
+      requestId: request.requestId,
+      signal: controller.signal,
+      deadline: Date.now() + deadlineMs,
+      get log() {
+        return request.log;
+      },
+    };
     const deadlinePassed = rejectOnAbort(controller.signal);
     try {
       const settled = await Promise.all(
@@ -85,34 +93,37 @@ export class Dispatcher {
           "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadlinePassed),
         ),
       );
-      return this.answer(notification.devices, settled, log);
+      return this.answer(notification.devices, settled, request);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private plan(notification: Notification, device: Device, log: Logger): Plan {
+  private plan(notification: Notification, device: Device, request: { log: Logger }): Plan {
     const route = this.options.router.route(device.app_id);
     if (route.kind === "unknown") {
-      log.info({ app_id: device.app_id }, "Got notification for unknown app ID");
+      request.log.info({ app_id: device.app_id }, "Got notification for unknown app ID");
       return { device, settled: { kind: "rejected", why: "no app matches its app_id" } };
     }
     if (route.kind === "ambiguous") {
-      log.info({ app_id: device.app_id, matches: route.matches }, "Got notification for an ambiguous app ID");
+      request.log.info({ app_id: device.app_id, matches: route.matches }, "Got notification for an ambiguous app ID");
       return { device, settled: { kind: "rejected", why: "its app_id matches several app globs" } };
     }
     const entry = route.target;
     const name = entry.pushkin.name;
     if (this.options.deadTokens.has(tokenKey(device))) {
-      this.options.metrics.deadTokenHits.labels(name).inc();
+      this.options.metrics.forPushkin(name).deadTokenHits.inc();
       return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
     }
     if (
       notification.event_id !== undefined &&
       this.options.deliveries.has(deliveryKey(notification.event_id, device))
     ) {
-      this.options.metrics.duplicatesSuppressed.labels(name).inc();
-      log.debug({ pushkin: name, pushkey: shortPushkey(device.pushkey) }, "Already delivered this event to the device");
+      this.options.metrics.forPushkin(name).duplicatesSuppressed.inc();
+      request.log.debug(
+        { pushkin: name, pushkey: shortPushkey(device.pushkey) },
+        "Already delivered this event to the device",
+      );
       return { device, settled: { kind: "delivered" } };
     }
     return { device, entry };
@@ -144,7 +155,8 @@ export class Dispatcher {
   ): Promise<Settled> {
     const { metrics } = this.options;
     const name = entry.pushkin.name;
-    metrics.perPushkinType.labels(name).inc();
+    const counters = metrics.forPushkin(name);
+    counters.handedOver.inc();
     let attempt: Promise<DeviceOutcome>;
     try {
       attempt = entry.pushkin.dispatch(notification, device, ctx);
@@ -161,7 +173,7 @@ export class Dispatcher {
     } catch (error) {
       settled = { kind: "failed", error };
     }
-    metrics.deviceOutcomes.labels(name, settled.kind).inc();
+    counters.outcomes[settled.kind].inc();
     if (settled.kind === "delivered" && notification.event_id !== undefined) {
       this.options.deliveries.add(deliveryKey(notification.event_id, device));
     } else if (settled.kind === "rejected") {
@@ -170,7 +182,7 @@ export class Dispatcher {
     return settled;
   }
 
-  private answer(devices: Device[], settled: Settled[], log: Logger): DispatchResult {
+  private answer(devices: Device[], settled: Settled[], request: { log: Logger }): DispatchResult {
     const rejected: string[] = [];
     let failure: Error | undefined;
     let bug: unknown;
@@ -178,17 +190,17 @@ export class Dispatcher {
       const device = devices[i]!;
       const fields = { app_id: device.app_id, pushkey: shortPushkey(device.pushkey) };
       if (outcome.kind === "rejected") {
-        log.info({ ...fields, why: outcome.why }, "Pushkey rejected");
+        request.log.info({ ...fields, why: outcome.why }, "Pushkey rejected");
         rejected.push(device.pushkey);
       } else if (outcome.kind === "skipped") {
-        log.debug({ ...fields, why: outcome.why }, "Nothing to send");
+        request.log.debug({ ...fields, why: outcome.why }, "Nothing to send");
       } else if (outcome.kind === "failed") {
         const { error } = outcome;
         if (isDispatchFailure(error)) {
-          log.warn({ ...fields, err: error }, "Dispatch failed");
+          request.log.warn({ ...fields, err: error }, "Dispatch failed");
           failure ??= error;
         } else {
-          log.error({ ...fields, err: error }, "Unexpected error while dispatching");
+          request.log.error({ ...fields, err: error }, "Unexpected error while dispatching");
           bug ??= error;
         }
       }
@@ -202,7 +214,8 @@ export class Dispatcher {
         .reduce<number | undefined>((max, s) => (s === undefined ? max : Math.max(max ?? 0, s)), undefined);
       return { status: 502, reason: failure.message, retryAfter };
     }
-    if (rejected.length > 0) log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");
+    if (rejected.length > 0)
+      request.log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");
     return { status: 200, rejected };
   }
 }

@@ -1,7 +1,12 @@
 /**
  * A bounded set of keys that forget themselves after a while: the memory behind the dead-token cache and duplicate
  * suppression. Least recently used keys go first when it is full. A disabled set remembers nothing.
+ *
+ * Keys are kept as their SHA-1 digest (27 characters), not as given: a key made of an event id, an app id and a
+ * pushkey is several hundred bytes, and a full set holds a hundred thousand of them. A collision, which would make
+ * two keys one, is as likely as a SHA-1 collision.
  */
+import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { CacheConfig } from "../config/types.js";
 
@@ -15,14 +20,18 @@ export class ExpiringSet {
   }
 
   has(key: string): boolean {
-    return this.cache?.has(key) ?? false;
+    return this.cache?.has(digest(key)) ?? false;
   }
 
   add(key: string): void {
-    this.cache?.set(key, true);
+    this.cache?.set(digest(key), true);
   }
 
   get size(): number {
     return this.cache?.size ?? 0;
   }
+}
+
+function digest(key: string): string {
+  return hash("sha1", key, "base64url");
 }

@@ -5,8 +5,15 @@
 import type { Context } from "koa";
 import type { Logger } from "pino";
 
-export function logAccess(ctx: Context, log: Logger, durationMs: number, trustForwardedFor: boolean): void {
+export function logAccess(
+  ctx: Context,
+  log: Logger,
+  requestId: string,
+  durationMs: number,
+  trustForwardedFor: boolean,
+): void {
   const fields = {
+    request_id: requestId,
     remote_addr: clientAddress(ctx, trustForwardedFor),
     method: ctx.method,
     path: ctx.originalUrl,

@@ -7,6 +7,16 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 /** prometheus_client's (Python) default buckets, which Sygnal's histograms use. */
 export const PYTHON_DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+type LabelledCounter = ReturnType<Counter<string>["labels"]>;
+
+export interface PushkinCounters {
+  handedOver: LabelledCounter;
+  deadTokenHits: LabelledCounter;
+  duplicatesSuppressed: LabelledCounter;
+  inflightLimitDrop: LabelledCounter;
+  outcomes: Record<"delivered" | "skipped" | "rejected" | "failed", LabelledCounter>;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
 
@@ -74,10 +84,34 @@ export class GatewayMetrics {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  private readonly pushkinCounters = new Map<string, PushkinCounters>();
+
   /** Sygnal creates the drop counter of every pushkin at 0, so that rate() works from the first drop (#172). */
   registerPushkin(name: string): void {
     this.inflightLimitDrop.labels(name).inc(0);
     this.perPushkinType.labels(name).inc(0);
+  }
+
+  /** The counters of one pushkin, labelled once: looking labels up on every push shows in profiles. */
+  forPushkin(name: string): PushkinCounters {
+    let counters = this.pushkinCounters.get(name);
+    if (!counters) {
+      const outcome = (kind: string) => this.deviceOutcomes.labels(name, kind);
+      counters = {
+        handedOver: this.perPushkinType.labels(name),
+        deadTokenHits: this.deadTokenHits.labels(name),
+        duplicatesSuppressed: this.duplicatesSuppressed.labels(name),
+        inflightLimitDrop: this.inflightLimitDrop.labels(name),
+        outcomes: {
+          delivered: outcome("delivered"),
+          skipped: outcome("skipped"),
+          rejected: outcome("rejected"),
+          failed: outcome("failed"),
+        },
+      };
+      this.pushkinCounters.set(name, counters);
+    }
+    return counters;
   }
 }
 
