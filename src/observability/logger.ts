@@ -7,7 +7,7 @@ import { pino, stdTimeFunctions, type DestinationStream, type LevelWithSilent, t
 
 export type { Logger };
 
-export function createLogger(level: LevelWithSilent, destination?: DestinationStream): Logger {
+export function createLogger(level: LevelWithSilent, destination: DestinationStream = stdout()): Logger {
   return pino(
     {
       name: "herald",
@@ -16,6 +16,17 @@ export function createLogger(level: LevelWithSilent, destination?: DestinationSt
     },
     destination,
   );
+}
+
+/**
+ * Standard output, written asynchronously: lines logged while a write is under way go out together in the next one,
+ * so that a busy gateway makes one write for many access-log lines instead of one each. What is still queued is
+ * written before the process exits.
+ */
+function stdout(): DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false });
+  process.once("exit", () => destination.flushSync());
+  return destination;
 }
 
 /** At most a quarter of the pushkey and never more than 8 characters: enough to match a pusher, not to use it. */
