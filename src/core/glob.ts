@@ -1,8 +1,9 @@
 /**
  * App-id globs as Sygnal matches them: `*` is any run of characters (also none), `?` exactly one, everything else
- * literal; the whole app id must match, case-sensitively.
+ * literal; the whole app id must match, case-sensitively. (WebPush's `allowed_endpoints` are the same globs, matched
+ * ignoring case.)
  */
-export function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string, options: { ignoreCase?: boolean } = {}): RegExp {
   let source = "";
   for (const char of glob) {
     if (char === "*") source += "[\\s\\S]*";
@@ -10,7 +11,7 @@ export function globToRegExp(glob: string): RegExp {
     // Only syntax characters are escaped: under the `u` flag, escaping anything else ("\\-") is an error.
     else source += char.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
-  return new RegExp(`^${source}$`, "u");
+  return new RegExp(`^${source}$`, options.ignoreCase ? "iu" : "u");
 }
 
 export function isGlob(key: string): boolean {

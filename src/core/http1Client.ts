@@ -25,6 +25,8 @@ export interface Http1Request {
   headers: Record<string, string>;
   body: string | Buffer;
   signal: AbortSignal;
+  /** Connect to this address instead of resolving the URL's host again (the host still names the TLS server). */
+  address?: { address: string; family: 4 | 6 };
 }
 
 export interface Http1Response {
@@ -46,7 +48,8 @@ class TunnelingAgent extends HttpsAgent {
     options: RequestOptions,
     callback?: (error: Error | null, socket: Duplex) => void,
   ): Duplex | undefined {
-    const target = { host: options.host ?? "localhost", port: Number(options.port ?? 443) };
+    const pinned = (options as PinnedOptions).pinnedAddress;
+    const target = { host: pinned ?? options.host ?? "localhost", port: Number(options.port ?? 443) };
     openTunnel(this.proxy, target).then(
       (socket) => callback?.(null, connectTls({ ...(options as ConnectionOptions), socket })),
       (error: unknown) => callback?.(error as Error, undefined as unknown as Duplex),
@@ -77,6 +80,7 @@ export class Http1Client {
           headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
           agent: secure ? this.https : this.http,
           signal: request.signal,
+          ...(request.address ? pinTo(request.address) : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -96,6 +100,21 @@ export class Http1Client {
     this.https.destroy();
     this.http.destroy();
   }
+}
+
+interface PinnedOptions {
+  pinnedAddress?: string;
+}
+
+/** Request options that make the connection go to `address`, directly or as the proxy's CONNECT target. */
+function pinTo({ address, family }: { address: string; family: 4 | 6 }): RequestOptions & PinnedOptions {
+  return {
+    pinnedAddress: address,
+    lookup: ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+      if (options.all) callback(null, [{ address, family }]);
+      else callback(null, address, family);
+    }) as RequestOptions["lookup"],
+  };
 }
 
 function failure(error: Error, signal: AbortSignal): unknown {

@@ -15,7 +15,7 @@ import {
   type PushkinSetup,
 } from "../../core/pushkin.js";
 import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
-import { Semaphore } from "../../core/semaphore.js";
+import { RequestLimiter } from "../../core/requestLimiter.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyV1Answer, LEGACY_BAD_MESSAGE, LEGACY_DEAD_TOKEN, type FcmVerdict } from "./answer.js";
 import { GoogleAccessToken } from "./googleAuth.js";
@@ -43,7 +43,7 @@ export function createFcmPushkin(setup: PushkinSetup): FcmPushkin {
 export class FcmPushkin implements Pushkin {
   readonly name: string;
   private readonly metrics: FcmMetrics;
-  private readonly connections: Semaphore;
+  private readonly requests: RequestLimiter;
   private readonly http1: Http1Client;
   private readonly http2: Http2Origin | undefined;
   private readonly auth: GoogleAccessToken | undefined;
@@ -59,7 +59,7 @@ export class FcmPushkin implements Pushkin {
   ) {
     this.name = setup.name;
     this.metrics = fcmMetrics(setup.metrics);
-    this.connections = new Semaphore(settings.maxConnections);
+    this.requests = new RequestLimiter(settings.maxConnections, this.name, this.metrics);
     this.http1 = new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections });
     const endpoint = new URL(settings.endpoint);
     this.basePath = endpoint.pathname.replace(/\/+$/, "");
@@ -97,7 +97,7 @@ export class FcmPushkin implements Pushkin {
   private async sendV1(body: string, ctx: DispatchContext): Promise<FcmVerdict & { retryAfter?: number }> {
     const settings = this.settings as Extract<FcmSettings, { api: "v1" }>;
     const token = await this.auth!.get();
-    const answer = await this.limited(ctx, () =>
+    const answer = await this.requests.run(ctx.signal, () =>
       this.http2!.request({
         method: "POST",
         path: `${this.basePath}/v1/projects/${encodeURIComponent(settings.projectId)}/messages:send`,
@@ -121,7 +121,7 @@ export class FcmPushkin implements Pushkin {
     const log = () => ctx.log.child({ pushkin: this.name, devices: entries.length });
 
     await withRetries(RETRY, { ...ctx, onRetry: retryLogger(log) }, async () => {
-      const answer = await this.limited(ctx, () =>
+      const answer = await this.requests.run(ctx.signal, () =>
         this.http1.request({
           url: `${this.settings.endpoint}/fcm/send`,
           method: "POST",
@@ -158,30 +158,6 @@ export class FcmPushkin implements Pushkin {
       remaining = retry;
       if (retry.length > 0) throw new TemporaryFailure(`FCM could not deliver to ${retry.length} device(s) yet`);
     });
-  }
-
-  /** One request, counted against `max_connections` and in Sygnal's metrics. */
-  private async limited(ctx: DispatchContext, send: () => Promise<Answer>): Promise<Answer> {
-    const { queueTime, pendingRequests, activeRequests, requestTime, statusCodes } = this.metrics;
-    const stopQueueTimer = queueTime.startTimer();
-    pendingRequests.inc();
-    try {
-      await this.connections.acquire(ctx.signal);
-    } finally {
-      pendingRequests.dec();
-      stopQueueTimer();
-    }
-    activeRequests.inc();
-    const stopRequestTimer = requestTime.startTimer();
-    try {
-      const answer = await send();
-      statusCodes.labels(this.name, String(answer.status)).inc();
-      return answer;
-    } finally {
-      stopRequestTimer();
-      activeRequests.dec();
-      this.connections.release();
-    }
   }
 }
 
