@@ -5,6 +5,7 @@
  *   herald serve [--config FILE]          run the push gateway
  *   herald check-config [--config FILE]   validate the config and build every pushkin, then exit
  *   herald demo [--port N]                Herald plus the sandbox providers, no credentials needed
+ *   herald vapid-keys [--out FILE]        make a WebPush VAPID key pair
  *
  * The config path is --config, else $SYGNAL_CONF, else ./sygnal.yaml. Exit codes: 0 success, 1 invalid
  * configuration or failed start-up, 2 wrong usage.
@@ -13,25 +14,29 @@ import { parseArgs } from "node:util";
 import { checkConfig } from "./commands/checkConfig.js";
 import { demo } from "./commands/demo.js";
 import { serve } from "./commands/serve.js";
+import { vapidKeys } from "./commands/vapidKeys.js";
 
-const USAGE = `usage: herald <command> [--config FILE]
+const USAGE = `usage: herald <command> [options]
 
 commands:
   serve          run the push gateway
   check-config   validate the configuration, build every pushkin, and exit
   demo           run Herald against local sandbox providers, no credentials needed (--port, default 5000)
+  vapid-keys     make a WebPush VAPID key pair (--out FILE, default ./vapid_private.pem)
 
 The configuration file is --config, else $SYGNAL_CONF, else ./sygnal.yaml.`;
 
 interface Options {
   config?: string;
   port?: string;
+  out?: string;
 }
 
 const COMMANDS: Record<string, (options: Options) => Promise<number>> = {
   serve: (o) => serve(o.config),
   "check-config": (o) => checkConfig(o.config),
   demo: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }),
+  "vapid-keys": (o) => vapidKeys(o.out),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: "string", short: "c" },
         port: { type: "string", short: "p" },
+        out: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { readVapidKeys } from "../src/pushkins/webpush/settings.js";
 import { heraldBin, testPushkinPath } from "./helpers/paths.js";
 
 interface Run {
@@ -197,6 +198,26 @@ describe("herald serve with http.workers", () => {
     ]);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /A worker could not start; stopping/);
+  });
+});
+
+describe("herald vapid-keys", () => {
+  test("writes a key the webpush pushkin accepts, prints its applicationServerKey, and never overwrites", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "herald-vapid-")), "vapid.pem");
+    const run = await herald(["vapid-keys", "--out", out]);
+    assert.equal(run.code, 0, run.stderr);
+    const printed = run.stdout.match(/applicationServerKey[^\n]*\n {2}([A-Za-z0-9_-]+)/)?.[1];
+    assert.equal(printed, readVapidKeys(out).publicKey);
+    assert.equal(Buffer.from(printed!, "base64url").length, 65, "an uncompressed P-256 point");
+    const check = await herald([
+      "check-config",
+      "--config",
+      configFile(`apps:\n  web: {type: webpush, vapid_private_key: ${out}, vapid_contact_email: a@b.c}\n`),
+    ]);
+    assert.equal(check.code, 0, check.stderr);
+    const again = await herald(["vapid-keys", "--out", out]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /the file exists/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `herald demo`: Herald and the sandbox providers on this machine, with no credentials at all. It sends a first
- * notification itself, to an iPhone (APNs) and an Android phone (FCM), shows in plain words what each sandbox
- * received, and prints what to `curl` next. Nothing leaves the machine.
+ * notification itself, to an iPhone (APNs), an Android phone (FCM) and a browser (WebPush), shows in plain words
+ * what each sandbox received (the browser's message decrypted), and prints what to `curl` next. Nothing leaves the
+ * machine.
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -9,6 +10,7 @@ import { parseConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { ReceivedPush } from "../sandbox/apns.js";
 import type { ReceivedFcmMessage } from "../sandbox/fcm.js";
+import type { ReceivedWebPush } from "../sandbox/webpush.js";
 import { SANDBOX_APPS, startSandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
 
@@ -37,22 +39,32 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   const url = `http://127.0.0.1:${herald.addresses[0]!.port}/_matrix/push/v1/notify`;
   sandbox.apns.on("push", (push: ReceivedPush) => console.log(describeApnsPush(push)));
   sandbox.fcm.on("push", (message: ReceivedFcmMessage) => console.log(describeFcmPush(message)));
+  sandbox.webpush.on("push", (push: ReceivedWebPush) => console.log(describeWebPush(push)));
+  const subscription = sandbox.webpush.createSubscription();
+  const browser = {
+    app_id: SANDBOX_APPS.webpush,
+    pushkey: subscription.keys.p256dh,
+    data: { endpoint: subscription.endpoint, auth: subscription.keys.auth },
+  };
 
-  console.log(`Herald demo: Herald, a sandbox APNs and a sandbox FCM run on this machine; nothing leaves it.
+  console.log(`Herald demo: Herald and sandbox APNs, FCM and WebPush services run on this machine; nothing leaves it.
 
   Herald        ${url}
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
   sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
+  sandbox Web   ${sandbox.webpush.url} (checks VAPID, decrypts each message with the browser's keys)
   apps          ${SANDBOX_APPS.apns}: APNs, token auth
                 ${SANDBOX_APPS.fcm}: FCM HTTP v1, service account
+                ${SANDBOX_APPS.webpush}: WebPush, VAPID
   config        ${configPath}
 `);
-  console.log("Sending a first notification to an iPhone and an Android phone, as a homeserver would…");
-  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN)];
+  console.log("Sending a first notification to an iPhone, an Android phone and a browser, as a homeserver would…");
+  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN), browser];
   const first = await fetch(url, { method: "POST", body: JSON.stringify(sampleNotification("$first-event", devices)) });
   console.log(`  Herald answered ${first.status} ${await first.text()}\n`);
 
-  console.log(`Send your own (an iOS pushkey is the device token in base64; an Android one is the FCM token):
+  console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM token, and a
+browser's the p256dh key of its subscription, whose endpoint and auth secret go in the device's data:
 
   curl -s -X POST ${url} \\
     -H 'Content-Type: application/json' \\
@@ -124,4 +136,15 @@ export function describeFcmPush(message: ReceivedFcmMessage): string {
     ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
     : "no message text";
   return `  sandbox FCM received a push for device ${(message.token ?? "").slice(0, 12)}… (project ${message.projectId}, priority ${body.android?.priority}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
+}
+
+/** One WebPush message as the browser's service worker would read it, decrypted by the sandbox. */
+export function describeWebPush(push: ReceivedWebPush): string {
+  const payload = (push.payload ?? {}) as {
+    sender_display_name?: string;
+    content?: { body?: string };
+    unread?: number;
+  };
+  const what = payload.content?.body ? `"${payload.sender_display_name}: ${payload.content.body}"` : "no message text";
+  return `  sandbox WebPush decrypted a message for subscription ${push.subscriptionId.slice(0, 8)}… (urgency ${push.urgency}, TTL ${push.ttl}): ${what}, unread ${payload.unread ?? 0}\n    plaintext ${push.plaintext}`;
 }

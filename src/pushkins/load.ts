@@ -16,10 +16,8 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   apns: async () => (await import("./apns/index.js")).createApnsPushkin,
   gcm: async () => (await import("./fcm/index.js")).createFcmPushkin,
+  webpush: async () => (await import("./webpush/index.js")).createWebPushPushkin,
 };
-
-/** Sygnal's pushkin types that this version of Herald does not include yet. */
-const NOT_YET_BUILT_IN = new Set(["webpush"]);
 
 export function builtInTypes(): string[] {
   return Object.keys(BUILT_IN);
@@ -65,12 +63,6 @@ export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics
 async function findFactory(app: string, type: string, configDir: string): Promise<PushkinFactory> {
   const builtIn = BUILT_IN[type];
   if (builtIn) return builtIn();
-  if (NOT_YET_BUILT_IN.has(type)) {
-    throw new PushkinLoadError(
-      app,
-      `type '${type}' is a Sygnal pushkin that this version of Herald does not include yet`,
-    );
-  }
 
   const hash = type.lastIndexOf("#");
   const specifier = hash > 0 ? type.slice(0, hash) : type;

@@ -1,8 +1,9 @@
 /**
  * The sandbox providers, started together with throwaway credentials, for `herald demo`, the tests and the
  * benchmark: a CA; a fake APNs that checks every JWT like Apple; a fake Google OAuth endpoint and a fake FCM that
- * checks the access tokens it issued. Credential files (the CA certificate, an APNs .p8 key, a Google service
- * account) are written to a fresh temporary directory, so that a Herald config points at them as at real ones.
+ * checks the access tokens it issued; a fake WebPush service that checks VAPID and decrypts every message.
+ * Credential files (the CA certificate, an APNs .p8 key, a Google service account, a VAPID key) are written to a fresh
+ * temporary directory, so that a Herald config points at them as at real ones.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,20 +14,26 @@ import { ApnsSandbox } from "./apns.js";
 import { createSandboxCa, type SandboxCa } from "./ca.js";
 import { FcmSandbox } from "./fcm.js";
 import { GoogleOAuthSandbox } from "./googleOAuth.js";
+import { WebPushSandbox } from "./webpush.js";
 
 export const SANDBOX_APNS = { keyId: "SANDBOXKEY", teamId: "SANDBOXTEAM", topic: "org.example.herald.demo" } as const;
 export const SANDBOX_FCM = { projectId: "herald-sandbox", legacyApiKey: "herald-sandbox-legacy-key" } as const;
 /** The app ids of `apps()`. */
-export const SANDBOX_APPS = { apns: `${SANDBOX_APNS.topic}.ios`, fcm: `${SANDBOX_APNS.topic}.android` } as const;
+export const SANDBOX_APPS = {
+  apns: `${SANDBOX_APNS.topic}.ios`,
+  fcm: `${SANDBOX_APNS.topic}.android`,
+  webpush: `${SANDBOX_APNS.topic}.web`,
+} as const;
 
 export interface Sandbox {
   ca: SandboxCa;
   apns: ApnsSandbox;
   oauth: GoogleOAuthSandbox;
   fcm: FcmSandbox;
+  webpush: WebPushSandbox;
   /** The temporary directory with the credential files. */
   dir: string;
-  files: { ca: string; apnsKey: string; serviceAccount: string };
+  files: { ca: string; apnsKey: string; serviceAccount: string; vapidKey: string };
   /** An `apps` section that sends everything to the sandbox. */
   apps(): Record<string, JsonObject>;
   close(): Promise<void>;
@@ -39,6 +46,7 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     ca: join(dir, "sandbox-ca.pem"),
     apnsKey: join(dir, `AuthKey_${SANDBOX_APNS.keyId}.p8`),
     serviceAccount: join(dir, "firebase-service-account.json"),
+    vapidKey: join(dir, "vapid_private.pem"),
   };
   writeFileSync(files.ca, ca.certPem);
 
@@ -61,6 +69,9 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
   writeFileSync(files.serviceAccount, JSON.stringify(oauth.createServiceAccount(SANDBOX_FCM.projectId), null, 2), {
     mode: 0o600,
   });
+  const vapidKey = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  writeFileSync(files.vapidKey, vapidKey.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  const webpush = await WebPushSandbox.start({ ca, host: options.host });
   const fcm = await FcmSandbox.start({ ca, oauth, host: options.host, legacyApiKeys: [SANDBOX_FCM.legacyApiKey] });
 
   return {
@@ -68,6 +79,7 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     apns,
     oauth,
     fcm,
+    webpush,
     dir,
     files,
     apps: () => ({
@@ -88,9 +100,17 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
         project_id: SANDBOX_FCM.projectId,
         service_account_file: files.serviceAccount,
       },
+      [SANDBOX_APPS.webpush]: {
+        type: "webpush",
+        vapid_private_key: files.vapidKey,
+        vapid_contact_email: "push-admin@example.org",
+        ca: files.ca,
+        // The sandbox listens on loopback, which Herald refuses to push to unless it is listed.
+        allowed_endpoints: [new URL(webpush.url).host],
+      },
     }),
     async close() {
-      await Promise.all([apns.close(), fcm.close(), oauth.close()]);
+      await Promise.all([apns.close(), fcm.close(), oauth.close(), webpush.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

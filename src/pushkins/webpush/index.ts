@@ -1,0 +1,114 @@
+/**
+ * The WebPush pushkin (`type: webpush`): browsers' push services, reached at each subscription's own endpoint, with a
+ * VAPID signature and the message encrypted for the subscription (aes128gcm, by the `web-push` library). Sygnal's
+ * checks and payload; the endpoint guarded against SSRF; 404/410 reject the pushkey, 429/5xx are retried within the
+ * deadline, any other refusal is logged and counted but neither rejected nor retried.
+ */
+import webPush from "web-push";
+import { Http1Client } from "../../core/http1Client.js";
+import type { Device, Notification } from "../../core/notification.js";
+import {
+  TemporaryFailure,
+  type DeviceOutcome,
+  type DispatchContext,
+  type Pushkin,
+  type PushkinSetup,
+} from "../../core/pushkin.js";
+import { RequestLimiter } from "../../core/requestLimiter.js";
+import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { shortPushkey } from "../../observability/logger.js";
+import { checkEndpoint } from "./endpointGuard.js";
+import { webPushMetrics } from "./metrics.js";
+import { buildWebPushPayload, roomTopic, urgencyOf } from "./payload.js";
+import { readWebPushSettings, type WebPushSettings } from "./settings.js";
+
+const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+
+export function createWebPushPushkin(setup: PushkinSetup): WebPushPushkin {
+  return new WebPushPushkin(setup, readWebPushSettings(setup.config, setup.configDir));
+}
+
+export class WebPushPushkin implements Pushkin {
+  readonly name: string;
+  private readonly http: Http1Client;
+  private readonly requests: RequestLimiter;
+  private readonly metrics: ReturnType<typeof webPushMetrics>;
+
+  constructor(
+    setup: PushkinSetup,
+    private readonly settings: WebPushSettings,
+  ) {
+    this.name = setup.name;
+    this.metrics = webPushMetrics(setup.metrics);
+    this.http = new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections });
+    this.requests = new RequestLimiter(settings.maxConnections, this.name, this.metrics);
+  }
+
+  async dispatch(n: Notification, device: Device, ctx: DispatchContext): Promise<DeviceOutcome> {
+    const data = device.data;
+    if (!data) return { kind: "rejected", why: "its pusher has no data (the WebPush subscription)" };
+    if (data.events_only === true && !n.event_id) {
+      return { kind: "skipped", why: "events_only: a count-only update is not pushed" };
+    }
+    const { endpoint, auth } = data;
+    if (!device.pushkey || typeof endpoint !== "string" || typeof auth !== "string") {
+      return { kind: "rejected", why: "its pusher data lacks the subscription's endpoint or auth secret" };
+    }
+    const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
+
+    const target = await checkEndpoint(endpoint, this.settings.allowedEndpoints);
+    if (!target.ok) {
+      this.metrics.refusedEndpoints.labels(this.name).inc();
+      log().warn({ reason: target.why }, "WebPush endpoint refused; not sent");
+      return { kind: "skipped", why: `endpoint refused: ${target.why}` };
+    }
+
+    let request;
+    try {
+      request = webPush.generateRequestDetails(
+        { endpoint, keys: { p256dh: device.pushkey, auth } },
+        JSON.stringify(buildWebPushPayload(n, device)),
+        {
+          vapidDetails: { subject: this.settings.subject, ...this.settings.vapid },
+          TTL: this.settings.ttl,
+          urgency: urgencyOf(n),
+          contentEncoding: "aes128gcm",
+        },
+      );
+    } catch (error) {
+      log().warn({ reason: (error as Error).message }, "WebPush subscription keys unusable; not sent");
+      return { kind: "skipped", why: `the subscription's keys are unusable: ${(error as Error).message}` };
+    }
+    const headers: Record<string, string> = { "user-agent": "herald" };
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = String(value);
+    if (data.only_last_per_room === true && n.room_id) headers.topic = roomTopic(n.room_id);
+
+    return withRetries(RETRY, { ...ctx }, async () => {
+      const answer = await this.requests.run(ctx.signal, () =>
+        this.http.request({
+          url: endpoint,
+          method: "POST",
+          headers,
+          body: request.body ?? Buffer.alloc(0),
+          signal: ctx.signal,
+          address: { address: target.address, family: target.family },
+        }),
+      );
+      const what = `the push service answered ${answer.status}`;
+      if (answer.status >= 200 && answer.status < 300) return { kind: "delivered" };
+      if (answer.status === 404 || answer.status === 410) {
+        log().info(`WebPush subscription is gone: ${what}`);
+        return { kind: "rejected", why: what };
+      }
+      if (answer.status === 429 || answer.status >= 500) {
+        throw new TemporaryFailure(what, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
+      }
+      log().warn({ status: answer.status, body: answer.body.toString("utf8").slice(0, 200) }, "WebPush push refused");
+      return { kind: "skipped", why: what };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.http.close();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The WebPush pushkin over real sockets against the sandbox push service, which checks VAPID and decrypts every
+ * message: the plaintext, the headers, Sygnal's checks, each answer row, the SSRF guard, the deadline.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, afterEach, before, describe, test } from "node:test";
+import { readVapidKeys } from "../../src/pushkins/webpush/settings.js";
+import { SANDBOX_APPS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { startTestHerald, type TestHerald } from "../helpers/herald.js";
+import { fixturesDir } from "../helpers/paths.js";
+
+const WEB = SANDBOX_APPS.webpush;
+const fixtures = JSON.parse(readFileSync(join(fixturesDir, "expected-provider-payloads.json"), "utf8")) as {
+  cases: Record<string, { notification: Record<string, unknown>; webpush_plaintext_payload: unknown }>;
+};
+const FULL = fixtures.cases.full!;
+
+describe("WebPush pushkin", () => {
+  let sandbox: Sandbox;
+  let herald: TestHerald;
+  /** A browser subscription as the device of a pusher. */
+  const browser = (data: Record<string, unknown> = {}) => {
+    const subscription = sandbox.webpush.createSubscription();
+    return {
+      subscription,
+      device: {
+        app_id: WEB,
+        pushkey: subscription.keys.p256dh,
+        data: { endpoint: subscription.endpoint, auth: subscription.keys.auth, ...data },
+      },
+    };
+  };
+  const notify = (devices: unknown[], fields: Record<string, unknown> = FULL.notification) =>
+    herald.notify({ notification: { ...fields, devices } });
+
+  before(async () => {
+    sandbox = await startSandbox();
+    herald = await startTestHerald({
+      request_deadline: 5,
+      metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
+      apps: {
+        [WEB]: sandbox.apps()[WEB]!,
+        "com.example.web.open": { ...sandbox.apps()[WEB]!, allowed_endpoints: undefined },
+        "com.example.web.ttl": { ...sandbox.apps()[WEB]!, ttl: 60 },
+      },
+    });
+  });
+  after(async () => {
+    await herald.stop();
+    await sandbox.close();
+  });
+  afterEach(() => sandbox.webpush.reset());
+
+  test("the browser receives Sygnal's payload, encrypted for it, with VAPID, TTL and Urgency", async () => {
+    const { device } = browser();
+    const res = await notify([device]);
+    assert.equal(await res.text(), '{"rejected": []}');
+    const [push] = sandbox.webpush.received;
+    assert.ok(push);
+    assert.deepEqual(push.payload, FULL.webpush_plaintext_payload);
+    assert.equal(push.ttl, 900);
+    assert.equal(push.urgency, "normal");
+    assert.equal(push.topic, undefined);
+    assert.equal(push.vapid.aud, sandbox.webpush.url);
+    assert.equal(push.vapid.sub, "mailto:push-admin@example.org");
+    assert.equal(push.vapid.publicKey, readVapidKeys(sandbox.files.vapidKey).publicKey);
+    const hoursAhead = (push.vapid.exp * 1000 - Date.now()) / 3_600_000;
+    assert.ok(hoursAhead > 11 && hoursAhead <= 24, `exp ${hoursAhead} h ahead`);
+  });
+
+  test("prio low is Urgency low; ttl comes from the config; only_last_per_room sets Sygnal's Topic", async () => {
+    const { device } = browser({ only_last_per_room: true });
+    await herald.notify({
+      notification: { ...FULL.notification, prio: "low", devices: [{ ...device, app_id: "com.example.web.ttl" }] },
+    });
+    const [push] = sandbox.webpush.received;
+    assert.equal(push?.urgency, "low");
+    assert.equal(push?.ttl, 60);
+    assert.equal(push?.topic, "KT_bhozU196tNhXVsoCxGq9v4bKaoA==");
+  });
+
+  test("events_only: a count-only update is not pushed, and not rejected", async () => {
+    const { device } = browser({ events_only: true });
+    const res = await notify([device], { counts: { unread: 3 } });
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(sandbox.webpush.requests, 0);
+  });
+
+  test("a pusher without data, endpoint or auth is rejected without a request, as Sygnal", async () => {
+    const { device } = browser();
+    const cases = [
+      { app_id: WEB, pushkey: "k1" },
+      { ...device, pushkey: "k2", data: { auth: "x" } },
+      { ...device, pushkey: "k3", data: { endpoint: device.data.endpoint } },
+      { ...device, pushkey: "" },
+    ];
+    const res = await notify(cases);
+    assert.equal(await res.text(), '{"rejected": ["k1", "k2", "k3", ""]}');
+    assert.equal(sandbox.webpush.requests, 0);
+  });
+
+  describe("the push service's answers", () => {
+    for (const status of [404, 410]) {
+      test(`${status}: the pushkey is rejected`, async () => {
+        const { device, subscription } = browser();
+        sandbox.webpush.script(subscription.id, { status });
+        assert.equal(await (await notify([device])).text(), `{"rejected": ["${device.pushkey}"]}`);
+      });
+    }
+    test("an expired subscription (410 from the service itself) is rejected", async () => {
+      const { device, subscription } = browser();
+      sandbox.webpush.expire(subscription.id);
+      assert.equal(await (await notify([device])).text(), `{"rejected": ["${device.pushkey}"]}`);
+    });
+    for (const status of [400, 403, 413]) {
+      test(`${status}: neither rejected nor retried, 200, logged and counted`, async () => {
+        const { device, subscription } = browser();
+        sandbox.webpush.script(subscription.id, { status });
+        assert.equal(await (await notify([device])).text(), '{"rejected": []}');
+        assert.equal(sandbox.webpush.requests, 1);
+        assert.ok(herald.logs.some((l) => l.msg === "WebPush push refused" && l.status === status));
+      });
+    }
+    test("429 and 5xx are retried, then delivered", async () => {
+      const { device, subscription } = browser();
+      sandbox.webpush.script(subscription.id, { status: 503 }, { status: 429, retryAfter: 0 }, { status: 201 });
+      assert.equal(await (await notify([device])).text(), '{"rejected": []}');
+      assert.equal(sandbox.webpush.requests, 3);
+    });
+    test("5xx every time: 502, never rejected", async () => {
+      const { device, subscription } = browser();
+      sandbox.webpush.script(subscription.id, { status: 500 });
+      assert.equal((await notify([device])).status, 502);
+    });
+  });
+
+  test("an endpoint outside allowed_endpoints is not sent to, and not rejected", async () => {
+    const { device } = browser();
+    const res = await notify([{ ...device, data: { ...device.data, endpoint: "https://push.example.com/x" } }]);
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(sandbox.webpush.requests, 0);
+  });
+
+  test("without allowed_endpoints, a loopback push service is refused (SSRF), not rejected, and counted", async () => {
+    const { device } = browser();
+    const res = await notify([{ ...device, app_id: "com.example.web.open" }]);
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(sandbox.webpush.requests, 0);
+    const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+    assert.match(text, /^herald_webpush_refused_endpoints_total\{pushkin="com\.example\.web\.open"\} [1-9]/m);
+  });
+
+  test("Sygnal's WebPush metrics and the status codes move", async () => {
+    await notify([browser().device]);
+    const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+    assert.match(
+      text,
+      /^herald_webpush_status_codes_total\{pushkin="org\.example\.herald\.demo\.web",code="201"\} [1-9]/m,
+    );
+    assert.match(text, /^sygnal_webpush_request_time_count [1-9]/m);
+    assert.match(text, /^sygnal_webpush_queue_time_count [1-9]/m);
+    assert.match(text, /^sygnal_pending_webpush_requests 0$/m);
+    assert.match(text, /^sygnal_active_webpush_requests 0$/m);
+  });
+});
+
+describe("WebPush pushkin, under constraints", () => {
+  test("a push service that hangs costs the request its deadline: 502, not rejected", async () => {
+    const sandbox = await startSandbox();
+    sandbox.webpush.faults = { hangRate: 1 };
+    const herald = await startTestHerald({ request_deadline: 0.5, apps: { [WEB]: sandbox.apps()[WEB]! } });
+    try {
+      const subscription = sandbox.webpush.createSubscription();
+      const res = await herald.notify({
+        notification: {
+          ...FULL.notification,
+          devices: [
+            {
+              app_id: WEB,
+              pushkey: subscription.keys.p256dh,
+              data: { endpoint: subscription.endpoint, auth: subscription.keys.auth },
+            },
+          ],
+        },
+      });
+      assert.equal(res.status, 502);
+    } finally {
+      await herald.stop();
+      await sandbox.close();
+    }
+  });
+
+  test("a missing or invalid VAPID key stops start-up with Sygnal's messages", async () => {
+    const sandbox = await startSandbox();
+    try {
+      const app = sandbox.apps()[WEB]!;
+      await assert.rejects(
+        startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: undefined } } }),
+        /'vapid_private_key' not set in config/,
+      );
+      await assert.rejects(
+        startTestHerald({ apps: { [WEB]: { ...app, vapid_contact_email: undefined } } }),
+        /'vapid_contact_email' not set in config/,
+      );
+      await assert.rejects(
+        startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: "/nonexistent.pem" } } }),
+        /does not exist/,
+      );
+      await assert.rejects(
+        startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: sandbox.files.serviceAccount } } }),
+        /invalid 'vapid_private_key' file/,
+      );
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
