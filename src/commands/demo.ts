@@ -10,6 +10,7 @@ import { parseConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { ReceivedPush } from "../sandbox/apns.js";
 import type { ReceivedFcmMessage } from "../sandbox/fcm.js";
+import type { ReceivedHmsMessage } from "../sandbox/hms.js";
 import type { ReceivedWebPush } from "../sandbox/webpush.js";
 import { SANDBOX_APPS, startSandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
@@ -17,6 +18,7 @@ import { startHerald } from "../server.js";
 const IPHONE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeef";
 const DEAD_IPHONE_TOKEN = "dead00000000000000000000000000000000000000000000000000000000dead";
 const ANDROID_TOKEN = "fcm-demo-token:APA91bHerald";
+const HUAWEI_TOKEN = "hms-demo-token-0123456789abcdef";
 
 export async function demo(options: { port?: number } = {}): Promise<number> {
   const sandbox = await startSandbox();
@@ -40,6 +42,7 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   sandbox.apns.on("push", (push: ReceivedPush) => console.log(describeApnsPush(push)));
   sandbox.fcm.on("push", (message: ReceivedFcmMessage) => console.log(describeFcmPush(message)));
   sandbox.webpush.on("push", (push: ReceivedWebPush) => console.log(describeWebPush(push)));
+  sandbox.hms.on("push", (message: ReceivedHmsMessage) => console.log(describeHmsPush(message)));
   const subscription = sandbox.webpush.createSubscription();
   const browser = {
     app_id: SANDBOX_APPS.webpush,
@@ -47,24 +50,27 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     data: { endpoint: subscription.endpoint, auth: subscription.keys.auth },
   };
 
-  console.log(`Herald demo: Herald and sandbox APNs, FCM and WebPush services run on this machine; nothing leaves it.
+  console.log(`Herald demo: Herald and sandbox APNs, FCM, WebPush and Huawei services run on this machine; nothing leaves it.
 
   Herald        ${url}
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
   sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
   sandbox Web   ${sandbox.webpush.url} (checks VAPID, decrypts each message with the browser's keys)
+  sandbox HMS   ${sandbox.hms.url} (checks the OAuth token Herald got for the Huawei app)
   apps          ${SANDBOX_APPS.apns}: APNs, token auth
                 ${SANDBOX_APPS.fcm}: FCM HTTP v1, service account
                 ${SANDBOX_APPS.webpush}: WebPush, VAPID
+                ${SANDBOX_APPS.hms}: Huawei Push Kit
   config        ${configPath}
 `);
-  console.log("Sending a first notification to an iPhone, an Android phone and a browser, as a homeserver would…");
-  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN), browser];
+  console.log("Sending a first notification to an iPhone, two Android phones and a browser, as a homeserver would…");
+  const huawei = { app_id: SANDBOX_APPS.hms, pushkey: HUAWEI_TOKEN };
+  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN), huawei, browser];
   const first = await fetch(url, { method: "POST", body: JSON.stringify(sampleNotification("$first-event", devices)) });
   console.log(`  Herald answered ${first.status} ${await first.text()}\n`);
 
-  console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM token, and a
-browser's the p256dh key of its subscription, whose endpoint and auth secret go in the device's data:
+  console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, and
+a browser's the p256dh key of its subscription, whose endpoint and auth secret go in the device's data:
 
   curl -s -X POST ${url} \\
     -H 'Content-Type: application/json' \\
@@ -147,4 +153,14 @@ export function describeWebPush(push: ReceivedWebPush): string {
   };
   const what = payload.content?.body ? `"${payload.sender_display_name}: ${payload.content.body}"` : "no message text";
   return `  sandbox WebPush decrypted a message for subscription ${push.subscriptionId.slice(0, 8)}… (urgency ${push.urgency}, TTL ${push.ttl}): ${what}, unread ${payload.unread ?? 0}\n    plaintext ${push.plaintext}`;
+}
+
+/** One Huawei message as the app receives it: the data string, parsed. */
+export function describeHmsPush(message: ReceivedHmsMessage): string {
+  const data = (message.data ?? {}) as Record<string, string>;
+  const android = (message.message.android ?? {}) as { urgency?: string };
+  const what = data.content_body
+    ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
+    : "no message text";
+  return `  sandbox HMS received a push for device ${message.token.slice(0, 12)}… (urgency ${android.urgency}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
 }

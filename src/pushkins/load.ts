@@ -17,6 +17,7 @@ const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   apns: async () => (await import("./apns/index.js")).createApnsPushkin,
   gcm: async () => (await import("./fcm/index.js")).createFcmPushkin,
   webpush: async () => (await import("./webpush/index.js")).createWebPushPushkin,
+  hms: async () => (await import("./hms/index.js")).createHmsPushkin,
 };
 
 export function builtInTypes(): string[] {

@@ -1,7 +1,8 @@
 /**
  * The sandbox providers, started together with throwaway credentials, for `herald demo`, the tests and the
  * benchmark: a CA; a fake APNs that checks every JWT like Apple; a fake Google OAuth endpoint and a fake FCM that
- * checks the access tokens it issued; a fake WebPush service that checks VAPID and decrypts every message.
+ * checks the access tokens it issued; a fake WebPush service that checks VAPID and decrypts every message; a fake
+ * Huawei Push Kit with its OAuth endpoint.
  * Credential files (the CA certificate, an APNs .p8 key, a Google service account, a VAPID key) are written to a fresh
  * temporary directory, so that a Herald config points at them as at real ones.
  */
@@ -14,6 +15,7 @@ import { ApnsSandbox } from "./apns.js";
 import { createSandboxCa, type SandboxCa } from "./ca.js";
 import { FcmSandbox } from "./fcm.js";
 import { GoogleOAuthSandbox } from "./googleOAuth.js";
+import { HmsSandbox } from "./hms.js";
 import { WebPushSandbox } from "./webpush.js";
 
 export const SANDBOX_APNS = { keyId: "SANDBOXKEY", teamId: "SANDBOXTEAM", topic: "org.example.herald.demo" } as const;
@@ -23,6 +25,7 @@ export const SANDBOX_APPS = {
   apns: `${SANDBOX_APNS.topic}.ios`,
   fcm: `${SANDBOX_APNS.topic}.android`,
   webpush: `${SANDBOX_APNS.topic}.web`,
+  hms: `${SANDBOX_APNS.topic}.huawei`,
 } as const;
 
 export interface Sandbox {
@@ -31,6 +34,7 @@ export interface Sandbox {
   oauth: GoogleOAuthSandbox;
   fcm: FcmSandbox;
   webpush: WebPushSandbox;
+  hms: HmsSandbox;
   /** The temporary directory with the credential files. */
   dir: string;
   files: { ca: string; apnsKey: string; serviceAccount: string; vapidKey: string };
@@ -72,6 +76,8 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
   const vapidKey = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   writeFileSync(files.vapidKey, vapidKey.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   const webpush = await WebPushSandbox.start({ ca, host: options.host });
+  const hms = await HmsSandbox.start({ ca, host: options.host });
+  const hmsApp = hms.createApp();
   const fcm = await FcmSandbox.start({ ca, oauth, host: options.host, legacyApiKeys: [SANDBOX_FCM.legacyApiKey] });
 
   return {
@@ -80,6 +86,7 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     oauth,
     fcm,
     webpush,
+    hms,
     dir,
     files,
     apps: () => ({
@@ -108,9 +115,18 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
         // The sandbox listens on loopback, which Herald refuses to push to unless it is listed.
         allowed_endpoints: [new URL(webpush.url).host],
       },
+      [SANDBOX_APPS.hms]: {
+        type: "hms",
+        app_id: hmsApp.appId,
+        client_id: hmsApp.clientId,
+        client_secret: hmsApp.clientSecret,
+        endpoint: hms.url,
+        token_endpoint: hms.tokenUrl,
+        ca: files.ca,
+      },
     }),
     async close() {
-      await Promise.all([apns.close(), fcm.close(), oauth.close(), webpush.close()]);
+      await Promise.all([apns.close(), fcm.close(), oauth.close(), webpush.close(), hms.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

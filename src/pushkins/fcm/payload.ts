@@ -102,8 +102,11 @@ function withoutReserved(options: JsonObject): JsonObject {
   return copy;
 }
 
-/** FCM v1 refuses data values that are not strings; those from default_payload are sent as JSON text. */
-function stringValues(data: JsonObject): Record<string, string> {
+/**
+ * FCM v1 refuses data values that are not strings; those from default_payload are sent as JSON text. HMS sends the
+ * same map, so that an app can read both alike.
+ */
+export function stringValues(data: JsonObject): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(data)) out[key] = typeof value === "string" ? value : JSON.stringify(value);
   return out;
