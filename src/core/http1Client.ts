@@ -62,7 +62,7 @@ export class Http1Client {
   private readonly https: HttpsAgent;
   private readonly http: HttpAgent;
 
-  constructor(private readonly options: Http1ClientOptions = {}) {
+  constructor(options: Http1ClientOptions = {}) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 20, ca: options.ca };
     this.https = options.proxy ? new TunnelingAgent(options.proxy, agentOptions) : new HttpsAgent(agentOptions);
     this.http = new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 20 });
