@@ -16,6 +16,7 @@ import http2, {
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { SandboxCa } from "./ca.js";
+import { header, ignore, parseJsonObject, pickLatency, readBody } from "./wire.js";
 
 /** A .p8 key's public half. */
 export interface ApnsKey {
@@ -484,28 +485,9 @@ function refuse(status: number, reason: string): CheckResult {
   return { accepted: false, status, reason };
 }
 
-function ignore(): void {}
-
 /** Node types a stream's id as possibly unset, which it is only before a client's stream is sent. */
 function streamId(stream: ServerHttp2Stream): number {
   return stream.id ?? 0;
-}
-
-/** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
-/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
-function readBody(stream: ServerHttp2Stream, limit: number, onEnd: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  stream.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  stream.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
 }
 
 /** Who the TLS client certificate says the client is, judged once per connection. */
@@ -546,25 +528,6 @@ function verifySignature(signed: Buffer, publicKey: KeyObject, signature: Buffer
     // A signature of the wrong length or encoding is as invalid as a wrong one.
     return false;
   }
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function pickLatency(latencyMs: FaultMix["latencyMs"]): number | undefined {
-  if (Array.isArray(latencyMs)) {
-    const [min, max] = latencyMs;
-    return min + Math.random() * (max - min);
-  }
-  return latencyMs;
 }
 
 /**

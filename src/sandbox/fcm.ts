@@ -16,10 +16,10 @@ import http2, {
   type ServerHttp2Session,
 } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import type { Readable } from "node:stream";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
 import type { GoogleOAuthSandbox } from "./googleOAuth.js";
+import { header, ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
 
 /** `errorCode` of the `google.firebase.fcm.v1.FcmError` detail. */
 export type FcmErrorCode =
@@ -741,42 +741,3 @@ function plausibleToken(token: string): boolean {
 function messageId(nowMs: number): string {
   return `0:${nowMs * 1000 + randomInt(1000)}%${randomBytes(8).toString("hex")}`;
 }
-
-/** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
-/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
-function readBody(request: Readable, limit: number, onEnd: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  request.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function pickLatency(latencyMs: FcmFaultMix["latencyMs"]): number | undefined {
-  if (Array.isArray(latencyMs)) {
-    const [min, max] = latencyMs;
-    return min + Math.random() * (max - min);
-  }
-  return latencyMs;
-}
-
-function ignore(): void {}

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { SandboxCa } from "./ca.js";
+import { ignore, parseJsonObject, readBody } from "./wire.js";
 
 /** The scope an FCM v1 client asks for. */
 export const FIREBASE_MESSAGING_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
@@ -336,33 +337,9 @@ function scriptedAnswer(status: number, body: string | Record<string, unknown> |
     : oauthError(status, "invalid_grant", "Scripted refusal");
 }
 
-/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
-function readBody(request: IncomingMessage, limit: number, onEnd: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  request.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A numeric id like Google's `client_id`, without a leading zero. */
 function randomDigits(count: number): string {
   let digits = String(randomInt(1, 10));
   while (digits.length < count) digits += String(randomInt(0, 10));
   return digits;
 }
-
-function ignore(): void {}

@@ -12,6 +12,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
+import { ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
 
 /** An app's OAuth 2.0 client, as AppGallery Connect shows it. */
 export interface HmsApp {
@@ -496,46 +497,13 @@ function send(response: ServerResponse, { status, headers = {}, body }: Reply): 
   response.end(body);
 }
 
-/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
-function readBody(request: IncomingMessage, limit: number, onEnd: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  request.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
-}
-
 /** Reads and drops the body, so that the connection stays usable for the next request. */
 function drain(request: IncomingMessage, onEnd: () => void): void {
   request.resume();
   request.once("end", onEnd);
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Huawei's app ids are numbers of about nine digits, without a leading zero. */
 function randomAppId(): string {
   return String(randomInt(100_000_000, 1_000_000_000));
 }
-
-function pickLatency(latencyMs: HmsFaultMix["latencyMs"]): number | undefined {
-  if (Array.isArray(latencyMs)) {
-    const [min, max] = latencyMs;
-    return min + Math.random() * (max - min);
-  }
-  return latencyMs;
-}
-
-function ignore(): void {}

@@ -27,9 +27,9 @@ import http2, {
   type ServerHttp2Session,
 } from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
-import type { Readable } from "node:stream";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
+import { header, ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
 
 /** As a browser's `PushSubscription.toJSON()` gives it; the keys are base64url without padding. */
 export interface PushSubscription {
@@ -586,46 +586,7 @@ function errorReply(status: number, message = STATUS_CODES[status] ?? "Error", r
   return { status, headers, body };
 }
 
-/** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
 /** Node's base64url decoder skips characters outside the alphabet; a key or signature must not have any. */
 function decodeBase64url(text: string): Buffer | undefined {
   return BASE64URL.test(text) ? Buffer.from(text, "base64url") : undefined;
 }
-
-/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
-function readBody(request: Readable, limit: number, onEnd: (body: Buffer | undefined) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  request.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  });
-  request.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function pickLatency(latencyMs: WebPushFaultMix["latencyMs"]): number | undefined {
-  if (Array.isArray(latencyMs)) {
-    const [min, max] = latencyMs;
-    return min + Math.random() * (max - min);
-  }
-  return latencyMs;
-}
-
-function ignore(): void {}

@@ -5,6 +5,7 @@
  */
 import { Http1Client } from "../../core/http1Client.js";
 import { Http2Origin } from "../../core/http2Origin.js";
+import type { OAuthToken } from "../../core/oauthToken.js";
 import type { Device, JsonObject, Notification } from "../../core/notification.js";
 import {
   PermanentFailure,
@@ -18,7 +19,7 @@ import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry
 import { RequestLimiter } from "../../core/requestLimiter.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyV1Answer, LEGACY_BAD_MESSAGE, LEGACY_DEAD_TOKEN, type FcmVerdict } from "./answer.js";
-import { GoogleAccessToken } from "./googleAuth.js";
+import { googleAccessToken } from "./googleAuth.js";
 import { LegacyBatcher, type BatchEntry } from "./legacyBatch.js";
 import { fcmMetrics, type FcmMetrics } from "./metrics.js";
 import { buildFcmData, legacyBody, v1Body } from "./payload.js";
@@ -46,7 +47,7 @@ export class FcmPushkin implements Pushkin {
   private readonly requests: RequestLimiter;
   private readonly http1: Http1Client;
   private readonly http2: Http2Origin | undefined;
-  private readonly auth: GoogleAccessToken | undefined;
+  private readonly auth: OAuthToken | undefined;
   private readonly basePath: string;
   private readonly batcher = new LegacyBatcher<
     Notification,
@@ -65,7 +66,7 @@ export class FcmPushkin implements Pushkin {
     this.basePath = endpoint.pathname.replace(/\/+$/, "");
     if (settings.api === "v1") {
       this.http2 = new Http2Origin({ origin: endpoint.origin, ca: settings.ca, proxy: setup.proxy, log: setup.log });
-      this.auth = new GoogleAccessToken(settings.serviceAccount, this.http1);
+      this.auth = googleAccessToken(settings.serviceAccount, this.http1);
     }
   }
 

@@ -4,6 +4,7 @@
  * design says (80300007 and illegal tokens of a partial success reject; nothing else does).
  */
 import { Http1Client } from "../../core/http1Client.js";
+import type { OAuthToken } from "../../core/oauthToken.js";
 import type { Device, Notification } from "../../core/notification.js";
 import {
   PermanentFailure,
@@ -18,7 +19,7 @@ import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyHmsAnswer, type HmsVerdict } from "./answer.js";
 import { hmsMetrics } from "./metrics.js";
-import { HmsAccessToken } from "./oauth.js";
+import { hmsAccessToken } from "./oauth.js";
 import { buildHmsData, hmsBody } from "./payload.js";
 import { readHmsSettings, type HmsSettings } from "./settings.js";
 
@@ -32,7 +33,7 @@ export class HmsPushkin implements Pushkin {
   readonly name: string;
   private readonly http: Http1Client;
   private readonly requests: RequestLimiter;
-  private readonly auth: HmsAccessToken;
+  private readonly auth: OAuthToken;
 
   constructor(
     setup: PushkinSetup,
@@ -41,7 +42,7 @@ export class HmsPushkin implements Pushkin {
     this.name = setup.name;
     this.http = new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections });
     this.requests = new RequestLimiter(settings.maxConnections, this.name, hmsMetrics(setup.metrics));
-    this.auth = new HmsAccessToken(settings, this.http);
+    this.auth = hmsAccessToken(settings, this.http);
   }
 
   async dispatch(n: Notification, device: Device, ctx: DispatchContext): Promise<DeviceOutcome> {

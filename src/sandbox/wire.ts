@@ -1,0 +1,49 @@
+/** Small pieces every sandbox provider uses to read requests and to fake slowness. */
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+
+/** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
+export function readBody(request: Readable, limit: number, onEnd: (body: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  request.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  });
+  request.once("end", () => onEnd(size <= limit ? Buffer.concat(chunks, size) : undefined));
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  const value = parseJson(text);
+  return isObject(value) ? value : undefined;
+}
+
+/** A fault mix's latency: fixed, or drawn evenly from [min, max]. */
+export function pickLatency(latencyMs: number | [min: number, max: number] | undefined): number | undefined {
+  if (Array.isArray(latencyMs)) {
+    const [min, max] = latencyMs;
+    return min + Math.random() * (max - min);
+  }
+  return latencyMs;
+}
+
+/** For errors of clients that vanish mid-request: normal here, and they must not crash the hosting process. */
+export function ignore(): void {}
