@@ -1,13 +1,16 @@
 /**
  * The request bodies the benchmark sends: a notification as Synapse sends it for a message (every field of the
- * `full` case of Sygnal's recorded payloads), for one or ten iOS devices of the same app. The pushkeys are APNs
- * tokens in base64 (32 random bytes each), fixed for a run; the `event_id` changes with every request.
+ * `full` case of Sygnal's recorded payloads), for one or ten devices of the same app, iOS (APNs) or Android (FCM).
+ * The pushkeys are APNs tokens in base64 (32 random bytes each) or FCM-like registration tokens, fixed for a run;
+ * the `event_id` changes with every request.
  */
 import { randomBytes } from "node:crypto";
 
 export const APP_ID = "org.example.herald.demo.ios";
 /** The second app of the isolation scenario, on a provider that never answers. */
 export const HANGING_APP_ID = "org.example.herald.hanging.ios";
+/** The FCM (HTTP v1) app of the FCM scenarios: the sandbox's Android app id. */
+export const FCM_APP_ID = "org.example.herald.demo.android";
 
 /** Builds the body of the nth request; cheap, because the load generator shares the CPU with Herald. */
 export type BodyFactory = (n: number) => string;
@@ -44,4 +47,12 @@ export function notificationBody(appId: string, pushkeys: string[], runId: strin
 /** `count` APNs device tokens (32 random bytes) as base64 pushkeys, the way iOS clients register them. */
 export function randomPushkeys(count: number): string[] {
   return Array.from({ length: count }, () => randomBytes(32).toString("base64"));
+}
+
+/**
+ * `count` FCM-like registration tokens: "bench-", 32 random base64url characters and ":APA91b" (real tokens are an
+ * instance id, a colon and a longer "APA91b…" part; the sandbox only checks that a token is long and has no spaces).
+ */
+export function randomFcmTokens(count: number): string[] {
+  return Array.from({ length: count }, () => `bench-${randomBytes(24).toString("base64url")}:APA91b`);
 }

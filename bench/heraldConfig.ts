@@ -3,7 +3,7 @@
  * `inflight_request_limit` 512, `request_deadline` 10 s), log level info so that the access log is paid for, and
  * `shutdown_timeout: 2` so that stopping Herald between scenarios is quick. The port is set when Herald starts.
  */
-import { APP_ID, HANGING_APP_ID } from "./bodies.js";
+import { APP_ID, FCM_APP_ID, HANGING_APP_ID } from "./bodies.js";
 import type { SandboxInfo } from "./sandboxProcess.js";
 
 export type HeraldConfig = Record<string, unknown>;
@@ -28,6 +28,25 @@ export function oneAppConfig(sandbox: SandboxInfo, http: Record<string, unknown>
     log: { level: "info" },
     shutdown_timeout: 2,
     apps: { [APP_ID]: apnsApp(sandbox) },
+  };
+}
+
+/** One FCM app (HTTP v1; Herald's defaults, among them `max_connections: 20`) on the sandbox FCM of `sandbox`. */
+export function fcmAppConfig(sandbox: SandboxInfo): HeraldConfig {
+  const { fcm } = sandbox;
+  return {
+    log: { level: "info" },
+    shutdown_timeout: 2,
+    apps: {
+      [FCM_APP_ID]: {
+        type: "gcm",
+        api_version: "v1",
+        endpoint: fcm.url,
+        ca: fcm.ca,
+        project_id: fcm.projectId,
+        service_account_file: fcm.serviceAccountFile,
+      },
+    },
   };
 }
 

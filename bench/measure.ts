@@ -1,12 +1,13 @@
 /**
- * One measured load run: a warm-up that is not counted, then the measured run while /proc is sampled for the
- * server under test (Herald with its workers, or the bare server), the sandbox, this process (the load generator)
- * and the whole machine.
+ * One measured load run: a warm-up that is not counted, a pause of 0.5 s, then the measured run while /proc is
+ * sampled for the server under test (Herald with its workers, or the bare server), the sandbox, this process (the
+ * load generator) and the whole machine.
  */
 import { cpus } from "node:os";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
 import { machineCpu, selfCpu, TreeSampler, type TreeUsage } from "./procStats.js";
 import type { SandboxProcess } from "./processes.js";
+import type { Provider } from "./sandboxProcess.js";
 import { round } from "./stats.js";
 
 export interface Usage {
@@ -28,20 +29,33 @@ export interface Usage {
 export interface Measured {
   load: LoadResult;
   usage: Usage;
-  /** Pushes the sandbox answered 200 during the measured run. */
+  /** Pushes the provider under test (of the first sandbox) answered 200 during the measured run. */
   sandboxPushes: number | null;
 }
 
 export interface MeasureTarget {
   serverPid: number;
   sandbox?: SandboxProcess;
+  /** The provider whose pushes are counted in `sandboxPushes`; default "apns". */
+  provider?: Provider;
   warmupS: number;
   /** RSS sampling interval for the samples kept in `rssSamples` (the peak always uses 250 ms). */
   rssSeriesIntervalMs?: number;
 }
 
+/**
+ * The pause between the warm-up and the measured run. autocannon closes its connections when a run ends, leaving the
+ * requests then in flight to the server: without the pause they overlap the first requests of the measured run (up
+ * to twice the in-flight pushes for ~100 ms, enough to go over `inflight_request_limit` with 48 × 10 devices and get
+ * 503s), and their pushes were counted in the measured run's.
+ */
+const SETTLE_MS = 500;
+
 export async function measure(target: MeasureTarget, options: LoadOptions): Promise<Measured> {
-  if (target.warmupS > 0) await runLoad({ ...options, durationS: target.warmupS });
+  if (target.warmupS > 0) {
+    await runLoad({ ...options, durationS: target.warmupS });
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  }
   await target.sandbox?.zeroCounters();
   const server = new TreeSampler(target.serverPid, 250);
   const series = target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined;
@@ -83,6 +97,6 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
         ? { rssSamples: seriesUsage.samples.map((s) => ({ atS: round(s.atS, 1), rssMb: round(s.rssMb, 1) })) }
         : {}),
     },
-    sandboxPushes: sandboxStats ? sandboxStats[0]!.received : null,
+    sandboxPushes: sandboxStats ? sandboxStats[0]![target.provider ?? "apns"].received : null,
   };
 }

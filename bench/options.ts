@@ -6,14 +6,14 @@ export const USAGE = `usage: npm run bench -- [options]
 
   --duration S         measured seconds per scenario (default 8; --quick: 2)
   --warmup S           uncounted warm-up seconds before each measured run (default 2; --quick: 1)
-  --connections N      connections of the closed-loop and open-loop runs (default 64; the 10-device scenario
-                       uses at most 48, so that its 10 pushes a request stay within inflight_request_limit 512)
+  --connections N      connections of the closed-loop and open-loop runs (default 64; the 10-device scenarios
+                       use at most 48, so that their 10 pushes a request stay within inflight_request_limit 512)
   --latency-connections N
                        connections of the 50 ms provider-latency scenario (default 256)
   --soak S             seconds of the soak scenario (default 120; --quick: 10)
   --quick              a short smoke run
   --only IDS           comma-separated scenario ids (ceiling, apns-1, apns-10, apns-1-latency, isolation,
-                       open-loop, workers-2, soak) and/or 'micro'; default: everything
+                       open-loop, workers-2, fcm-1, fcm-10, soak) and/or 'micro'; default: everything
   --herald-node-args "FLAGS"
                        node flags for Herald's process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"`;
 

@@ -1,6 +1,7 @@
 /**
- * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox APNs and the bare ceiling
- * server. Every child is registered as it starts, so that stopAll() ends each one, also on failure and on Ctrl-C.
+ * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs and FCM)
+ * and the bare ceiling server. Every child is registered as it starts, so that stopAll() ends each one, also on
+ * failure and on Ctrl-C.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -8,7 +9,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { FaultMix } from "../src/sandbox/apns.js";
-import type { SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
+import type { Provider, SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
 
 const HERALD_MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const SANDBOX_MAIN = fileURLToPath(new URL("./sandboxProcess.js", import.meta.url));
@@ -156,12 +157,12 @@ export class SandboxProcess {
     return new SandboxProcess(child, ready.sandboxes);
   }
 
-  /** Replaces the fault mix of sandbox `index` (`{}`: answer every push at once). */
-  async setFaults(index: number, faults: FaultMix): Promise<void> {
-    await this.ask({ op: "faults", index, faults });
+  /** Replaces the fault mix of a provider of sandbox `index` (`{}`: answer every push at once). */
+  async setFaults(index: number, faults: FaultMix, provider: Provider = "apns"): Promise<void> {
+    await this.ask({ op: "faults", index, provider, faults });
   }
 
-  /** Zeroes every sandbox's counters; the fault mixes stay. */
+  /** Zeroes the counters of every provider of every sandbox; the fault mixes stay. */
   async zeroCounters(): Promise<void> {
     await this.ask({ op: "zero" });
   }

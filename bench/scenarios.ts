@@ -4,11 +4,20 @@
  * `{"rejected":[]}`.
  */
 import { join } from "node:path";
-import { APP_ID, HANGING_APP_ID, notificationBody, randomPushkeys, type BodyFactory } from "./bodies.js";
-import { ISOLATION, oneAppConfig, twoAppConfig, type HeraldConfig } from "./heraldConfig.js";
+import {
+  APP_ID,
+  FCM_APP_ID,
+  HANGING_APP_ID,
+  notificationBody,
+  randomFcmTokens,
+  randomPushkeys,
+  type BodyFactory,
+} from "./bodies.js";
+import { fcmAppConfig, ISOLATION, oneAppConfig, twoAppConfig, type HeraldConfig } from "./heraldConfig.js";
 import { runLoad } from "./load.js";
 import { measure, type Measured } from "./measure.js";
 import { HeraldStartError, startHerald, stop } from "./processes.js";
+import type { Provider } from "./sandboxProcess.js";
 import { leastSquaresSlope, round } from "./stats.js";
 import type { BenchContext, Row, Scenario } from "./types.js";
 
@@ -21,6 +30,8 @@ const bodies = {
   one: notificationBody(APP_ID, randomPushkeys(1), RUN_ID),
   ten: notificationBody(APP_ID, randomPushkeys(10), RUN_ID),
   hanging: notificationBody(HANGING_APP_ID, randomPushkeys(1), RUN_ID),
+  fcmOne: notificationBody(FCM_APP_ID, randomFcmTokens(1), RUN_ID),
+  fcmTen: notificationBody(FCM_APP_ID, randomFcmTokens(10), RUN_ID),
 };
 
 function row(id: string, name: string, measured: Measured, extra?: Record<string, unknown>): Row {
@@ -53,13 +64,18 @@ async function withHerald<T>(
   }
 }
 
-/** Scenario 2-style run: closed loop against Herald with one app on the first sandbox. */
+/**
+ * Scenario 2-style run: closed loop against Herald with one app on the first sandbox, an APNs app or (with
+ * `provider: "fcm"`) an FCM one.
+ */
 async function heraldClosedLoop(
   ctx: BenchContext,
   id: string,
   name: string,
   options: {
     body: BodyFactory;
+    /** The provider the app pushes to and whose pushes the sandbox counts; default "apns". */
+    provider?: Provider;
     connections?: number;
     latencyMs?: number;
     config?: HeraldConfig;
@@ -69,11 +85,19 @@ async function heraldClosedLoop(
   },
 ): Promise<Row> {
   const { settings, sandbox } = ctx;
-  await sandbox.setFaults(0, options.latencyMs ? { latencyMs: options.latencyMs } : {});
-  const config = options.config ?? oneAppConfig(sandbox.sandboxes[0]!);
+  const provider = options.provider ?? "apns";
+  await sandbox.setFaults(0, options.latencyMs ? { latencyMs: options.latencyMs } : {}, provider);
+  const first = sandbox.sandboxes[0]!;
+  const config = options.config ?? (provider === "fcm" ? fcmAppConfig(first) : oneAppConfig(first));
   return withHerald(ctx, id, config, async (herald) => {
     const measured = await measure(
-      { serverPid: herald.pid, sandbox, warmupS: settings.warmupS, rssSeriesIntervalMs: options.rssSeriesIntervalMs },
+      {
+        serverPid: herald.pid,
+        sandbox,
+        provider,
+        warmupS: settings.warmupS,
+        rssSeriesIntervalMs: options.rssSeriesIntervalMs,
+      },
       {
         url: herald.url,
         body: options.body,
@@ -247,6 +271,24 @@ const workers: Scenario = {
   },
 };
 
+const fcmOne: Scenario = {
+  id: "fcm-1",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "fcm-1", "fcm 1 device, 0 ms", { body: bodies.fcmOne, provider: "fcm" }),
+  ],
+};
+
+const fcmTen: Scenario = {
+  id: "fcm-10",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "fcm-10", "fcm 10 devices, 0 ms", {
+      body: bodies.fcmTen,
+      provider: "fcm",
+      connections: ctx.settings.tenDeviceConnections,
+    }),
+  ],
+};
+
 const soak: Scenario = {
   id: "soak",
   async run(ctx) {
@@ -277,7 +319,18 @@ function skipped(id: string, name: string, note: string): Row {
   return { id, name, target: "herald", available: false, note };
 }
 
-export const SCENARIOS: Scenario[] = [ceiling, apnsOne, apnsTen, apnsLatency, isolation, openLoop, workers, soak];
+export const SCENARIOS: Scenario[] = [
+  ceiling,
+  apnsOne,
+  apnsTen,
+  apnsLatency,
+  isolation,
+  openLoop,
+  workers,
+  fcmOne,
+  fcmTen,
+  soak,
+];
 
 /** Adds each row's req/s as a ratio to the ceiling's (closed loop) or to the same-rate ceiling run (open loop). */
 export function addRatios(rows: Row[]): void {

@@ -5,7 +5,7 @@ import type { BareServer, SandboxProcess } from "./processes.js";
 
 export interface Settings {
   connections: number;
-  /** Connections of the 10-device scenario: 10 pushes each must stay within the default inflight_request_limit (512). */
+  /** Connections of the 10-device scenarios: 10 pushes each must stay within the default inflight_request_limit. */
   tenDeviceConnections: number;
   /** Connections of the 50 ms scenario: many requests waiting on the provider at once. */
   latencyConnections: number;
@@ -44,7 +44,10 @@ export interface Row {
   rate?: number | null;
   load?: LoadResult;
   usage?: Usage;
-  /** Pushes the sandbox answered 200 during the measured run (one per device of each good answer). */
+  /**
+   * Pushes the row's provider (APNs; FCM for the FCM rows) answered 200 during the measured run: one per device of
+   * each good answer.
+   */
   sandboxPushes?: number | null;
   /** reqPerS / the ceiling's. */
   ratioToCeiling?: number;
