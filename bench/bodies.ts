@@ -1,8 +1,9 @@
 /**
  * The request bodies the benchmark sends: a notification as Synapse sends it for a message (every field of the
- * `full` case of Sygnal's recorded payloads), for one or ten devices of the same app, iOS (APNs) or Android (FCM).
- * The pushkeys are APNs tokens in base64 (32 random bytes each) or FCM-like registration tokens, fixed for a run;
- * the `event_id` changes with every request.
+ * `full` case of Sygnal's recorded payloads), for one or ten devices of the same app, iOS (APNs), Android (FCM),
+ * a browser (WebPush) or a Huawei phone (HMS). The pushkeys are APNs tokens in base64 (32 random bytes each),
+ * FCM-like or HMS-like registration tokens, or a WebPush subscription's p256dh key, fixed for a run; the `event_id`
+ * changes with every request.
  */
 import { randomBytes } from "node:crypto";
 
@@ -11,11 +12,21 @@ export const APP_ID = "org.example.herald.demo.ios";
 export const HANGING_APP_ID = "org.example.herald.hanging.ios";
 /** The FCM (HTTP v1) app of the FCM scenarios: the sandbox's Android app id. */
 export const FCM_APP_ID = "org.example.herald.demo.android";
+/** The WebPush app of the WebPush scenario: the sandbox's web app id. */
+export const WEBPUSH_APP_ID = "org.example.herald.demo.web";
+/** The Huawei Push Kit app of the HMS scenario: the sandbox's Huawei app id. */
+export const HMS_APP_ID = "org.example.herald.demo.huawei";
 
 /** Builds the body of the nth request; cheap, because the load generator shares the CPU with Herald. */
 export type BodyFactory = (n: number) => string;
 
-export function notificationBody(appId: string, pushkeys: string[], runId: string): BodyFactory {
+/** `data` is every device's pusher data (a WebPush subscription's endpoint and auth secret); default `{}`. */
+export function notificationBody(
+  appId: string,
+  pushkeys: string[],
+  runId: string,
+  data: Record<string, string> = {},
+): BodyFactory {
   const marker = "\u0000EVENT\u0000";
   const template = JSON.stringify({
     notification: {
@@ -34,7 +45,7 @@ export function notificationBody(appId: string, pushkeys: string[], runId: strin
         app_id: appId,
         pushkey,
         pushkey_ts: 1_700_000_000,
-        data: {},
+        data,
         tweaks: { sound: "default" },
       })),
     },
@@ -55,4 +66,12 @@ export function randomPushkeys(count: number): string[] {
  */
 export function randomFcmTokens(count: number): string[] {
   return Array.from({ length: count }, () => `bench-${randomBytes(24).toString("base64url")}:APA91b`);
+}
+
+/**
+ * `count` HMS-like registration tokens: "bench-" and 32 random base64url characters (the sandbox Push Kit takes any
+ * non-empty token).
+ */
+export function randomHmsTokens(count: number): string[] {
+  return Array.from({ length: count }, () => `bench-${randomBytes(24).toString("base64url")}`);
 }

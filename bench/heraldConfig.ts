@@ -3,7 +3,7 @@
  * `inflight_request_limit` 512, `request_deadline` 10 s), log level info so that the access log is paid for, and
  * `shutdown_timeout: 2` so that stopping Herald between scenarios is quick. The port is set when Herald starts.
  */
-import { APP_ID, FCM_APP_ID, HANGING_APP_ID } from "./bodies.js";
+import { APP_ID, FCM_APP_ID, HANGING_APP_ID, HMS_APP_ID, WEBPUSH_APP_ID } from "./bodies.js";
 import type { SandboxInfo } from "./sandboxProcess.js";
 
 export type HeraldConfig = Record<string, unknown>;
@@ -48,6 +48,19 @@ export function fcmAppConfig(sandbox: SandboxInfo): HeraldConfig {
       },
     },
   };
+}
+
+/**
+ * One WebPush app (VAPID, `allowed_endpoints` for the sandbox host; Herald's defaults, among them
+ * `max_connections: 20`) as the sandbox's `apps()` gives it.
+ */
+export function webPushAppConfig(sandbox: SandboxInfo): HeraldConfig {
+  return { log: { level: "info" }, shutdown_timeout: 2, apps: { [WEBPUSH_APP_ID]: sandbox.webpush.app } };
+}
+
+/** One Huawei Push Kit app (Herald's defaults, among them `max_connections: 20`) as the sandbox's `apps()` gives it. */
+export function hmsAppConfig(sandbox: SandboxInfo): HeraldConfig {
+  return { log: { level: "info" }, shutdown_timeout: 2, apps: { [HMS_APP_ID]: sandbox.hms.app } };
 }
 
 /** Isolation settings: the hanging app's requests end within the measured window, by deadline (502) or limit (503). */

@@ -29,7 +29,7 @@ export interface Usage {
 export interface Measured {
   load: LoadResult;
   usage: Usage;
-  /** Pushes the provider under test (of the first sandbox) answered 200 during the measured run. */
+  /** Pushes the provider under test (of the first sandbox) accepted (2xx) during the measured run. */
   sandboxPushes: number | null;
 }
 

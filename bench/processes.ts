@@ -1,7 +1,7 @@
 /**
- * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs and FCM)
- * and the bare ceiling server. Every child is registered as it starts, so that stopAll() ends each one, also on
- * failure and on Ctrl-C.
+ * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs, FCM,
+ * WebPush, HMS) and the bare ceiling server. Every child is registered as it starts, so that stopAll() ends each one,
+ * also on failure and on Ctrl-C.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";

@@ -78,8 +78,8 @@ export function formatTable(rows: Row[]): string {
 
 export const LEGEND = `req/s: good answers (200 and the expected body) per second. non2xx: other statuses; bad: 2xx with another body;
 t/o: timeouts; conn: connection errors (resets). RSS MB (peak) and CPU% (100 = one core): the server under test
-(Herald and its worker processes, or the bare server). sbx%: the sandbox process (APNs and FCM); gen%: the load
-generator; oth%: everything else on the machine (should be near 0: other work makes the run unreliable).
+(Herald and its worker processes, or the bare server). sbx%: the sandbox process (APNs, FCM, WebPush, HMS); gen%:
+the load generator; oth%: everything else on the machine (should be near 0: other work makes the run unreliable).
 ×ceil: req/s over the ceiling's (for open-loop rows, over the ceiling at the same rate).`;
 
 const MAX_LOAD_IDS = ["apns-1", "apns-10", "apns-1-latency", "isolation"];

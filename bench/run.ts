@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the micro-benchmarks, then every load scenario against Herald (a child process) and the bare
- * ceiling server, the sandbox providers (APNs and FCM) in a third process. Writes bench/results/<timestamp>.json
+ * ceiling server, the sandbox providers (APNs, FCM, WebPush, HMS) in a third process. Writes bench/results/<timestamp>.json
  * and latest.json and prints the table. Every child process is stopped at the end, also on failure and on Ctrl-C.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   const scenarios = SCENARIOS.filter((s) => wanted(s.id));
   if (scenarios.length > 0) {
-    log("starting the sandbox providers (APNs, FCM) and the bare server");
+    log("starting the sandbox providers (APNs, FCM, WebPush, HMS) and the bare server");
     const [sandbox, bare] = await Promise.all([SandboxProcess.start(2), startBareServer()]);
     const ctx: BenchContext = { settings, sandbox, bare, dir, rows, log };
     for (const scenario of scenarios) {

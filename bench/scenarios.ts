@@ -8,16 +8,27 @@ import {
   APP_ID,
   FCM_APP_ID,
   HANGING_APP_ID,
+  HMS_APP_ID,
   notificationBody,
   randomFcmTokens,
+  randomHmsTokens,
   randomPushkeys,
+  WEBPUSH_APP_ID,
   type BodyFactory,
 } from "./bodies.js";
-import { fcmAppConfig, ISOLATION, oneAppConfig, twoAppConfig, type HeraldConfig } from "./heraldConfig.js";
+import {
+  fcmAppConfig,
+  hmsAppConfig,
+  ISOLATION,
+  oneAppConfig,
+  twoAppConfig,
+  webPushAppConfig,
+  type HeraldConfig,
+} from "./heraldConfig.js";
 import { runLoad } from "./load.js";
 import { measure, type Measured } from "./measure.js";
 import { HeraldStartError, startHerald, stop } from "./processes.js";
-import type { Provider } from "./sandboxProcess.js";
+import type { Provider, SandboxInfo } from "./sandboxProcess.js";
 import { leastSquaresSlope, round } from "./stats.js";
 import type { BenchContext, Row, Scenario } from "./types.js";
 
@@ -32,6 +43,21 @@ const bodies = {
   hanging: notificationBody(HANGING_APP_ID, randomPushkeys(1), RUN_ID),
   fcmOne: notificationBody(FCM_APP_ID, randomFcmTokens(1), RUN_ID),
   fcmTen: notificationBody(FCM_APP_ID, randomFcmTokens(10), RUN_ID),
+  hmsOne: notificationBody(HMS_APP_ID, randomHmsTokens(1), RUN_ID),
+};
+
+/** One browser: the subscription the sandbox made at start (its p256dh key is the pushkey). */
+function webPushBody(sandbox: SandboxInfo): BodyFactory {
+  const { endpoint, p256dh, auth } = sandbox.webpush.subscription;
+  return notificationBody(WEBPUSH_APP_ID, [p256dh], RUN_ID, { endpoint, auth });
+}
+
+/** The config of a one-app Herald on the first sandbox, by the provider the app pushes to. */
+const ONE_APP_CONFIG: Record<Provider, (sandbox: SandboxInfo) => HeraldConfig> = {
+  apns: (sandbox) => oneAppConfig(sandbox),
+  fcm: fcmAppConfig,
+  webpush: webPushAppConfig,
+  hms: hmsAppConfig,
 };
 
 function row(id: string, name: string, measured: Measured, extra?: Record<string, unknown>): Row {
@@ -66,7 +92,7 @@ async function withHerald<T>(
 
 /**
  * Scenario 2-style run: closed loop against Herald with one app on the first sandbox, an APNs app or (with
- * `provider: "fcm"`) an FCM one.
+ * `provider`) an FCM, WebPush or HMS one.
  */
 async function heraldClosedLoop(
   ctx: BenchContext,
@@ -80,6 +106,8 @@ async function heraldClosedLoop(
     latencyMs?: number;
     config?: HeraldConfig;
     durationS?: number;
+    /** Default: the settings' warm-up. */
+    warmupS?: number;
     /** Keep an RSS sample every this many ms (the soak). */
     rssSeriesIntervalMs?: number;
   },
@@ -88,14 +116,14 @@ async function heraldClosedLoop(
   const provider = options.provider ?? "apns";
   await sandbox.setFaults(0, options.latencyMs ? { latencyMs: options.latencyMs } : {}, provider);
   const first = sandbox.sandboxes[0]!;
-  const config = options.config ?? (provider === "fcm" ? fcmAppConfig(first) : oneAppConfig(first));
+  const config = options.config ?? ONE_APP_CONFIG[provider](first);
   return withHerald(ctx, id, config, async (herald) => {
     const measured = await measure(
       {
         serverPid: herald.pid,
         sandbox,
         provider,
-        warmupS: settings.warmupS,
+        warmupS: options.warmupS ?? settings.warmupS,
         rssSeriesIntervalMs: options.rssSeriesIntervalMs,
       },
       {
@@ -289,6 +317,23 @@ const fcmTen: Scenario = {
   ],
 };
 
+const webPushOne: Scenario = {
+  id: "webpush-1",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "webpush-1", "webpush 1 device, 0 ms", {
+      body: webPushBody(ctx.sandbox.sandboxes[0]!),
+      provider: "webpush",
+    }),
+  ],
+};
+
+const hmsOne: Scenario = {
+  id: "hms-1",
+  run: async (ctx) => [
+    await heraldClosedLoop(ctx, "hms-1", "hms 1 device, 0 ms", { body: bodies.hmsOne, provider: "hms" }),
+  ],
+};
+
 const soak: Scenario = {
   id: "soak",
   async run(ctx) {
@@ -329,6 +374,8 @@ export const SCENARIOS: Scenario[] = [
   workers,
   fcmOne,
   fcmTen,
+  webPushOne,
+  hmsOne,
   soak,
 ];
 

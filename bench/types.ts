@@ -45,8 +45,8 @@ export interface Row {
   load?: LoadResult;
   usage?: Usage;
   /**
-   * Pushes the row's provider (APNs; FCM for the FCM rows) answered 200 during the measured run: one per device of
-   * each good answer.
+   * Pushes the row's provider (APNs; FCM, WebPush or HMS for their rows) accepted during the measured run: one per
+   * device of each good answer.
    */
   sandboxPushes?: number | null;
   /** reqPerS / the ceiling's. */
