@@ -70,6 +70,14 @@ describe("WebPush pushkin", () => {
     assert.ok(hoursAhead > 11 && hoursAhead <= 24, `exp ${hoursAhead} h ahead`);
   });
 
+  test("one VAPID signature serves every push to a push service (signing is most of a message's cost)", async () => {
+    await notify([browser().device]);
+    await notify([browser().device]);
+    const [first, second] = sandbox.webpush.received;
+    assert.ok(first && second);
+    assert.equal(first.headers.authorization, second.headers.authorization);
+  });
+
   test("prio low is Urgency low; ttl comes from the config; only_last_per_room sets Sygnal's Topic", async () => {
     const { device } = browser({ only_last_per_room: true });
     await herald.notify({

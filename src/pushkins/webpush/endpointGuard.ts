@@ -1,6 +1,7 @@
 /**
  * A WebPush subscription's endpoint comes from the homeserver, that is from any client: Herald must not become a way
- * to reach the machines behind it (SSRF). Before a push, the endpoint's host is resolved once, every address it
+ * to reach the machines behind it (SSRF). Before a push, the endpoint's host is resolved (once; the answer is kept for
+ * 30 s), every address it
  * resolves to is checked, and the request then goes to that address and no other (a second lookup could answer
  * differently). Loopback, private, link-local, shared, multicast and unspecified addresses, IPv4 and IPv6 alike
  * (IPv4-mapped ones by their IPv4 address), are refused unless the host matches `allowed_endpoints`. Plain `http`
@@ -8,6 +9,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import { LRUCache } from "lru-cache";
 import { TemporaryFailure } from "../../core/pushkin.js";
 
 export type EndpointCheck = { ok: true; url: URL; address: string; family: 4 | 6 } | { ok: false; why: string };
@@ -59,11 +61,7 @@ export async function checkEndpoint(endpoint: string, allowed: AllowList): Promi
   if (isIP(host)) {
     addresses = [{ address: host, family: isIP(host) }];
   } else {
-    try {
-      addresses = await lookup(host, { all: true, verbatim: true });
-    } catch (error) {
-      throw new TemporaryFailure(`cannot resolve the endpoint's host ${host}: ${(error as Error).message}`);
-    }
+    addresses = await resolve(host);
   }
   if (!listed) {
     const refused = addresses.find((a) => isBlocked(a.address));
@@ -92,4 +90,23 @@ function mappedIpv4(address: string): string | undefined {
   if (!hex) return undefined;
   const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
+/**
+ * Host name → addresses, for a short while: a busy app pushes to the same few push services all the time, and
+ * getaddrinfo caches nothing. The cached answer is what is checked and connected to, so it cannot be switched under
+ * the check.
+ */
+const RESOLVED = new LRUCache<string, { address: string; family: number }[]>({ max: 1000, ttl: 30_000 });
+
+async function resolve(host: string): Promise<{ address: string; family: number }[]> {
+  const cached = RESOLVED.get(host);
+  if (cached) return cached;
+  try {
+    const addresses = await lookup(host, { all: true, verbatim: true });
+    RESOLVED.set(host, addresses);
+    return addresses;
+  } catch (error) {
+    throw new TemporaryFailure(`cannot resolve the endpoint's host ${host}: ${(error as Error).message}`);
+  }
 }

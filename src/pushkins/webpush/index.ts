@@ -21,6 +21,7 @@ import { checkEndpoint } from "./endpointGuard.js";
 import { webPushMetrics } from "./metrics.js";
 import { buildWebPushPayload, roomTopic, urgencyOf } from "./payload.js";
 import { readWebPushSettings, type WebPushSettings } from "./settings.js";
+import { VapidHeaders } from "./vapid.js";
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
 
@@ -33,6 +34,7 @@ export class WebPushPushkin implements Pushkin {
   private readonly http: Http1Client;
   private readonly requests: RequestLimiter;
   private readonly metrics: ReturnType<typeof webPushMetrics>;
+  private readonly vapid: VapidHeaders;
 
   constructor(
     setup: PushkinSetup,
@@ -42,6 +44,7 @@ export class WebPushPushkin implements Pushkin {
     this.metrics = webPushMetrics(setup.metrics);
     this.http = new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections });
     this.requests = new RequestLimiter(settings.maxConnections, this.name, this.metrics);
+    this.vapid = new VapidHeaders(settings.vapid, settings.subject);
   }
 
   async dispatch(n: Notification, device: Device, ctx: DispatchContext): Promise<DeviceOutcome> {
@@ -69,7 +72,7 @@ export class WebPushPushkin implements Pushkin {
         { endpoint, keys: { p256dh: device.pushkey, auth } },
         JSON.stringify(buildWebPushPayload(n, device)),
         {
-          vapidDetails: { subject: this.settings.subject, ...this.settings.vapid },
+          headers: { Authorization: this.vapid.for(target.url.origin) },
           TTL: this.settings.ttl,
           urgency: urgencyOf(n),
           contentEncoding: "aes128gcm",
