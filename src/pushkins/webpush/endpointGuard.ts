@@ -1,9 +1,8 @@
 /**
  * A WebPush subscription's endpoint comes from the homeserver, that is from any client: Herald must not become a way
- * to reach the machines behind it (SSRF). Before a push, the endpoint's host is resolved (once; the answer is kept for
- * 30 s), every address it
- * resolves to is checked, and the request then goes to that address and no other (a second lookup could answer
- * differently). Loopback, private, link-local, shared, multicast and unspecified addresses, IPv4 and IPv6 alike
+ * to reach the machines behind it (SSRF). Before a push, the endpoint's host is resolved (the answer is kept for 30 s),
+ * every address it resolves to is checked, and the request then goes to that address and no other (a second lookup
+ * could answer differently). Loopback, private, link-local, shared, multicast and unspecified addresses, IPv4 and IPv6 alike
  * (IPv4-mapped ones by their IPv4 address), are refused unless the host matches `allowed_endpoints`. Plain `http`
  * too. A refused endpoint is not sent to and not rejected: the pusher is not the homeserver's to lose for it.
  */
