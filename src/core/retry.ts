@@ -5,6 +5,7 @@
  * the deadline is not started: the failure is thrown at once, so the homeserver hears 502 while it can still act.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
 import { TemporaryFailure } from "./pushkin.js";
 
 export interface RetryPolicy {
@@ -60,4 +61,10 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   if (/^\d+$/.test(text.trim())) return Number(text.trim());
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/** An `onRetry` that logs each wait at info, with a logger made only when there is a retry to log. */
+export function logRetries(log: () => Logger): NonNullable<RetryContext["onRetry"]> {
+  return (failure, attempt, delayMs) =>
+    log().info({ attempt, delay_ms: Math.round(delayMs), reason: failure.message }, "Temporary failure, will retry");
 }

@@ -19,7 +19,17 @@ import type { AddressInfo, Socket } from "node:net";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
 import type { GoogleOAuthSandbox } from "./googleOAuth.js";
-import { header, ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
+import {
+  type Exchange,
+  type Reply,
+  header,
+  ignore,
+  isObject,
+  parseJson,
+  pickLatency,
+  readBody,
+  toExchange,
+} from "./wire.js";
 
 /** `errorCode` of the `google.firebase.fcm.v1.FcmError` detail. */
 export type FcmErrorCode =
@@ -181,21 +191,6 @@ const V1_ANSWER_OF_LEGACY_ERROR: Partial<Record<FcmLegacyError, FcmAnswer>> = {
 };
 const AUTH_HELP =
   "Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
-
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  body: string;
-}
-
-/** One request, whichever HTTP version carried it. */
-interface Exchange {
-  path: string;
-  method: string;
-  headers: IncomingHttpHeaders;
-  reply(reply: Reply): void;
-  reset(): void;
-}
 
 /** What a request does besides its answer. */
 type Timing = Pick<FcmAnswer, "delayMs" | "hang" | "reset">;
@@ -482,38 +477,6 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
     }, delayMs);
     this.timers.add(timer);
   }
-}
-
-/**
- * The request and its answer behind one interface. Answers to a request that is already gone (reset, or its client
- * left) are dropped.
- */
-function toExchange(
-  request: Http2ServerRequest | IncomingMessage,
-  response: Http2ServerResponse | ServerResponse,
-): Exchange {
-  request.on("error", ignore);
-  response.on("error", ignore);
-  let closed = false;
-  response.once("close", () => (closed = true));
-  const reset =
-    request instanceof Http2ServerRequest
-      ? () => request.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
-      : () => request.socket.destroy();
-  return {
-    path: (request.url ?? "").split("?")[0] ?? "",
-    method: request.method ?? "",
-    headers: request.headers,
-    reset: () => {
-      if (!closed) reset();
-    },
-    reply: ({ status, headers = {}, body }) => {
-      if (closed || response.headersSent) return;
-      response.statusCode = status;
-      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      response.end(body);
-    },
-  };
 }
 
 /**

@@ -29,7 +29,17 @@ import http2, {
 import type { AddressInfo, Socket } from "node:net";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
-import { header, ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
+import {
+  type Exchange,
+  type Reply,
+  header,
+  ignore,
+  isObject,
+  parseJson,
+  pickLatency,
+  readBody,
+  toExchange,
+} from "./wire.js";
 
 /** As a browser's `PushSubscription.toJSON()` gives it; the keys are base64url without padding. */
 export interface PushSubscription {
@@ -120,21 +130,6 @@ const LAST_RECORD_DELIMITER = 0x02;
 const WEBPUSH_INFO = Buffer.from("WebPush: info\0");
 const CEK_INFO = Buffer.from("Content-Encoding: aes128gcm\0");
 const NONCE_INFO = Buffer.from("Content-Encoding: nonce\0");
-
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  body: string;
-}
-
-/** One request, whichever HTTP version carried it. */
-interface Exchange {
-  path: string;
-  method: string;
-  headers: IncomingHttpHeaders;
-  reply(reply: Reply): void;
-  reset(): void;
-}
 
 interface Subscription {
   readonly id: string;
@@ -533,38 +528,6 @@ function withoutPadding(padded: Buffer): Buffer | undefined {
 
 function hkdf(ikm: Buffer, salt: Buffer, info: Buffer, length: number): Buffer {
   return Buffer.from(hkdfSync("sha256", ikm, salt, info, length));
-}
-
-/**
- * The request and its answer behind one interface. Answers to a request that is already gone (reset, or its client
- * left) are dropped.
- */
-function toExchange(
-  request: Http2ServerRequest | IncomingMessage,
-  response: Http2ServerResponse | ServerResponse,
-): Exchange {
-  request.on("error", ignore);
-  response.on("error", ignore);
-  let closed = false;
-  response.once("close", () => (closed = true));
-  const reset =
-    request instanceof Http2ServerRequest
-      ? () => request.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
-      : () => request.socket.destroy();
-  return {
-    path: (request.url ?? "").split("?")[0] ?? "",
-    method: request.method ?? "",
-    headers: request.headers,
-    reset: () => {
-      if (!closed) reset();
-    },
-    reply: ({ status, headers = {}, body }) => {
-      if (closed || response.headersSent) return;
-      response.statusCode = status;
-      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-      response.end(body);
-    },
-  };
 }
 
 function refuse(status: number, message: string): Refused {

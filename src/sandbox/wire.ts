@@ -1,5 +1,6 @@
 /** Small pieces every sandbox provider uses to read requests and to fake slowness. */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import http2, { Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 
 /** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
@@ -47,3 +48,50 @@ export function pickLatency(latencyMs: number | [min: number, max: number] | und
 
 /** For errors of clients that vanish mid-request: normal here, and they must not crash the hosting process. */
 export function ignore(): void {}
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** One request, whichever HTTP version carried it. */
+export interface Exchange {
+  path: string;
+  method: string;
+  headers: IncomingHttpHeaders;
+  reply(reply: Reply): void;
+  reset(): void;
+}
+
+/**
+ * The request and its answer behind one interface. Answers to a request that is already gone (reset, or its client
+ * left) are dropped.
+ */
+export function toExchange(
+  request: Http2ServerRequest | IncomingMessage,
+  response: Http2ServerResponse | ServerResponse,
+): Exchange {
+  request.on("error", ignore);
+  response.on("error", ignore);
+  let closed = false;
+  response.once("close", () => (closed = true));
+  const reset =
+    request instanceof Http2ServerRequest
+      ? () => request.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
+      : () => request.socket.destroy();
+  return {
+    path: (request.url ?? "").split("?")[0] ?? "",
+    method: request.method ?? "",
+    headers: request.headers,
+    reset: () => {
+      if (!closed) reset();
+    },
+    reply: ({ status, headers = {}, body }) => {
+      if (closed || response.headersSent) return;
+      response.statusCode = status;
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      response.end(body);
+    },
+  };
+}

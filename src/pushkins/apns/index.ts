@@ -15,7 +15,7 @@ import {
   type PushkinSetup,
 } from "../../core/pushkin.js";
 import { RefreshingToken } from "../../core/refreshingToken.js";
-import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyApnsAnswer, reasonOf } from "./answer.js";
 import { base64PushkeyToHex } from "./deviceToken.js";
@@ -102,45 +102,31 @@ export class ApnsPushkin implements Pushkin {
 
     // Bound only when there is something to say: most pushes log nothing at info.
     const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
-    return withRetries(
-      RETRY,
-      {
-        ...ctx,
-        onRetry: (failure, attempt, delayMs) =>
-          log().info(
-            { attempt, delay_ms: Math.round(delayMs), reason: failure.message },
-            "Temporary failure, will retry",
-          ),
-      },
-      async (attempt) => {
-        let answer = await this.send(token, body, n, ctx, attempt);
-        let verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
-        if (verdict.kind === "renew-token" && this.jwt?.renew()) {
-          log().info("APNs says the JWT expired; signing a new one");
-          answer = await this.send(token, body, n, ctx, attempt);
-          verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
-        }
-        switch (verdict.kind) {
-          case "delivered":
-            return { kind: "delivered" };
-          case "rejected":
-            log().info({ status: answer.status }, `APNs token was rejected: ${verdict.why}`);
-            return { kind: "rejected", why: verdict.why };
-          case "retry":
-            throw new TemporaryFailure(verdict.why, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
-          case "renew-token":
-            throw new PermanentFailure(
-              "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old: is this machine's clock right?",
-            );
-          case "configuration-error":
-            log().error(
-              { status: answer.status },
-              `APNs refused the request: ${verdict.why} (a configuration problem)`,
-            );
-            throw new PermanentFailure(verdict.why);
-        }
-      },
-    );
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async (attempt) => {
+      let answer = await this.send(token, body, n, ctx, attempt);
+      let verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
+      if (verdict.kind === "renew-token" && this.jwt?.renew()) {
+        log().info("APNs says the JWT expired; signing a new one");
+        answer = await this.send(token, body, n, ctx, attempt);
+        verdict = classifyApnsAnswer(answer.status, reasonOf(answer.body));
+      }
+      switch (verdict.kind) {
+        case "delivered":
+          return { kind: "delivered" };
+        case "rejected":
+          log().info({ status: answer.status }, `APNs token was rejected: ${verdict.why}`);
+          return { kind: "rejected", why: verdict.why };
+        case "retry":
+          throw new TemporaryFailure(verdict.why, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
+        case "renew-token":
+          throw new PermanentFailure(
+            "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old: is this machine's clock right?",
+          );
+        case "configuration-error":
+          log().error({ status: answer.status }, `APNs refused the request: ${verdict.why} (a configuration problem)`);
+          throw new PermanentFailure(verdict.why);
+      }
+    });
   }
 
   async close(): Promise<void> {

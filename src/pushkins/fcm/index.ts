@@ -15,7 +15,7 @@ import {
   type Pushkin,
   type PushkinSetup,
 } from "../../core/pushkin.js";
-import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyV1Answer, LEGACY_BAD_MESSAGE, LEGACY_DEAD_TOKEN, type FcmVerdict } from "./answer.js";
@@ -79,7 +79,7 @@ export class FcmPushkin implements Pushkin {
 
     const body = JSON.stringify(v1Body(built.data, this.settings.fcmOptions, n, device.pushkey));
     const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
-    return withRetries(RETRY, { ...ctx, onRetry: retryLogger(log) }, async () => {
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
       let verdict = await this.sendV1(body, ctx);
       if (verdict.kind === "renew-token") {
         log().info(`${verdict.why}; fetching a new access token`);
@@ -121,7 +121,7 @@ export class FcmPushkin implements Pushkin {
       entries.filter((e) => e.pushkey === pushkey).forEach((e) => e.resolve(outcome));
     const log = () => ctx.log.child({ pushkin: this.name, devices: entries.length });
 
-    await withRetries(RETRY, { ...ctx, onRetry: retryLogger(log) }, async () => {
+    await withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
       const answer = await this.requests.run(ctx.signal, () =>
         this.http1.request({
           url: `${this.settings.endpoint}/fcm/send`,
@@ -185,11 +185,6 @@ function outcomeOf(verdict: FcmVerdict & { retryAfter?: number }, log: () => Dis
 
 function retryAfterOf(answer: Answer): number | undefined {
   return parseRetryAfter(answer.headers["retry-after"]);
-}
-
-function retryLogger(log: () => DispatchContext["log"]) {
-  return (failure: TemporaryFailure, attempt: number, delayMs: number) =>
-    log().info({ attempt, delay_ms: Math.round(delayMs), reason: failure.message }, "Temporary failure, will retry");
 }
 
 function legacyResults(body: Buffer): { error?: string }[] {

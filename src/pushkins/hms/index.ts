@@ -15,7 +15,7 @@ import {
   type PushkinSetup,
 } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { classifyHmsAnswer, type HmsVerdict } from "./answer.js";
 import { hmsMetrics } from "./metrics.js";
@@ -53,39 +53,28 @@ export class HmsPushkin implements Pushkin {
     const body = JSON.stringify(hmsBody(built.data, this.settings.hmsOptions, n, device.pushkey, this.settings.ttl));
     const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
 
-    return withRetries(
-      RETRY,
-      {
-        ...ctx,
-        onRetry: (failure, attempt, delayMs) =>
-          log().info(
-            { attempt, delay_ms: Math.round(delayMs), reason: failure.message },
-            "Temporary failure, will retry",
-          ),
-      },
-      async () => {
-        let verdict = await this.send(body, device.pushkey, ctx);
-        if (verdict.kind === "renew-token") {
-          log().info(`${verdict.why}; fetching a new access token`);
-          this.auth.renew();
-          verdict = await this.send(body, device.pushkey, ctx);
-        }
-        switch (verdict.kind) {
-          case "delivered":
-            return { kind: "delivered" };
-          case "rejected":
-            log().info(`HMS token was rejected: ${verdict.why}`);
-            return { kind: "rejected", why: verdict.why };
-          case "retry":
-            throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter });
-          case "renew-token":
-            throw new PermanentFailure(`${verdict.why} (also with a new access token: check the app's credentials)`);
-          case "fail":
-            log().error(`HMS refused the request: ${verdict.why}`);
-            throw new PermanentFailure(verdict.why);
-        }
-      },
-    );
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
+      let verdict = await this.send(body, device.pushkey, ctx);
+      if (verdict.kind === "renew-token") {
+        log().info(`${verdict.why}; fetching a new access token`);
+        this.auth.renew();
+        verdict = await this.send(body, device.pushkey, ctx);
+      }
+      switch (verdict.kind) {
+        case "delivered":
+          return { kind: "delivered" };
+        case "rejected":
+          log().info(`HMS token was rejected: ${verdict.why}`);
+          return { kind: "rejected", why: verdict.why };
+        case "retry":
+          throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter });
+        case "renew-token":
+          throw new PermanentFailure(`${verdict.why} (also with a new access token: check the app's credentials)`);
+        case "fail":
+          log().error(`HMS refused the request: ${verdict.why}`);
+          throw new PermanentFailure(verdict.why);
+      }
+    });
   }
 
   async close(): Promise<void> {

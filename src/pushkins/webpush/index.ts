@@ -15,7 +15,7 @@ import {
   type PushkinSetup,
 } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { shortPushkey } from "../../observability/logger.js";
 import { checkEndpoint } from "./endpointGuard.js";
 import { webPushMetrics } from "./metrics.js";
@@ -86,7 +86,7 @@ export class WebPushPushkin implements Pushkin {
     for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = String(value);
     if (data.only_last_per_room === true && n.room_id) headers.topic = roomTopic(n.room_id);
 
-    return withRetries(RETRY, { ...ctx }, async () => {
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
       const answer = await this.requests.run(ctx.signal, () =>
         this.http.request({
           url: endpoint,
