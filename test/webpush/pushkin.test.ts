@@ -131,6 +131,12 @@ describe("WebPush pushkin", () => {
         assert.ok(herald.logs.some((l) => l.msg === "WebPush push refused" && l.status === status));
       });
     }
+    test("a redirect is not followed: one request, neither rejected nor retried", async () => {
+      const { device, subscription } = browser();
+      sandbox.webpush.script(subscription.id, { status: 307 });
+      assert.equal(await (await notify([device])).text(), '{"rejected": []}');
+      assert.equal(sandbox.webpush.requests, 1);
+    });
     test("429 and 5xx are retried, then delivered", async () => {
       const { device, subscription } = browser();
       sandbox.webpush.script(subscription.id, { status: 503 }, { status: 429, retryAfter: 0 }, { status: 201 });
