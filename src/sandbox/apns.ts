@@ -16,7 +16,7 @@ import http2, {
 import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { SandboxCa } from "./ca.js";
-import { header, ignore, parseJsonObject, pickLatency, readBody } from "./wire.js";
+import { header, ignore, parseJsonObject, pickLatency, readBody, Scripts } from "./wire.js";
 
 /** A .p8 key's public half. */
 export interface ApnsKey {
@@ -164,7 +164,7 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
   private readonly sessions = new Map<ServerHttp2Session, SessionState>();
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly scripts = new Map<string, { answers: ApnsAnswer[]; next: number }>();
+  private readonly scripts = new Scripts<ApnsAnswer>();
   private readonly keys: Map<string, KnownKey>;
   private readonly topics: Set<string> | undefined;
   private readonly now: () => number;
@@ -225,8 +225,7 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
 
   /** Answers for that token, used in order; the last one repeats. */
   script(token: string, ...answers: ApnsAnswer[]): void {
-    if (answers.length === 0) this.scripts.delete(token.toLowerCase());
-    else this.scripts.set(token.toLowerCase(), { answers, next: 0 });
+    this.scripts.set(token.toLowerCase(), answers);
   }
 
   clearScripts(): void {
@@ -298,7 +297,7 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
         this.respond(stream, responseId, result);
         return;
       }
-      const answer = this.scriptedAnswer(result.push.token) ?? this.faultAnswer(state, indexInSession);
+      const answer = this.scripts.next(result.push.token.toLowerCase()) ?? this.faultAnswer(state, indexInSession);
       this.perform(answer, { session, state, stream, responseId, push: result.push });
     });
   }
@@ -372,14 +371,6 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
       this.jwtVerdicts.set(jwt, verdict);
     }
     return verdict;
-  }
-
-  private scriptedAnswer(token: string): ApnsAnswer | undefined {
-    const script = this.scripts.get(token.toLowerCase());
-    if (script === undefined) return undefined;
-    const answer = script.answers[Math.min(script.next, script.answers.length - 1)];
-    script.next++;
-    return answer;
   }
 
   private faultAnswer(state: SessionState, indexInSession: number): ApnsAnswer {

@@ -21,13 +21,14 @@ import type { SandboxCa } from "./ca.js";
 import type { GoogleOAuthSandbox } from "./googleOAuth.js";
 import {
   type Exchange,
-  type Reply,
   header,
   ignore,
   isObject,
   parseJson,
   pickLatency,
   readBody,
+  type Reply,
+  Scripts,
   toExchange,
 } from "./wire.js";
 
@@ -227,7 +228,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly scripts = new Map<string, { answers: FcmScriptedAnswer[]; next: number }>();
+  private readonly scripts = new Scripts<FcmScriptedAnswer>();
   private readonly oauth: GoogleOAuthSandbox;
   private readonly legacyApiKeys: Set<string>;
   private readonly now: () => number;
@@ -290,8 +291,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
 
   /** Answers for that registration token (or topic, or condition), used in order; the last one repeats. */
   script(target: string, ...answers: FcmScriptedAnswer[]): void {
-    if (answers.length === 0) this.scripts.delete(target);
-    else this.scripts.set(target, { answers, next: 0 });
+    this.scripts.set(target, answers);
   }
 
   clearScripts(): void {
@@ -362,7 +362,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
       return exchange.reply(jsonReply(200, { name: `projects/${projectId}/messages/fake_message_id` }));
     }
 
-    const scripted = this.scriptedAnswer(check.target);
+    const scripted = this.scripts.next(check.target);
     const answer = scripted === undefined ? this.faultAnswer() : v1AnswerOf(scripted);
     this.perform(exchange, answer, () => {
       if (answer.status !== 200) return v1ErrorReply(answer);
@@ -416,7 +416,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
     let fault: FcmAnswer | undefined;
     const answers = targets.tokens.map((token): FcmScriptedAnswer => {
       if (!plausibleToken(token)) return { legacyError: "InvalidRegistration" };
-      return this.scriptedAnswer(token) ?? (fault ??= this.faultAnswer());
+      return this.scripts.next(token) ?? (fault ??= this.faultAnswer());
     });
     const failure = answers.find((answer): answer is FcmAnswer => "status" in answer && answer.status !== 200);
     this.perform(exchange, combinedTiming(answers), () => {
@@ -432,14 +432,6 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
   }
 
   // ---- shared ----
-
-  private scriptedAnswer(target: string): FcmScriptedAnswer | undefined {
-    const script = this.scripts.get(target);
-    if (script === undefined) return undefined;
-    const answer = script.answers[Math.min(script.next, script.answers.length - 1)];
-    script.next++;
-    return answer;
-  }
 
   private faultAnswer(): FcmAnswer {
     const { latencyMs, errorRate = 0, resetRate = 0, hangRate = 0 } = this.faults;

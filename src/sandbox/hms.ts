@@ -12,7 +12,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
-import { ignore, isObject, parseJson, pickLatency, readBody } from "./wire.js";
+import { ignore, isObject, parseJson, pickLatency, readBody, Scripts } from "./wire.js";
 
 /** An app's OAuth 2.0 client, as AppGallery Connect shows it. */
 export interface HmsApp {
@@ -148,7 +148,7 @@ export class HmsSandbox extends EventEmitter<{ push: [ReceivedHmsMessage] }> {
   private readonly apps = new Map<string, HmsApp>();
   private readonly grants = new Map<string, Grant>();
   private readonly tokenFailures: Reply[] = [];
-  private readonly scripts = new Map<string, { answers: HmsAnswer[]; next: number }>();
+  private readonly scripts = new Scripts<HmsAnswer>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly tokenLifetimeSeconds: number;
@@ -214,8 +214,7 @@ export class HmsSandbox extends EventEmitter<{ push: [ReceivedHmsMessage] }> {
 
   /** Answers for that registration token, used in order; the last one repeats. */
   script(token: string, ...answers: HmsAnswer[]): void {
-    if (answers.length === 0) this.scripts.delete(token);
-    else this.scripts.set(token, { answers, next: 0 });
+    this.scripts.set(token, answers);
   }
 
   clearScripts(): void {
@@ -354,11 +353,8 @@ export class HmsSandbox extends EventEmitter<{ push: [ReceivedHmsMessage] }> {
   /** The first token of the message that has a script decides the answer for the whole message. */
   private scriptedAnswer(tokens: string[]): { answer: HmsAnswer; token: string } | undefined {
     for (const token of tokens) {
-      const script = this.scripts.get(token);
-      if (script === undefined) continue;
-      const answer = script.answers[Math.min(script.next, script.answers.length - 1)] ?? {};
-      script.next++;
-      return { answer, token };
+      const answer = this.scripts.next(token);
+      if (answer !== undefined) return { answer, token };
     }
     return undefined;
   }

@@ -31,13 +31,14 @@ import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
 import {
   type Exchange,
-  type Reply,
   header,
   ignore,
   isObject,
   parseJson,
   pickLatency,
   readBody,
+  type Reply,
+  Scripts,
   toExchange,
 } from "./wire.js";
 
@@ -158,7 +159,7 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
 
   private requestCount = 0;
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly scripts = new Map<string, { answers: WebPushAnswer[]; next: number }>();
+  private readonly scripts = new Scripts<WebPushAnswer>();
   private readonly jwtVerdicts = new Map<string, JwtVerdict>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<Socket>();
@@ -229,8 +230,7 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
 
   /** Answers for that subscription, used in order; the last one repeats. Given after every check passed. */
   script(id: string, ...answers: WebPushAnswer[]): void {
-    if (answers.length === 0) this.scripts.delete(id);
-    else this.scripts.set(id, { answers, next: 0 });
+    this.scripts.set(id, answers);
   }
 
   clearScripts(): void {
@@ -263,7 +263,7 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
     readBody(request, MAX_BODY_BYTES, (body) => {
       const result = this.check(exchange, body);
       if (!result.accepted) return exchange.reply(result.reply);
-      const answer = this.scriptedAnswer(result.subscription.id) ?? this.faultAnswer();
+      const answer = this.scripts.next(result.subscription.id) ?? this.faultAnswer();
       this.perform(exchange, answer, result.push);
     });
   }
@@ -352,14 +352,6 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
       this.jwtVerdicts.set(cacheKey, verdict);
     }
     return verdict;
-  }
-
-  private scriptedAnswer(id: string): WebPushAnswer | undefined {
-    const script = this.scripts.get(id);
-    if (script === undefined) return undefined;
-    const answer = script.answers[Math.min(script.next, script.answers.length - 1)];
-    script.next++;
-    return answer;
   }
 
   private faultAnswer(): WebPushAnswer {

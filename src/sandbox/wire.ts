@@ -95,3 +95,27 @@ export function toExchange(
     },
   };
 }
+
+/** Scripted answers per key (a device token, a subscription): used in order, the last one repeating. */
+export class Scripts<T> {
+  private readonly byKey = new Map<string, { answers: T[]; next: number }>();
+
+  /** No answers: the key answers normally again. */
+  set(key: string, answers: T[]): void {
+    if (answers.length === 0) this.byKey.delete(key);
+    else this.byKey.set(key, { answers, next: 0 });
+  }
+
+  /** The key's next answer, or undefined when it has no script. */
+  next(key: string): T | undefined {
+    const script = this.byKey.get(key);
+    if (script === undefined) return undefined;
+    const answer = script.answers[Math.min(script.next, script.answers.length - 1)];
+    script.next++;
+    return answer;
+  }
+
+  clear(): void {
+    this.byKey.clear();
+  }
+}
