@@ -21,7 +21,7 @@ export interface HttpsResponse {
 export function httpsPost(
   url: string,
   caPem: string,
-  request: { headers?: OutgoingHttpHeaders; body?: string; method?: string },
+  request: { headers?: OutgoingHttpHeaders; body?: string | Buffer | null; method?: string },
 ): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const outgoing = https.request(url, {
@@ -43,7 +43,7 @@ export function httpsPost(
         }),
       );
     });
-    outgoing.end(request.body);
+    outgoing.end(request.body ?? undefined);
   });
 }
 

@@ -15,6 +15,7 @@ import webPush, { type RequestDetails, type RequestOptions, type VapidKeys } fro
 import { signJwt } from "../../src/core/jwt.js";
 import { createSandboxCa, type SandboxCa } from "../../src/sandbox/ca.js";
 import { WebPushSandbox, type PushSubscription, type ReceivedWebPush } from "../../src/sandbox/webpush.js";
+import { httpsPost, type HttpsResponse } from "./fcmClient.js";
 
 const SUBJECT = "mailto:push-admin@herald.example";
 const HOUR_MS = 3600_000;
@@ -26,12 +27,6 @@ let vapidKeys: VapidKeys;
 let otherVapidKeys: VapidKeys;
 let subscription: PushSubscription & { id: string };
 let otherSubscription: PushSubscription & { id: string };
-
-interface Response {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 /** A Herald-like request built by the `web-push` library: real VAPID JWT, real aes128gcm encryption. */
 function requestFor(
@@ -47,37 +42,16 @@ function requestFor(
   });
 }
 
-/** One POST on a connection of its own (no keep-alive), so that close() never waits for it. */
-function post(url: string, headers: OutgoingHttpHeaders, body?: Buffer | null): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const outgoing = https.request(url, { method: "POST", headers, ca: ca.certPem, agent: false });
-    outgoing.on("error", reject);
-    outgoing.on("response", (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("error", reject);
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    outgoing.end(body ?? undefined);
-  });
-}
-
 /** Sends the request, with headers changed (undefined removes one) and optionally another URL or body. */
 function send(
   details: RequestDetails,
   change: { headers?: Record<string, string | undefined>; url?: string; body?: Buffer } = {},
-): Promise<Response> {
+): Promise<HttpsResponse> {
   const headers: OutgoingHttpHeaders = { ...details.headers, ...change.headers };
   for (const [name, value] of Object.entries(headers)) if (value === undefined) delete headers[name];
   // Node sets the length of whatever body is finally sent.
   delete headers["Content-Length"];
-  return post(change.url ?? details.endpoint, headers, change.body ?? details.body);
+  return httpsPost(change.url ?? details.endpoint, ca.certPem, { headers, body: change.body ?? details.body });
 }
 
 /** A VAPID JWT made by hand, for claims the `web-push` library refuses to sign. */
@@ -96,7 +70,7 @@ function validClaims(): Record<string, unknown> {
   return { aud: sandbox.url, exp: Math.floor(clockMs / 1000) + 3600, sub: SUBJECT };
 }
 
-async function expectRefusal(response: Promise<Response>, status: number, message?: RegExp): Promise<void> {
+async function expectRefusal(response: Promise<HttpsResponse>, status: number, message?: RegExp): Promise<void> {
   const { status: actual, headers, body } = await response;
   assert.equal(actual, status, body);
   assert.match(String(headers["content-type"]), /^application\/json/);
