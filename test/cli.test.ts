@@ -190,6 +190,33 @@ describe("herald serve with http.workers", () => {
     assert.equal(server.output().match(/"msg":"Shut down"/g)?.length, 2);
   });
 
+  test("a worker that dies while serving is replaced, and the port keeps answering", async () => {
+    const server = await startServe(`http: {port: 0, workers: 2}\n${GOOD}`);
+    while (!server.output().includes("All workers are serving")) await new Promise((r) => setTimeout(r, 20));
+    const workerPid = (
+      JSON.parse(
+        server
+          .output()
+          .split("\n")
+          .find((l) => l.includes('"worker":1'))!,
+      ) as { pid: number }
+    ).pid;
+    process.kill(workerPid, "SIGKILL");
+    while (!server.output().includes("A worker died; starting another")) await new Promise((r) => setTimeout(r, 20));
+    const listening = () => server.output().match(/"msg":"Listening for push requests"/g)?.length ?? 0;
+    while (listening() < 3) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/_matrix/push/v1/notify`, {
+        method: "POST",
+        headers: { Connection: "close" },
+        body: JSON.stringify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "accept" }] } }),
+      });
+      assert.equal(await res.text(), '{"rejected": []}');
+    }
+    server.child.kill("SIGTERM");
+    assert.equal(await server.exited, 0);
+  });
+
   test("a worker that cannot start fails start-up with 1", async () => {
     const run = await herald([
       "serve",
