@@ -20,6 +20,19 @@ export const HMS_APP_ID = "org.example.herald.demo.huawei";
 /** Builds the body of the nth request; cheap, because the load generator shares the CPU with Herald. */
 export type BodyFactory = (n: number) => string;
 
+/** The fields of the `full` case of Sygnal's recorded payloads, as Synapse sends them for a message. */
+export const SAMPLE_EVENT = {
+  room_id: "!slw48wfj34rtnrf:example.com",
+  type: "m.room.message",
+  sender: "@exampleuser:matrix.org",
+  sender_display_name: "Major Tom",
+  room_name: "Mission Control",
+  room_alias: "#exampleroom:matrix.org",
+  prio: "high",
+  content: { msgtype: "m.text", body: "I'm floating in a most peculiar way.", other: 1 },
+  counts: { unread: 2, missed_calls: 1 },
+} as const;
+
 /** `data` is every device's pusher data (a WebPush subscription's endpoint and auth secret); default `{}`. */
 export function notificationBody(
   appId: string,
@@ -32,15 +45,7 @@ export function notificationBody(
     notification: {
       id: marker,
       event_id: marker,
-      room_id: "!slw48wfj34rtnrf:example.com",
-      type: "m.room.message",
-      sender: "@exampleuser:matrix.org",
-      sender_display_name: "Major Tom",
-      room_name: "Mission Control",
-      room_alias: "#exampleroom:matrix.org",
-      prio: "high",
-      content: { msgtype: "m.text", body: "I'm floating in a most peculiar way.", other: 1 },
-      counts: { unread: 2, missed_calls: 1 },
+      ...SAMPLE_EVENT,
       devices: pushkeys.map((pushkey) => ({
         app_id: appId,
         pushkey,

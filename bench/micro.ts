@@ -11,7 +11,7 @@ import { parseNotificationBody } from "../src/api/notificationBody.js";
 import type { Notification } from "../src/core/notification.js";
 import { buildApnsPayload } from "../src/pushkins/apns/payload.js";
 import { encodeApnsPayload } from "../src/pushkins/apns/truncate.js";
-import { APP_ID, notificationBody, randomPushkeys } from "./bodies.js";
+import { APP_ID, notificationBody, randomPushkeys, SAMPLE_EVENT } from "./bodies.js";
 import { round } from "./stats.js";
 
 export interface MicroResult {
@@ -27,16 +27,10 @@ const LARGE_BODY_BYTES = 512 * 1024;
 /** The `full` fixture's notification, for one device. */
 function fullNotification(body: string): Notification {
   return {
+    ...SAMPLE_EVENT,
     event_id: "$qTOWWTEL48yPm3uT-gdNhFcoHxfKbZuqRVnnWWSkGBs",
-    room_id: "!slw48wfj34rtnrf:example.com",
-    type: "m.room.message",
-    sender: "@exampleuser:matrix.org",
-    sender_display_name: "Major Tom",
-    room_name: "Mission Control",
-    room_alias: "#exampleroom:matrix.org",
-    prio: "high",
-    content: { msgtype: "m.text", body, other: 1 },
-    counts: { unread: 2, missed_calls: 1 },
+    content: { ...SAMPLE_EVENT.content, body },
+    counts: { ...SAMPLE_EVENT.counts },
     devices: [{ app_id: APP_ID, pushkey: randomPushkeys(1)[0]! }],
   };
 }
