@@ -25,6 +25,20 @@ export interface DispatchContext {
   readonly log: Logger;
 }
 
+/**
+ * What a provider client needs to deliver one push, whichever surface asked (/notify, push-relay's /push, the
+ * WalletConnect API): when to stop trying, and a logger made only when there is something to log.
+ */
+export interface DeliveryContext {
+  readonly signal: AbortSignal;
+  /** Epoch milliseconds after which no more attempts start. */
+  readonly deadline: number;
+  readonly log: () => Logger;
+}
+
+/** A provider client's answer for one push; its failures are thrown, as a pushkin's are. */
+export type Delivery = { kind: "delivered" } | { kind: "rejected"; why: string };
+
 export interface Pushkin {
   /** The config key of the app (an app id or a glob); the `pushkin` label of the metrics. */
   readonly name: string;
@@ -48,22 +62,33 @@ export interface PushkinSetup {
 
 export type PushkinFactory = (setup: PushkinSetup) => Pushkin | Promise<Pushkin>;
 
+/** What the provider answered, when a failure comes from an answer (not from a connection that failed). */
+export interface ProviderAnswer {
+  status: number;
+  /** The provider's own word for it: APNs' `reason`, FCM's error code, HMS's business code. */
+  reason?: string;
+}
+
 /** The provider could not be reached, timed out, or asked us to retry later. */
 export class TemporaryFailure extends Error {
   override readonly name = "TemporaryFailure";
   /** Seconds the provider asked us to wait (`Retry-After`), when it said. */
   readonly retryAfter: number | undefined;
-  constructor(message: string, options: { retryAfter?: number; cause?: unknown } = {}) {
+  readonly answer: ProviderAnswer | undefined;
+  constructor(message: string, options: { retryAfter?: number; answer?: ProviderAnswer; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.retryAfter = options.retryAfter;
+    this.answer = options.answer;
   }
 }
 
 /** The request cannot succeed as configured: credentials, topic, a malformed request. Never a dead token. */
 export class PermanentFailure extends Error {
   override readonly name = "PermanentFailure";
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  readonly answer: ProviderAnswer | undefined;
+  constructor(message: string, options: { answer?: ProviderAnswer; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
+    this.answer = options.answer;
   }
 }
 

@@ -43,6 +43,7 @@ export async function withRetries<T>(
       if (Date.now() + delay >= ctx.deadline) {
         throw new TemporaryFailure(`${error.message} (no time left before the deadline to retry)`, {
           retryAfter: error.retryAfter,
+          answer: error.answer,
           cause: error,
         });
       }

@@ -19,16 +19,18 @@ interface GoogleError {
   details?: { "@type"?: string; errorCode?: string; fieldViolations?: { field?: string }[] }[];
 }
 
-export function classifyV1Answer(status: number, body: Buffer): FcmVerdict {
-  if (status >= 200 && status < 300) return { kind: "delivered" };
+/** The verdict, with FCM's error code (the FcmError's, else the Google status) when it gave one. */
+export function classifyV1Answer(status: number, body: Buffer): FcmVerdict & { code: string | undefined } {
+  if (status >= 200 && status < 300) return { kind: "delivered", code: undefined };
   const error = googleError(body);
   const code = error?.details?.find((d) => d["@type"]?.endsWith("FcmError"))?.errorCode ?? error?.status;
   const why = `FCM answered ${status}${code ? ` ${code}` : ""}${error?.message ? `: ${error.message}` : ""}`;
-  if (status === 404) return { kind: "rejected", why };
-  if (status === 400 && code === "INVALID_ARGUMENT" && namesTheToken(error!)) return { kind: "rejected", why };
-  if (status === 401) return { kind: "renew-token", why };
-  if (status === 429 || status >= 500) return { kind: "retry", why };
-  return { kind: "fail", why };
+  const verdict = (kind: Exclude<FcmVerdict["kind"], "delivered">) => ({ kind, why, code });
+  if (status === 404) return verdict("rejected");
+  if (status === 400 && code === "INVALID_ARGUMENT" && namesTheToken(error!)) return verdict("rejected");
+  if (status === 401) return verdict("renew-token");
+  if (status === 429 || status >= 500) return verdict("retry");
+  return verdict("fail");
 }
 
 /** FCM says INVALID_ARGUMENT for any bad field; only one about `message.token` means the token is dead. */

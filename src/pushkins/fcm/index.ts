@@ -1,11 +1,10 @@
 /**
- * The FCM pushkin (`type: gcm`): HTTP v1 over one long-lived HTTP/2 connection with a service account's OAuth token,
- * or the legacy API (one request per notification, as Sygnal batches it). Sygnal's payloads; FCM's answers classified
- * as design.md says; at most `max_connections` requests open at once.
+ * The FCM pushkin (`type: gcm`): Sygnal's payloads, sent over HTTP v1 through the app's FCM v1 client (one long-lived
+ * HTTP/2 connection, a service account's OAuth token), or over the legacy API (one request per notification, as
+ * Sygnal batches it). FCM's answers classified as design.md says; at most `max_connections` requests open at once.
  */
+import { deliveryContext } from "../../core/deliveryContext.js";
 import { Http1Client } from "../../core/http1Client.js";
-import { Http2Origin } from "../../core/http2Origin.js";
-import type { OAuthToken } from "../../core/oauthToken.js";
 import type { Device, JsonObject, Notification } from "../../core/notification.js";
 import {
   PermanentFailure,
@@ -17,23 +16,14 @@ import {
 } from "../../core/pushkin.js";
 import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { shortPushkey } from "../../observability/logger.js";
-import { classifyV1Answer, LEGACY_BAD_MESSAGE, LEGACY_DEAD_TOKEN, type FcmVerdict } from "./answer.js";
-import { googleAccessToken } from "./googleAuth.js";
+import { LEGACY_BAD_MESSAGE, LEGACY_DEAD_TOKEN } from "./answer.js";
 import { LegacyBatcher, type BatchEntry } from "./legacyBatch.js";
-import { fcmMetrics, type FcmMetrics } from "./metrics.js";
+import { fcmMetrics } from "./metrics.js";
 import { buildFcmData, legacyBody, v1Body } from "./payload.js";
 import { readFcmSettings, type FcmSettings } from "./settings.js";
+import { FcmV1Client } from "./v1Client.js";
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
-/** FCM asks for at least a minute before retrying a 429 that gave no Retry-After. */
-const QUOTA_RETRY_AFTER_S = 60;
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
 
 export function createFcmPushkin(setup: PushkinSetup): FcmPushkin {
   const settings = readFcmSettings(setup.config, setup.configDir);
@@ -43,12 +33,9 @@ export function createFcmPushkin(setup: PushkinSetup): FcmPushkin {
 
 export class FcmPushkin implements Pushkin {
   readonly name: string;
-  private readonly metrics: FcmMetrics;
-  private readonly requests: RequestLimiter;
-  private readonly http1: Http1Client;
-  private readonly http2: Http2Origin | undefined;
-  private readonly auth: OAuthToken | undefined;
-  private readonly basePath: string;
+  /** HTTP v1 only; also used by the WalletConnect API for the apps it is told to send through. */
+  readonly v1: FcmV1Client | undefined;
+  private readonly legacy: { http: Http1Client; requests: RequestLimiter; apiKey: string } | undefined;
   private readonly batcher = new LegacyBatcher<
     Notification,
     { data: JsonObject; n: Notification; ctx: DispatchContext }
@@ -56,17 +43,27 @@ export class FcmPushkin implements Pushkin {
 
   constructor(
     setup: PushkinSetup,
-    private readonly settings: FcmSettings,
+    readonly settings: FcmSettings,
   ) {
     this.name = setup.name;
-    this.metrics = fcmMetrics(setup.metrics);
-    this.requests = new RequestLimiter(settings.maxConnections, this.name, this.metrics);
-    this.http1 = new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections });
-    const endpoint = new URL(settings.endpoint);
-    this.basePath = endpoint.pathname.replace(/\/+$/, "");
     if (settings.api === "v1") {
-      this.http2 = new Http2Origin({ origin: endpoint.origin, ca: settings.ca, proxy: setup.proxy, log: setup.log });
-      this.auth = googleAccessToken(settings.serviceAccount, this.http1);
+      this.v1 = new FcmV1Client({
+        name: setup.name,
+        endpoint: settings.endpoint,
+        projectId: settings.projectId,
+        serviceAccount: settings.serviceAccount,
+        ca: settings.ca,
+        proxy: setup.proxy,
+        maxConnections: settings.maxConnections,
+        metrics: setup.metrics,
+        log: setup.log,
+      });
+    } else {
+      this.legacy = {
+        http: new Http1Client({ ca: settings.ca, proxy: setup.proxy, maxSockets: settings.maxConnections }),
+        requests: new RequestLimiter(settings.maxConnections, this.name, fcmMetrics(setup.metrics)),
+        apiKey: settings.apiKey,
+      };
     }
   }
 
@@ -75,59 +72,34 @@ export class FcmPushkin implements Pushkin {
     if (built.kind === "bad-default-payload")
       return { kind: "rejected", why: "its data.default_payload is not an object" };
     if (built.kind === "nothing") return { kind: "skipped", why: "nothing to send: no event and no counts" };
-    if (this.settings.api === "legacy") return this.batcher.join(n, device.pushkey, { data: built.data, n, ctx });
+    if (!this.v1) return this.batcher.join(n, device.pushkey, { data: built.data, n, ctx });
 
     const body = JSON.stringify(v1Body(built.data, this.settings.fcmOptions, n, device.pushkey));
-    const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
-      let verdict = await this.sendV1(body, ctx);
-      if (verdict.kind === "renew-token") {
-        log().info(`${verdict.why}; fetching a new access token`);
-        this.auth!.renew();
-        verdict = await this.sendV1(body, ctx);
-      }
-      return outcomeOf(verdict, log);
-    });
+    return this.v1.deliver(body, deliveryContext(ctx, this.name, device.pushkey));
   }
 
   async close(): Promise<void> {
-    await this.http2?.close();
-    this.http1.close();
-  }
-
-  private async sendV1(body: string, ctx: DispatchContext): Promise<FcmVerdict & { retryAfter?: number }> {
-    const settings = this.settings as Extract<FcmSettings, { api: "v1" }>;
-    const token = await this.auth!.get();
-    const answer = await this.requests.run(ctx.signal, () =>
-      this.http2!.request({
-        method: "POST",
-        path: `${this.basePath}/v1/projects/${encodeURIComponent(settings.projectId)}/messages:send`,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": "herald" },
-        body,
-        signal: ctx.signal,
-      }),
-    );
-    const verdict = classifyV1Answer(answer.status, answer.body);
-    return { ...verdict, retryAfter: retryAfterOf(answer) };
+    await this.v1?.close();
+    this.legacy?.http.close();
   }
 
   private async sendLegacyBatch(
     entries: BatchEntry<{ data: JsonObject; n: Notification; ctx: DispatchContext }>[],
   ): Promise<void> {
     const { data, n, ctx } = entries[0]!.details;
-    const settings = this.settings as Extract<FcmSettings, { api: "legacy" }>;
+    const { http, requests, apiKey } = this.legacy!;
     let remaining = [...new Set(entries.map((e) => e.pushkey))];
     const settle = (pushkey: string, outcome: DeviceOutcome) =>
       entries.filter((e) => e.pushkey === pushkey).forEach((e) => e.resolve(outcome));
     const log = () => ctx.log.child({ pushkin: this.name, devices: entries.length });
 
     await withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
-      const answer = await this.requests.run(ctx.signal, () =>
-        this.http1.request({
+      const answer = await requests.run(ctx.signal, () =>
+        http.request({
           url: `${this.settings.endpoint}/fcm/send`,
           method: "POST",
           headers: {
-            authorization: `key=${settings.apiKey}`,
+            authorization: `key=${apiKey}`,
             "content-type": "application/json",
             "user-agent": "herald",
           },
@@ -141,10 +113,14 @@ export class FcmPushkin implements Pushkin {
         return;
       }
       if (answer.status >= 500 || answer.status === 429) {
-        throw new TemporaryFailure(what, { retryAfter: retryAfterOf(answer) });
+        throw new TemporaryFailure(what, {
+          retryAfter: parseRetryAfter(answer.headers["retry-after"]),
+          answer: { status: answer.status },
+        });
       }
       if (answer.status < 200 || answer.status >= 300) {
-        throw new PermanentFailure(answer.status === 401 ? `${what}: not authorised to push (check api_key)` : what);
+        const why = answer.status === 401 ? `${what}: not authorised to push (check api_key)` : what;
+        throw new PermanentFailure(why, { answer: { status: answer.status } });
       }
       const results = legacyResults(answer.body);
       const retry: string[] = [];
@@ -160,31 +136,6 @@ export class FcmPushkin implements Pushkin {
       if (retry.length > 0) throw new TemporaryFailure(`FCM could not deliver to ${retry.length} device(s) yet`);
     });
   }
-}
-
-function outcomeOf(verdict: FcmVerdict & { retryAfter?: number }, log: () => DispatchContext["log"]): DeviceOutcome {
-  switch (verdict.kind) {
-    case "delivered":
-      return { kind: "delivered" };
-    case "rejected":
-      log().info(`FCM token was rejected: ${verdict.why}`);
-      return { kind: "rejected", why: verdict.why };
-    case "retry": {
-      const quota = /^FCM answered 429/.test(verdict.why);
-      throw new TemporaryFailure(verdict.why, {
-        retryAfter: verdict.retryAfter ?? (quota ? QUOTA_RETRY_AFTER_S : undefined),
-      });
-    }
-    case "renew-token":
-      throw new PermanentFailure(`${verdict.why} (also with a new access token: check the service account's rights)`);
-    case "fail":
-      log().error(`FCM refused the request: ${verdict.why}`);
-      throw new PermanentFailure(verdict.why);
-  }
-}
-
-function retryAfterOf(answer: Answer): number | undefined {
-  return parseRetryAfter(answer.headers["retry-after"]);
 }
 
 function legacyResults(body: Buffer): { error?: string }[] {

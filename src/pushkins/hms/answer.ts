@@ -12,21 +12,27 @@ export type HmsVerdict =
 
 const OAUTH_CODES = new Set(["80200001", "80200003"]);
 
-export function classifyHmsAnswer(status: number, body: Buffer, pushkey: string): HmsVerdict {
+/** The verdict, with Push Kit's business code when its body carried one. */
+export function classifyHmsAnswer(
+  status: number,
+  body: Buffer,
+  pushkey: string,
+): HmsVerdict & { code: string | undefined } {
   const answer = parse(body);
   const code = answer?.code;
   const why = `HMS answered ${status}${code ? ` ${code}` : ""}${answer?.msg ? `: ${answer.msg}` : ""}`;
-  if (code && OAUTH_CODES.has(code)) return { kind: "renew-token", why };
-  if (status === 503 || status >= 500 || status === 429) return { kind: "retry", why };
-  if (code === "80000000" && status === 200) return { kind: "delivered" };
-  if (code === "80300007") return { kind: "rejected", why };
+  const verdict = (kind: Exclude<HmsVerdict["kind"], "delivered">) => ({ kind, why, code });
+  if (code && OAUTH_CODES.has(code)) return verdict("renew-token");
+  if (status >= 500 || status === 429) return verdict("retry");
+  if (code === "80000000" && status === 200) return { kind: "delivered", code };
+  if (code === "80300007") return verdict("rejected");
   if (code === "80100000") {
     const partial = partialSuccess(answer?.msg);
-    if (partial.illegalTokens.includes(pushkey)) return { kind: "rejected", why };
+    if (partial.illegalTokens.includes(pushkey)) return verdict("rejected");
     // Herald sends one token a request: the one success is ours.
-    if (partial.success > 0) return { kind: "delivered" };
+    if (partial.success > 0) return { kind: "delivered", code };
   }
-  return { kind: "fail", why };
+  return verdict("fail");
 }
 
 function parse(body: Buffer): { code?: string; msg?: string } | undefined {

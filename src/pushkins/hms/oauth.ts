@@ -4,9 +4,12 @@
  */
 import type { Http1Client } from "../../core/http1Client.js";
 import { OAuthToken } from "../../core/oauthToken.js";
-import type { HmsSettings } from "./settings.js";
+import type { HmsCredentials } from "./client.js";
 
-export function hmsAccessToken(settings: HmsSettings, http: Http1Client): OAuthToken {
+export function hmsAccessToken(
+  settings: Pick<HmsCredentials, "tokenEndpoint" | "clientId" | "clientSecret">,
+  http: Http1Client,
+): OAuthToken {
   return new OAuthToken({
     http,
     tokenUrl: settings.tokenEndpoint,

@@ -1,0 +1,164 @@
+/**
+ * One APNs credential's connection to Apple: a long-lived HTTP/2 connection, token (ES256 JWT) or certificate
+ * authentication, and Apple's answers classified as design.md says, with retries inside the caller's deadline.
+ * The Matrix pushkin, push-relay's /push and the WalletConnect API all send through it with payloads of their own.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { ProxyConfig } from "../../config/proxy.js";
+import { Http2Origin } from "../../core/http2Origin.js";
+import { signJwt } from "../../core/jwt.js";
+import { PermanentFailure, TemporaryFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
+import { RefreshingToken } from "../../core/refreshingToken.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { classifyApnsAnswer, reasonOf } from "./answer.js";
+import { apnsMetrics, type ApnsMetrics } from "./metrics.js";
+import type { ApnsAuth } from "./settings.js";
+
+const MINUTE = 60_000;
+/** Apple refuses a JWT older than 60 minutes and punishes renewing it more often than every 20. */
+const JWT_RENEW_AFTER = 50 * MINUTE;
+const JWT_MIN_AGE = 20 * MINUTE;
+const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+
+export interface ApnsClientOptions {
+  /** The metrics label (an app's config key). */
+  name: string;
+  endpoint: string;
+  auth: ApnsAuth;
+  ca: Buffer | undefined;
+  proxy: ProxyConfig | undefined;
+  metrics: Registry;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface ApnsPush {
+  /** The device token in hex. */
+  token: string;
+  /** `apns-topic`, `apns-priority`, `apns-push-type`, `apns-expiration`, `apns-collapse-id`…; `apns-id` is added. */
+  headers: Record<string, string>;
+  /** The JSON payload, as sent. */
+  body: string;
+}
+
+/** One exchange with Apple. */
+export interface ApnsReply {
+  status: number;
+  reason: string | undefined;
+  retryAfter: number | undefined;
+}
+
+export class ApnsClient {
+  private readonly origin: Http2Origin;
+  private readonly jwt: RefreshingToken<string> | undefined;
+  private readonly metrics: ApnsMetrics;
+
+  constructor(private readonly options: ApnsClientOptions) {
+    const { auth, log } = options;
+    const now = options.now ?? Date.now;
+    this.metrics = apnsMetrics(options.metrics);
+    this.origin = new Http2Origin({
+      origin: options.endpoint,
+      ca: options.ca,
+      ...(auth.kind === "certificate" ? { cert: auth.certPem, key: auth.keyPem } : {}),
+      proxy: options.proxy,
+      log,
+    });
+    if (auth.kind === "token") {
+      this.jwt = new RefreshingToken({
+        now,
+        minAgeMs: JWT_MIN_AGE,
+        issue: () => {
+          const issuedAt = now();
+          const value = signJwt(
+            "ES256",
+            auth.key,
+            { iss: auth.teamId, iat: Math.floor(issuedAt / 1000) },
+            { kid: auth.keyId },
+          );
+          return { value, renewAt: issuedAt + JWT_RENEW_AFTER };
+        },
+      });
+    } else {
+      this.metrics.certificateExpiry.labels(options.name).set(auth.notAfter.getTime() / 1000);
+      const daysLeft = (auth.notAfter.getTime() - now()) / (24 * 60 * MINUTE);
+      if (daysLeft < 30) {
+        log.warn({ not_after: auth.notAfter.toISOString() }, "The APNs certificate expires within 30 days");
+      }
+    }
+  }
+
+  /** Sends until Apple delivers, rejects the token, or refuses for good, within the context's deadline. */
+  deliver(push: ApnsPush, ctx: DeliveryContext): Promise<Delivery> {
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async (attempt) => {
+      const reply = await this.send(push, ctx, attempt);
+      const verdict = classifyApnsAnswer(reply.status, reply.reason);
+      const answer = { status: reply.status, reason: reply.reason };
+      switch (verdict.kind) {
+        case "delivered":
+          return { kind: "delivered" };
+        case "rejected":
+          ctx.log().info({ status: reply.status }, `APNs token was rejected: ${verdict.why}`);
+          return { kind: "rejected", why: verdict.why };
+        case "retry":
+          throw new TemporaryFailure(verdict.why, { retryAfter: reply.retryAfter, answer });
+        case "renew-token":
+          throw new PermanentFailure(
+            "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old: is this machine's clock right?",
+            { answer },
+          );
+        case "configuration-error":
+          ctx
+            .log()
+            .error({ status: reply.status }, `APNs refused the request: ${verdict.why} (a configuration problem)`);
+          throw new PermanentFailure(verdict.why, { answer });
+      }
+    });
+  }
+
+  /** One exchange; a JWT Apple calls expired is replaced once (unless it is too young to be). */
+  async send(push: ApnsPush, ctx: DeliveryContext, attempt = 1): Promise<ApnsReply> {
+    const reply = await this.exchange(push, ctx, attempt);
+    if (reply.status === 403 && reply.reason === "ExpiredProviderToken" && this.jwt?.renew()) {
+      ctx.log().info("APNs says the JWT expired; signing a new one");
+      return this.exchange(push, ctx, attempt);
+    }
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    await this.origin.close();
+  }
+
+  private async exchange(push: ApnsPush, ctx: DeliveryContext, attempt: number): Promise<ApnsReply> {
+    const apnsId = randomUUID();
+    const headers: Record<string, string> = { "apns-id": apnsId, "content-type": "application/json", ...push.headers };
+    if (this.jwt) headers.authorization = `bearer ${await this.jwt.get()}`;
+    // The level is checked first: a push's logger is made only when there is something to log.
+    if (this.options.log.isLevelEnabled("debug")) ctx.log().debug({ attempt, apns_id: apnsId }, "Sending to APNs");
+
+    const { activeRequests, requestTime, statusCodes } = this.metrics;
+    activeRequests.inc();
+    const stopTimer = requestTime.startTimer();
+    try {
+      const answer = await this.origin.request({
+        method: "POST",
+        path: `/3/device/${push.token}`,
+        headers,
+        body: push.body,
+        signal: ctx.signal,
+      });
+      statusCodes.labels(this.options.name, String(answer.status)).inc();
+      return {
+        status: answer.status,
+        reason: reasonOf(answer.body),
+        retryAfter: parseRetryAfter(answer.headers["retry-after"]),
+      };
+    } finally {
+      stopTimer();
+      activeRequests.dec();
+    }
+  }
+}

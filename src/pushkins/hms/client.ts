@@ -1,0 +1,116 @@
+/**
+ * One Huawei app's Push Kit client: keep-alive HTTPS connections, the app's OAuth client-credentials token (renewed
+ * once when Push Kit refuses it), at most `maxConnections` requests open at once, and Push Kit's answers classified as
+ * design.md says, with retries inside the caller's deadline. The Matrix pushkin and push-relay's /push both send
+ * through it with messages of their own.
+ */
+import type { Registry } from "prom-client";
+import type { ProxyConfig } from "../../config/proxy.js";
+import { Http1Client } from "../../core/http1Client.js";
+import type { OAuthToken } from "../../core/oauthToken.js";
+import { PermanentFailure, TemporaryFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
+import { RequestLimiter } from "../../core/requestLimiter.js";
+import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { classifyHmsAnswer, type HmsVerdict } from "./answer.js";
+import { hmsMetrics } from "./metrics.js";
+import { hmsAccessToken } from "./oauth.js";
+
+const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+
+export interface HmsCredentials {
+  /** The app id of the push URL (`/v1/{appId}/messages:send`). */
+  appId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Push Kit's base URL. */
+  endpoint: string;
+  tokenEndpoint: string;
+}
+
+export interface HmsClientOptions extends HmsCredentials {
+  /** The metrics label (an app's config key). */
+  name: string;
+  ca: Buffer | undefined;
+  proxy: ProxyConfig | undefined;
+  maxConnections: number;
+  metrics: Registry;
+}
+
+/** One exchange with Push Kit, classified. */
+export type HmsReply = HmsVerdict & { status: number; code: string | undefined; retryAfter: number | undefined };
+
+export class HmsClient {
+  private readonly http: Http1Client;
+  private readonly requests: RequestLimiter;
+  private readonly auth: OAuthToken;
+  private readonly url: string;
+
+  constructor(options: HmsClientOptions) {
+    this.http = new Http1Client({ ca: options.ca, proxy: options.proxy, maxSockets: options.maxConnections });
+    this.requests = new RequestLimiter(options.maxConnections, options.name, hmsMetrics(options.metrics));
+    this.auth = hmsAccessToken(options, this.http);
+    this.url = `${options.endpoint}/v1/${encodeURIComponent(options.appId)}/messages:send`;
+  }
+
+  /**
+   * Sends a `{"message": …}` body for one token until Push Kit delivers, rejects the token, or refuses for good,
+   * within the deadline.
+   */
+  deliver(body: string, token: string, ctx: DeliveryContext): Promise<Delivery> {
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async () => {
+      const reply = await this.send(body, token, ctx);
+      const answer = { status: reply.status, reason: reply.code };
+      switch (reply.kind) {
+        case "delivered":
+          return { kind: "delivered" };
+        case "rejected":
+          ctx.log().info(`HMS token was rejected: ${reply.why}`);
+          return { kind: "rejected", why: reply.why };
+        case "retry":
+          throw new TemporaryFailure(reply.why, { retryAfter: reply.retryAfter, answer });
+        case "renew-token":
+          throw new PermanentFailure(`${reply.why} (also with a new access token: check the app's credentials)`, {
+            answer,
+          });
+        case "fail":
+          ctx.log().error(`HMS refused the request: ${reply.why}`);
+          throw new PermanentFailure(reply.why, { answer });
+      }
+    });
+  }
+
+  /** One exchange; an access token Push Kit refuses (80200001, 80200003) is replaced once. */
+  async send(body: string, token: string, ctx: DeliveryContext): Promise<HmsReply> {
+    const reply = await this.exchange(body, token, ctx);
+    if (reply.kind !== "renew-token") return reply;
+    ctx.log().info(`${reply.why}; fetching a new access token`);
+    this.auth.renew();
+    return this.exchange(body, token, ctx);
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  private async exchange(body: string, token: string, ctx: DeliveryContext): Promise<HmsReply> {
+    const accessToken = await this.auth.get();
+    const answer = await this.requests.run(ctx.signal, () =>
+      this.http.request({
+        url: this.url,
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          "content-type": "application/json; charset=UTF-8",
+          "user-agent": "herald",
+        },
+        body,
+        signal: ctx.signal,
+      }),
+    );
+    return {
+      ...classifyHmsAnswer(answer.status, answer.body, token),
+      status: answer.status,
+      retryAfter: parseRetryAfter(answer.headers["retry-after"]),
+    };
+  }
+}
