@@ -17,6 +17,7 @@ import { ExpiringSet } from "./core/expiringSet.js";
 import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
+import { circuitBreakerFor } from "./core/pushkinBreaker.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
@@ -42,10 +43,12 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const pushkins = await loadPushkins(config, metrics, log);
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
+    const app = config.apps[pushkin.name]!;
     metrics.registerPushkin(pushkin.name);
     entries.set(pushkin.name, {
       pushkin,
-      limiter: new InflightLimiter(config.apps[pushkin.name]!.inflight_request_limit),
+      limiter: new InflightLimiter(app.inflight_request_limit),
+      breaker: circuitBreakerFor(pushkin.name, { ...config.circuit_breaker, ...app.circuit_breaker }, metrics, log),
     });
   }
   const dispatcher = new Dispatcher({

@@ -10,9 +10,18 @@ export interface CacheConfig {
   ttl: number;
 }
 
+export interface CircuitBreakerConfig {
+  enabled: boolean;
+  failure_threshold: number;
+  /** seconds */
+  cool_down: number;
+}
+
 export interface AppConfig extends JsonObject {
   type: string;
   inflight_request_limit: number;
+  /** Over the top-level `circuit_breaker`. */
+  circuit_breaker?: Partial<CircuitBreakerConfig>;
 }
 
 export interface HeraldConfig {
@@ -31,5 +40,6 @@ export interface HeraldConfig {
   shutdown_timeout: number;
   dead_token_cache: CacheConfig;
   duplicate_suppression: CacheConfig;
+  circuit_breaker: CircuitBreakerConfig;
   apps: Record<string, AppConfig>;
 }

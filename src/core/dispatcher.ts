@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
 import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
@@ -25,6 +26,8 @@ import type { AppRouter } from "./routing.js";
 export interface PushkinEntry {
   pushkin: Pushkin;
   limiter: InflightLimiter;
+  /** Absent when `circuit_breaker.enabled` is off. */
+  breaker: CircuitBreaker | undefined;
 }
 
 export type DispatchResult =
@@ -156,6 +159,18 @@ export class Dispatcher {
     const { metrics } = this.options;
     const name = entry.pushkin.name;
     const counters = metrics.forPushkin(name);
+    const pass = entry.breaker?.pass();
+    if (pass?.allowed === false) {
+      entry.limiter.release();
+      counters.shortCircuited.inc();
+      const seconds = Math.ceil(pass.retryAfterMs / 1000);
+      const error = new TemporaryFailure(
+        `the provider of '${name}' keeps failing: its circuit breaker is open, trying again in ${seconds}s`,
+        { retryAfter: seconds },
+      );
+      counters.outcomes.failed.inc();
+      return { kind: "failed", error };
+    }
     counters.handedOver.inc();
     let attempt: Promise<DeviceOutcome>;
     try {
@@ -164,8 +179,16 @@ export class Dispatcher {
       attempt = Promise.reject(error);
     }
     // The slot is held until the pushkin really finishes, even past the deadline: the limit bounds real work.
-    const release = () => entry.limiter.release();
-    attempt.then(release, release);
+    attempt.then(
+      (outcome) => {
+        entry.limiter.release();
+        pass?.done(outcome.kind === "skipped" ? "not-sent" : "answered");
+      },
+      (error: unknown) => {
+        entry.limiter.release();
+        pass?.done(callResultOf(error));
+      },
+    );
 
     let settled: Settled;
     try {
@@ -218,6 +241,13 @@ export class Dispatcher {
       request.log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");
     return { status: 200, rejected };
   }
+}
+
+/** Only a transient failure says the provider is unwell; a bug of ours says nothing about it. */
+function callResultOf(error: unknown): CallResult {
+  if (error instanceof TemporaryFailure || (error instanceof Error && error.name === "TemporaryFailure"))
+    return "transient-failure";
+  return isDispatchFailure(error) ? "answered" : "not-sent";
 }
 
 function tokenKey(device: Device): string {

@@ -14,6 +14,7 @@ export interface PushkinCounters {
   deadTokenHits: LabelledCounter;
   duplicatesSuppressed: LabelledCounter;
   inflightLimitDrop: LabelledCounter;
+  shortCircuited: LabelledCounter;
   outcomes: Record<"delivered" | "skipped" | "rejected" | "failed", LabelledCounter>;
 }
 
@@ -73,6 +74,18 @@ export class GatewayMetrics {
     labelNames: ["pushkin"],
     registers: [this.registry],
   });
+  readonly shortCircuited = new Counter({
+    name: "herald_circuit_breaker_short_circuits_total",
+    help: "Devices answered 502 at once because their pushkin's circuit breaker was open",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly circuitState = new Gauge({
+    name: "herald_circuit_breaker_state",
+    help: "Each pushkin's circuit breaker: 0 closed, 1 open (failing fast), 2 half-open (probing)",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
   readonly deviceOutcomes = new Counter({
     name: "herald_device_outcomes_total",
     help: "What became of each device handed to a pushkin: delivered, skipped, rejected, failed",
@@ -102,6 +115,7 @@ export class GatewayMetrics {
         deadTokenHits: this.deadTokenHits.labels(name),
         duplicatesSuppressed: this.duplicatesSuppressed.labels(name),
         inflightLimitDrop: this.inflightLimitDrop.labels(name),
+        shortCircuited: this.shortCircuited.labels(name),
         outcomes: {
           delivered: outcome("delivered"),
           skipped: outcome("skipped"),
