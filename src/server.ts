@@ -18,10 +18,15 @@ import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
 import { circuitBreakerFor } from "./core/pushkinBreaker.js";
+import { Pressure } from "./core/pressure.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
 import { listen } from "./core/listen.js";
+
+/** The whole request, body included, must arrive within these (Node's defaults are 60 s and 5 minutes). */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface Herald {
   /** Where the push API listens (actual ports, also when the config says 0). */
@@ -59,7 +64,16 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     requestDeadline: config.request_deadline,
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = createApp({ dispatcher, metrics, log, lifecycle, trustForwardedFor: config.log.access.x_forwarded_for });
+  const pressure = new Pressure();
+  const app = createApp({
+    dispatcher,
+    metrics,
+    log,
+    lifecycle,
+    trustForwardedFor: config.log.access.x_forwarded_for,
+    loadShedding: config.load_shedding,
+    pressure,
+  });
   const handler = app.callback();
 
   const servers: Server[] = [];
@@ -74,6 +88,9 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
         });
         void handler(req, res);
       });
+      // A client that trickles its headers or body cannot hold a connection and its buffer for long.
+      server.headersTimeout = HEADERS_TIMEOUT_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
       servers.push(server);
       await listen(server, config.http.port, address);
     }
@@ -83,6 +100,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       await listen(metricsServer, config.metrics.prometheus.port, config.metrics.prometheus.address);
     }
   } catch (error) {
+    pressure.stop();
     await closeAll(servers, pushkins);
     throw error;
   }
@@ -110,6 +128,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
         ]);
         if (timedOut) log.warn({ inflight }, "Shutdown timeout: closing connections with requests still in flight");
       }
+      pressure.stop();
       await closeAll(servers, pushkins);
       log.info("Shut down");
     })());

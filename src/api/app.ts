@@ -1,16 +1,19 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → errorBoundary → shutdownGate → routes (/notify, /health) → 404 JSON
+ *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
 import Router from "@koa/router";
 import Koa, { type Context, type Next } from "koa";
 import type { Logger } from "pino";
+import type { LoadSheddingConfig } from "../config/types.js";
 import type { Dispatcher } from "../core/dispatcher.js";
+import type { Pressure } from "../core/pressure.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
 import { mountHealth } from "./health.js";
+import { loadShedding } from "./loadShedding.js";
 import { mountNotify } from "./matrix.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
@@ -22,6 +25,8 @@ export interface AppOptions {
   lifecycle: Lifecycle;
   /** `log.access.x_forwarded_for` */
   trustForwardedFor: boolean;
+  loadShedding: LoadSheddingConfig;
+  pressure: Pressure;
 }
 
 export function createApp(options: AppOptions): Koa<RequestState> {
@@ -33,6 +38,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   app.use(requestContext(options.log, options.trustForwardedFor));
   app.use(errorBoundary);
   app.use(shutdownGate(options.lifecycle));
+  app.use(loadShedding(options.loadShedding, options.pressure, options.metrics));
   app.use(router.routes());
   app.use((ctx) => sendUnrecognized(ctx));
   // Errors are answered and logged by errorBoundary; Koa's own handler would print them again.

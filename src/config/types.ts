@@ -17,6 +17,15 @@ export interface CircuitBreakerConfig {
   cool_down: number;
 }
 
+export interface LoadSheddingConfig {
+  /** 0: no limit. */
+  max_concurrent_requests: number;
+  /** seconds; 0: not checked. */
+  max_event_loop_delay: number;
+  /** 0..1 of the heap limit; 1: not checked. */
+  max_heap_used: number;
+}
+
 export interface AppConfig extends JsonObject {
   type: string;
   inflight_request_limit: number;
@@ -41,5 +50,6 @@ export interface HeraldConfig {
   dead_token_cache: CacheConfig;
   duplicate_suppression: CacheConfig;
   circuit_breaker: CircuitBreakerConfig;
+  load_shedding: LoadSheddingConfig;
   apps: Record<string, AppConfig>;
 }

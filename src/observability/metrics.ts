@@ -86,6 +86,12 @@ export class GatewayMetrics {
     labelNames: ["pushkin"],
     registers: [this.registry],
   });
+  readonly loadShed = new Counter({
+    name: "herald_load_shed_total",
+    help: "Requests answered 503 before being read because the process was overloaded, by reason",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
   readonly deviceOutcomes = new Counter({
     name: "herald_device_outcomes_total",
     help: "What became of each device handed to a pushkin: delivered, skipped, rejected, failed",

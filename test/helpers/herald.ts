@@ -30,7 +30,12 @@ export async function startTestHerald(
   config: Record<string, unknown>,
   env: NodeJS.ProcessEnv = {},
 ): Promise<TestHerald> {
-  const full = { http: { bind_addresses: ["127.0.0.1"], port: 0 }, ...config };
+  const full = {
+    http: { bind_addresses: ["127.0.0.1"], port: 0 },
+    // The sandboxes share this process and do synchronous crypto (key generation): their pauses are not overload.
+    load_shedding: { max_event_loop_delay: 0 },
+    ...config,
+  };
   const { config: parsed } = parseConfig(stringify(full), join(repoRoot, "test-config.yaml"), env);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
