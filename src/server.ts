@@ -18,6 +18,7 @@ import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
 import { circuitBreakerFor } from "./core/pushkinBreaker.js";
+import { CredentialHealth } from "./core/credentialHealth.js";
 import { Pressure } from "./core/pressure.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
@@ -27,6 +28,8 @@ import { listen } from "./core/listen.js";
 /** The whole request, body included, must arrive within these (Node's defaults are 60 s and 5 minutes). */
 const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How often credentials that can expire without a push noticing (APNs certificates) are looked at again. */
+const CREDENTIAL_CHECK_MS = 60 * 60_000;
 
 export interface Herald {
   /** Where the push API listens (actual ports, also when the config says 0). */
@@ -45,11 +48,13 @@ export interface StartOptions {
 export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
   const metrics = new GatewayMetrics({ processMetrics: config.metrics.prometheus.enabled });
   const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
-  const pushkins = await loadPushkins(config, metrics, log);
+  const pushkins = await loadPushkins(config, metrics, log, { standInForBrokenCredentials: true });
+  const credentials = new CredentialHealth(metrics, log);
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
     const app = config.apps[pushkin.name]!;
     metrics.registerPushkin(pushkin.name);
+    credentials.register(pushkin.name);
     entries.set(pushkin.name, {
       pushkin,
       limiter: new InflightLimiter(app.inflight_request_limit),
@@ -61,8 +66,17 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     metrics,
     deadTokens: new ExpiringSet(config.dead_token_cache),
     deliveries: new ExpiringSet(config.duplicate_suppression),
+    credentials,
     requestDeadline: config.request_deadline,
   });
+  const checkCredentials = () => {
+    for (const pushkin of pushkins) {
+      const problem = pushkin.credentialProblem?.();
+      if (problem) credentials.problem(pushkin.name, problem);
+    }
+  };
+  checkCredentials();
+  const credentialCheck = setInterval(checkCredentials, CREDENTIAL_CHECK_MS).unref();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const pressure = new Pressure();
   const app = createApp({
@@ -100,6 +114,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       await listen(metricsServer, config.metrics.prometheus.port, config.metrics.prometheus.address);
     }
   } catch (error) {
+    clearInterval(credentialCheck);
     pressure.stop();
     await closeAll(servers, pushkins);
     throw error;
@@ -128,6 +143,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
         ]);
         if (timedOut) log.warn({ inflight }, "Shutdown timeout: closing connections with requests still in flight");
       }
+      clearInterval(credentialCheck);
       pressure.stop();
       await closeAll(servers, pushkins);
       log.info("Shut down");

@@ -11,10 +11,12 @@ import type { Logger } from "pino";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
+import type { CredentialHealth } from "./credentialHealth.js";
 import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
 import {
+  CredentialFailure,
   isDispatchFailure,
   TemporaryFailure,
   type DeviceOutcome,
@@ -44,6 +46,7 @@ export interface DispatcherOptions {
   metrics: GatewayMetrics;
   deadTokens: ExpiringSet;
   deliveries: ExpiringSet;
+  credentials: CredentialHealth;
   /** seconds */
   requestDeadline: number;
 }
@@ -197,6 +200,9 @@ export class Dispatcher {
       settled = { kind: "failed", error };
     }
     counters.outcomes[settled.kind].inc();
+    if (settled.kind === "failed") {
+      if (settled.error instanceof CredentialFailure) this.options.credentials.pushFailed(name, settled.error);
+    } else if (settled.kind !== "skipped") this.options.credentials.accepted(name);
     if (settled.kind === "delivered" && notification.event_id !== undefined) {
       this.options.deliveries.add(deliveryKey(notification.event_id, device));
     } else if (settled.kind === "rejected") {

@@ -4,7 +4,7 @@
  * a time serves every push waiting for the token.
  */
 import type { Http1Client } from "./http1Client.js";
-import { PermanentFailure, TemporaryFailure } from "./pushkin.js";
+import { CredentialFailure, TemporaryFailure } from "./pushkin.js";
 import { RefreshingToken } from "./refreshingToken.js";
 
 const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
@@ -16,7 +16,7 @@ export interface OAuthTokenOptions {
   form: (nowMs: number) => Record<string, string>;
   /** How long before its expiry a token is replaced. */
   renewBeforeExpiryMs: number;
-  /** Said when the provider refuses the credentials, e.g. "check service_account_file". */
+  /** What to do when the provider refuses the credentials, e.g. "check service_account_file". */
   credentialsHint: string;
   now?: () => number;
 }
@@ -64,7 +64,10 @@ export class OAuthToken {
         body.error !== undefined
           ? `${String(body.error)}: ${String(body.error_description ?? "")}`
           : text.slice(0, 200);
-      throw new PermanentFailure(`${host} refused the token request (${answer.status} ${why}): ${credentialsHint}`);
+      throw new CredentialFailure(`${host} refused the token request (${answer.status} ${why})`, {
+        fix: credentialsHint,
+        answer: { status: answer.status },
+      });
     }
     const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 3600;
     return { value: body.access_token, renewAt: nowMs + expiresIn * 1000 - renewBeforeExpiryMs };

@@ -45,6 +45,11 @@ export interface Pushkin {
   dispatch(notification: Notification, device: Device, ctx: DispatchContext): Promise<DeviceOutcome>;
   /** Drain and close connections on shutdown. */
   close(): Promise<void>;
+  /**
+   * Optional: a problem with the app's credentials that shows without asking the provider (a file that could not be
+   * loaded, a certificate past its expiry). Asked at start-up and every hour, for the logs and the metrics.
+   */
+  credentialProblem?(): CredentialFailure | undefined;
 }
 
 /** What a pushkin factory is given when Herald builds it at start-up. */
@@ -92,9 +97,31 @@ export class PermanentFailure extends Error {
   }
 }
 
+/**
+ * The app's credentials cannot be used: the provider refused them, or they are unreadable or expired. Every push of
+ * the app fails the same way until an operator acts, so `fix` says what to do, in plain words.
+ */
+export class CredentialFailure extends PermanentFailure {
+  readonly fix: string;
+  /** The message goes on with the fix: it reaches the homeserver's 502 and every log line of the failure. */
+  constructor(message: string, options: { fix: string; answer?: ProviderAnswer; cause?: unknown }) {
+    super(`${message}; to fix: ${options.fix}`, options);
+    this.fix = options.fix;
+  }
+}
+
 /** A pushkin's configuration is unusable; raised while building it, it stops start-up. */
 export class PushkinSetupError extends Error {
-  override readonly name = "PushkinSetupError";
+  override readonly name: string = "PushkinSetupError";
+}
+
+/**
+ * A credential file (key, certificate, service account) is missing or unusable. `check-config` stops on it like on
+ * any setup error; `serve` starts without the app instead, answering its pushes 502, so that one app's broken file
+ * does not stop every other app's pushes.
+ */
+export class CredentialFileError extends PushkinSetupError {
+  override readonly name = "CredentialFileError";
 }
 
 /**

@@ -86,6 +86,18 @@ export class GatewayMetrics {
     labelNames: ["pushkin"],
     registers: [this.registry],
   });
+  readonly credentialsOk = new Gauge({
+    name: "herald_credentials_ok",
+    help: "1 while an app's credentials work as far as Herald can tell; 0 once the provider refused them, or they could not be loaded or have expired",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly credentialFailures = new Counter({
+    name: "herald_credential_failures_total",
+    help: "Pushes that failed because the app's credentials were refused, unreadable or expired",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
   readonly loadShed = new Counter({
     name: "herald_load_shed_total",
     help: "Requests answered 503 before being read because the process was overloaded, by reason",

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import type { HeraldConfig } from "../config/types.js";
-import type { Pushkin, PushkinFactory } from "../core/pushkin.js";
+import { CredentialFailure, CredentialFileError, type Pushkin, type PushkinFactory } from "../core/pushkin.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 
 /** Built-in pushkin types, each loaded only when configured. */
@@ -34,7 +34,20 @@ export class PushkinLoadError extends Error {
   }
 }
 
-export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): Promise<Pushkin[]> {
+export interface LoadOptions {
+  /**
+   * `serve`: an app whose credential file is missing or unusable is served by a stand-in that answers every push with
+   * a `CredentialFailure` (502), so that the other apps keep working. Otherwise (`check-config`) it stops the load.
+   */
+  standInForBrokenCredentials?: boolean;
+}
+
+export async function loadPushkins(
+  config: HeraldConfig,
+  metrics: GatewayMetrics,
+  log: Logger,
+  options: LoadOptions = {},
+): Promise<Pushkin[]> {
   const pushkins: Pushkin[] = [];
   try {
     for (const [name, appConfig] of Object.entries(config.apps)) {
@@ -51,6 +64,10 @@ export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics
           }),
         );
       } catch (error) {
+        if (error instanceof CredentialFileError && options.standInForBrokenCredentials) {
+          pushkins.push(standIn(name, error));
+          continue;
+        }
         throw new PushkinLoadError(name, (error as Error).message);
       }
     }
@@ -59,6 +76,19 @@ export async function loadPushkins(config: HeraldConfig, metrics: GatewayMetrics
     throw error;
   }
   return pushkins;
+}
+
+/** Serves an app whose credentials could not be loaded: every push fails (502), never rejected. */
+function standIn(name: string, error: CredentialFileError): Pushkin {
+  const problem = new CredentialFailure(`its credentials could not be loaded at start-up: ${error.message}`, {
+    fix: "correct the file named, check it with `herald check-config`, then restart Herald",
+  });
+  return {
+    name,
+    dispatch: () => Promise.reject(problem),
+    close: async () => {},
+    credentialProblem: () => problem,
+  };
 }
 
 async function findFactory(app: string, type: string, configDir: string): Promise<PushkinFactory> {

@@ -297,15 +297,22 @@ describe("FCM configuration checks", () => {
           /Must configure `project_id`/,
         ],
         [{ type: "gcm", api_version: "v1", project_id: "p" }, /Must configure `service_account_file`/],
-        [
-          { type: "gcm", api_version: "v1", project_id: "p", service_account_file: broken },
-          /`service_account_file` must be valid/,
-        ],
         [{ type: "gcm", api_version: "legacy" }, /No API key set in config/],
         [{ type: "gcm" }, /No API key set in config/],
       ];
       for (const [app, message] of cases) {
         await assert.rejects(startTestHerald({ apps: { [V1]: app } }), message);
+      }
+      // A broken credential file does not stop the other apps: this app answers 502, naming the file.
+      const herald = await startTestHerald({
+        apps: { [V1]: { type: "gcm", api_version: "v1", project_id: "p", service_account_file: broken } },
+      });
+      try {
+        const res = await herald.notify({ notification: { devices: [{ app_id: V1, pushkey: "t" }] } });
+        assert.equal(res.status, 502);
+        assert.match(((await res.json()) as { error: string }).error, /`service_account_file` must be valid/);
+      } finally {
+        await herald.stop();
       }
     } finally {
       await sandbox.close();

@@ -206,7 +206,7 @@ describe("WebPush pushkin, under constraints", () => {
     }
   });
 
-  test("a missing or invalid VAPID key stops start-up with Sygnal's messages", async () => {
+  test("a missing VAPID key stops start-up with Sygnal's messages; an unusable key file fails only its app", async () => {
     const sandbox = await startSandbox();
     try {
       const app = sandbox.apps()[WEB]!;
@@ -218,14 +218,20 @@ describe("WebPush pushkin, under constraints", () => {
         startTestHerald({ apps: { [WEB]: { ...app, vapid_contact_email: undefined } } }),
         /'vapid_contact_email' not set in config/,
       );
-      await assert.rejects(
-        startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: "/nonexistent.pem" } } }),
-        /does not exist/,
-      );
-      await assert.rejects(
-        startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: sandbox.files.serviceAccount } } }),
-        /invalid 'vapid_private_key' file/,
-      );
+      // A broken key file does not stop the other apps: this app answers 502, naming the file.
+      for (const [key, message] of [
+        ["/nonexistent.pem", /does not exist/],
+        [sandbox.files.serviceAccount, /invalid 'vapid_private_key' file/],
+      ] as const) {
+        const herald = await startTestHerald({ apps: { [WEB]: { ...app, vapid_private_key: key } } });
+        try {
+          const res = await herald.notify({ notification: { devices: [{ app_id: WEB, pushkey: "k" }] } });
+          assert.equal(res.status, 502);
+          assert.match(((await res.json()) as { error: string }).error, message);
+        } finally {
+          await herald.stop();
+        }
+      }
     } finally {
       await sandbox.close();
     }

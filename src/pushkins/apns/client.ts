@@ -9,7 +9,13 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http2Origin } from "../../core/http2Origin.js";
 import { signJwt } from "../../core/jwt.js";
-import { PermanentFailure, TemporaryFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
+import {
+  CredentialFailure,
+  PermanentFailure,
+  TemporaryFailure,
+  type Delivery,
+  type DeliveryContext,
+} from "../../core/pushkin.js";
 import { RefreshingToken } from "../../core/refreshingToken.js";
 import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { classifyApnsAnswer, reasonOf } from "./answer.js";
@@ -21,6 +27,21 @@ const MINUTE = 60_000;
 const JWT_RENEW_AFTER = 50 * MINUTE;
 const JWT_MIN_AGE = 20 * MINUTE;
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+
+/** What to do when Apple answers 403 with this reason: the credentials, not the device, are at fault. */
+const CREDENTIAL_FIXES: Record<string, string> = {
+  InvalidProviderToken:
+    "check key_id and team_id against the key in Apple's developer portal, and that the key is not revoked",
+  MissingProviderToken: "configure token authentication (keyfile, key_id, team_id) or a certificate (certfile)",
+  BadCertificate: "the certificate is not an APNs certificate: export the app's push certificate again",
+  BadCertificateEnvironment:
+    "the certificate is for the other environment: set platform (production or sandbox) to match it",
+  Forbidden: "the key or certificate may not push: check its capabilities in Apple's developer portal",
+  BadEnvironmentKeyIdInToken: "the key is for the other environment: set platform (production or sandbox) to match it",
+  UnrelatedKeyIdInToken: "the key_id does not belong to team_id: check both in Apple's developer portal",
+  ExpiredProviderToken: "check this machine's clock: Apple refuses a JWT whose time is off",
+};
+const DEFAULT_CREDENTIAL_FIX = "check the app's key or certificate in Apple's developer portal";
 
 export interface ApnsClientOptions {
   /** The metrics label (an app's config key). */
@@ -54,10 +75,11 @@ export class ApnsClient {
   private readonly origin: Http2Origin;
   private readonly jwt: RefreshingToken<string> | undefined;
   private readonly metrics: ApnsMetrics;
+  private readonly now: () => number;
 
   constructor(private readonly options: ApnsClientOptions) {
     const { auth, log } = options;
-    const now = options.now ?? Date.now;
+    const now = (this.now = options.now ?? Date.now);
     this.metrics = apnsMetrics(options.metrics);
     this.origin = new Http2Origin({
       origin: options.endpoint,
@@ -84,14 +106,25 @@ export class ApnsClient {
     } else {
       this.metrics.certificateExpiry.labels(options.name).set(auth.notAfter.getTime() / 1000);
       const daysLeft = (auth.notAfter.getTime() - now()) / (24 * 60 * MINUTE);
-      if (daysLeft < 30) {
+      if (daysLeft > 0 && daysLeft < 30) {
         log.warn({ not_after: auth.notAfter.toISOString() }, "The APNs certificate expires within 30 days");
       }
     }
   }
 
+  /** A certificate past its expiry: Apple would refuse the connection, so nothing is sent. */
+  credentialProblem(): CredentialFailure | undefined {
+    const { auth } = this.options;
+    if (auth.kind !== "certificate" || this.now() < auth.notAfter.getTime()) return undefined;
+    return new CredentialFailure(`the APNs certificate expired on ${auth.notAfter.toISOString()}`, {
+      fix: "renew the app's push certificate in Apple's developer portal, export it with its key as PEM to certfile, and restart Herald",
+    });
+  }
+
   /** Sends until Apple delivers, rejects the token, or refuses for good, within the context's deadline. */
   deliver(push: ApnsPush, ctx: DeliveryContext): Promise<Delivery> {
+    const problem = this.credentialProblem();
+    if (problem) return Promise.reject(problem);
     return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async (attempt) => {
       const reply = await this.send(push, ctx, attempt);
       const verdict = classifyApnsAnswer(reply.status, reply.reason);
@@ -105,11 +138,15 @@ export class ApnsClient {
         case "retry":
           throw new TemporaryFailure(verdict.why, { retryAfter: reply.retryAfter, answer });
         case "renew-token":
-          throw new PermanentFailure(
-            "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old: is this machine's clock right?",
-            { answer },
-          );
+          throw new CredentialFailure("APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old", {
+            fix: CREDENTIAL_FIXES.ExpiredProviderToken!,
+            answer,
+          });
         case "configuration-error":
+          if (reply.status === 403) {
+            const fix = (reply.reason && CREDENTIAL_FIXES[reply.reason]) || DEFAULT_CREDENTIAL_FIX;
+            throw new CredentialFailure(`APNs refused the credentials: ${verdict.why}`, { fix, answer });
+          }
           ctx
             .log()
             .error({ status: reply.status }, `APNs refused the request: ${verdict.why} (a configuration problem)`);

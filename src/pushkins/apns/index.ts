@@ -69,6 +69,10 @@ export class ApnsPushkin implements Pushkin {
     return this.client.deliver({ token, headers, body }, deliveryContext(ctx, this.name, device.pushkey));
   }
 
+  credentialProblem() {
+    return this.client.credentialProblem();
+  }
+
   async close(): Promise<void> {
     await this.client.close();
   }

@@ -6,7 +6,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import type { JsonObject } from "../../core/notification.js";
-import { PushkinSetupError } from "../../core/pushkin.js";
+import { CredentialFileError, PushkinSetupError } from "../../core/pushkin.js";
 import { readCredentialFile } from "../credentialFile.js";
 
 export const APNS_ENDPOINTS = {
@@ -77,10 +77,10 @@ function readSigningKey(path: string): KeyObject {
   try {
     key = createPrivateKey(pem);
   } catch (error) {
-    throw new PushkinSetupError(`The APNs key file '${path}' is not a PEM private key: ${(error as Error).message}`);
+    throw new CredentialFileError(`The APNs key file '${path}' is not a PEM private key: ${(error as Error).message}`);
   }
   if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
-    throw new PushkinSetupError(`The APNs key file '${path}' is not an ES256 (P-256) key, as Apple's .p8 keys are.`);
+    throw new CredentialFileError(`The APNs key file '${path}' is not an ES256 (P-256) key, as Apple's .p8 keys are.`);
   }
   return key;
 }
@@ -90,7 +90,7 @@ function readCertificate(path: string): { auth: ApnsAuth; uid: string | undefine
   const certMatch = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/);
   const keyMatch = pem.match(/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]+?-----END (?:[A-Z]+ )?PRIVATE KEY-----/);
   if (!certMatch || !keyMatch) {
-    throw new PushkinSetupError(
+    throw new CredentialFileError(
       `The APNs certificate '${path}' must hold a PEM certificate and its unencrypted private key.`,
     );
   }
@@ -99,7 +99,7 @@ function readCertificate(path: string): { auth: ApnsAuth; uid: string | undefine
     certificate = new X509Certificate(certMatch[0]);
     createPrivateKey(keyMatch[0]);
   } catch (error) {
-    throw new PushkinSetupError(`The APNs certificate '${path}' cannot be read: ${(error as Error).message}`);
+    throw new CredentialFileError(`The APNs certificate '${path}' cannot be read: ${(error as Error).message}`);
   }
   const uid = certificate.subject.match(/^UID=(.+)$/m)?.[1];
   return {

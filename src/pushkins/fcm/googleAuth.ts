@@ -15,7 +15,8 @@ export function googleAccessToken(account: ServiceAccount, http: Http1Client): O
     http,
     tokenUrl: account.tokenUri,
     renewBeforeExpiryMs: 60_000,
-    credentialsHint: "check service_account_file",
+    credentialsHint:
+      "check service_account_file: its key may have been deleted or disabled (Google Cloud console, IAM, Service accounts, Keys); download a new key",
     form: (nowMs) => {
       const iat = Math.floor(nowMs / 1000);
       const claims = {

@@ -7,6 +7,7 @@ import { deliveryContext } from "../../core/deliveryContext.js";
 import { Http1Client } from "../../core/http1Client.js";
 import type { Device, JsonObject, Notification } from "../../core/notification.js";
 import {
+  CredentialFailure,
   PermanentFailure,
   TemporaryFailure,
   type DeviceOutcome,
@@ -119,8 +120,12 @@ export class FcmPushkin implements Pushkin {
         });
       }
       if (answer.status < 200 || answer.status >= 300) {
-        const why = answer.status === 401 ? `${what}: not authorised to push (check api_key)` : what;
-        throw new PermanentFailure(why, { answer: { status: answer.status } });
+        if (answer.status === 401)
+          throw new CredentialFailure(`${what}: not authorised to push`, {
+            fix: "check api_key (the legacy server key); Google shut the legacy API down in 2024: move to api_version: v1",
+            answer: { status: answer.status },
+          });
+        throw new PermanentFailure(what, { answer: { status: answer.status } });
       }
       const results = legacyResults(answer.body);
       const retry: string[] = [];

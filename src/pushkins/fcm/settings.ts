@@ -5,7 +5,7 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { isJsonObject, type JsonObject } from "../../core/notification.js";
-import { PushkinSetupError } from "../../core/pushkin.js";
+import { CredentialFileError, PushkinSetupError } from "../../core/pushkin.js";
 import { readCredentialFile } from "../credentialFile.js";
 
 export const FCM_ENDPOINT = "https://fcm.googleapis.com";
@@ -59,12 +59,12 @@ export function readFcmSettings(config: JsonObject, configDir: string): FcmSetti
 }
 
 function readServiceAccount(path: string): ServiceAccount {
-  const invalid = (why: string) => new PushkinSetupError(`\`service_account_file\` must be valid: ${path}: ${why}`);
+  const invalid = (why: string) => new CredentialFileError(`\`service_account_file\` must be valid: ${path}: ${why}`);
   let account: unknown;
   try {
     account = JSON.parse(readCredentialFile(path, "FCM service account file").toString("utf8"));
   } catch (error) {
-    if (error instanceof PushkinSetupError) throw error;
+    if (error instanceof CredentialFileError) throw error;
     throw invalid("not JSON");
   }
   if (!isJsonObject(account)) throw invalid("not a JSON object");

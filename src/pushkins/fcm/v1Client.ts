@@ -10,7 +10,13 @@ import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client } from "../../core/http1Client.js";
 import { Http2Origin } from "../../core/http2Origin.js";
 import type { OAuthToken } from "../../core/oauthToken.js";
-import { PermanentFailure, TemporaryFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
+import {
+  CredentialFailure,
+  PermanentFailure,
+  TemporaryFailure,
+  type Delivery,
+  type DeliveryContext,
+} from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
 import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { classifyV1Answer, type FcmVerdict } from "./answer.js";
@@ -19,6 +25,8 @@ import { fcmMetrics } from "./metrics.js";
 import type { ServiceAccount } from "./settings.js";
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const RIGHTS_FIX =
+  "give the service account the role Firebase Cloud Messaging API Admin in project_id's Google Cloud project, and enable the Firebase Cloud Messaging API there";
 /** FCM asks for at least a minute before retrying a 429 that gave no Retry-After. */
 const QUOTA_RETRY_AFTER_S = 60;
 
@@ -74,13 +82,11 @@ export class FcmV1Client {
             answer,
           });
         case "renew-token":
-          throw new PermanentFailure(
-            `${reply.why} (also with a new access token: check the service account's rights)`,
-            {
-              answer,
-            },
-          );
+          throw new CredentialFailure(`${reply.why} (also with a new access token)`, { fix: RIGHTS_FIX, answer });
         case "fail":
+          // 403 SENDER_ID_MISMATCH is a token of another project; any other 403 is the service account's rights.
+          if (reply.status === 403 && reply.code !== "SENDER_ID_MISMATCH")
+            throw new CredentialFailure(`FCM refused the service account: ${reply.why}`, { fix: RIGHTS_FIX, answer });
           ctx.log().error(`FCM refused the request: ${reply.why}`);
           throw new PermanentFailure(reply.why, { answer });
       }

@@ -8,7 +8,13 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client } from "../../core/http1Client.js";
 import type { OAuthToken } from "../../core/oauthToken.js";
-import { PermanentFailure, TemporaryFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
+import {
+  CredentialFailure,
+  PermanentFailure,
+  TemporaryFailure,
+  type Delivery,
+  type DeliveryContext,
+} from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
 import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { classifyHmsAnswer, type HmsVerdict } from "./answer.js";
@@ -16,6 +22,10 @@ import { hmsMetrics } from "./metrics.js";
 import { hmsAccessToken } from "./oauth.js";
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const CREDENTIALS_FIX =
+  "check app_id, client_id and client_secret against AppGallery Connect (Project settings, App information)";
+/** 80300002: the app may not send; Push Kit is not enabled for it, or it is suspended. */
+const FORBIDDEN = "80300002";
 
 export interface HmsCredentials {
   /** The app id of the push URL (`/v1/{appId}/messages:send`). */
@@ -69,10 +79,13 @@ export class HmsClient {
         case "retry":
           throw new TemporaryFailure(reply.why, { retryAfter: reply.retryAfter, answer });
         case "renew-token":
-          throw new PermanentFailure(`${reply.why} (also with a new access token: check the app's credentials)`, {
-            answer,
-          });
+          throw new CredentialFailure(`${reply.why} (also with a new access token)`, { fix: CREDENTIALS_FIX, answer });
         case "fail":
+          if (reply.code === FORBIDDEN)
+            throw new CredentialFailure(`Push Kit refused the app: ${reply.why}`, {
+              fix: "enable Push Kit for the app in AppGallery Connect (Grow, Push Kit), and check the app is not suspended",
+              answer,
+            });
           ctx.log().error(`HMS refused the request: ${reply.why}`);
           throw new PermanentFailure(reply.why, { answer });
       }

@@ -14,7 +14,8 @@ export function hmsAccessToken(
     http,
     tokenUrl: settings.tokenEndpoint,
     renewBeforeExpiryMs: 180_000,
-    credentialsHint: "check client_id and client_secret",
+    credentialsHint:
+      "check client_id and client_secret against AppGallery Connect (Project settings, App information, OAuth 2.0 client)",
     form: () => ({
       grant_type: "client_credentials",
       client_id: settings.clientId,

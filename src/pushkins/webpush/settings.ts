@@ -6,7 +6,7 @@ import { createPrivateKey } from "node:crypto";
 import { resolve } from "node:path";
 import { globToRegExp } from "../../core/glob.js";
 import type { JsonObject } from "../../core/notification.js";
-import { PushkinSetupError } from "../../core/pushkin.js";
+import { CredentialFileError, PushkinSetupError } from "../../core/pushkin.js";
 import { readCredentialFile } from "../credentialFile.js";
 import type { AllowList } from "./endpointGuard.js";
 
@@ -50,10 +50,10 @@ export function readVapidKeys(path: string): VapidKeys {
   try {
     jwk = createPrivateKey(pem).export({ format: "jwk" });
   } catch (error) {
-    throw new PushkinSetupError(`invalid 'vapid_private_key' file ${path}: ${(error as Error).message}`);
+    throw new CredentialFileError(`invalid 'vapid_private_key' file ${path}: ${(error as Error).message}`);
   }
   if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d || !jwk.x || !jwk.y) {
-    throw new PushkinSetupError(`invalid 'vapid_private_key' file ${path}: VAPID needs an EC P-256 key`);
+    throw new CredentialFileError(`invalid 'vapid_private_key' file ${path}: VAPID needs an EC P-256 key`);
   }
   const publicKey = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]);
   return { publicKey: publicKey.toString("base64url"), privateKey: jwk.d };
