@@ -9,12 +9,21 @@ import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import nacl from "tweetnacl";
-import { listen } from "../core/listen.js";
 import type { FaultMix } from "./apns.js";
 import type { SandboxCa } from "./ca.js";
-import { header, parseJson, pickLatency, readBody, Scripts, toExchange, type Exchange, type Reply } from "./wire.js";
+import {
+  drawFault,
+  header,
+  listenHttps,
+  parseJson,
+  readBody,
+  Scripts,
+  Timers,
+  toExchange,
+  type Exchange,
+  type Reply,
+} from "./wire.js";
 
 /** A gateway ID in end-to-end mode, as gateway.threema.ch sets it up; the key pair is made by its owner. */
 export interface ThreemaGatewayAccount {
@@ -107,7 +116,7 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
   private readonly accounts = new Map<string, Account>();
   private readonly recipients = new Map<string, ThreemaSandboxRecipient>();
   private readonly scripts = new Scripts<ThreemaGatewayAnswer>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
 
   private constructor(
     private readonly server: https.Server,
@@ -118,14 +127,10 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
     server.on("request", (request: IncomingMessage, response: ServerResponse) => this.onRequest(request, response));
   }
 
+  /** HTTP/1.1 only, as msgapi.threema.ch is spoken to by push-relay and Threema's SDKs. */
   static async start(options: ThreemaGatewaySandboxOptions): Promise<ThreemaGatewaySandbox> {
-    const certificate = await options.ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
-    // HTTP/1.1 only, as msgapi.threema.ch is spoken to by push-relay and Threema's SDKs.
-    const server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem });
-    // Clients that vanish mid-request are normal here; they must not crash the process hosting the sandbox.
-    server.on("clientError", (_error, socket) => socket.destroy());
-    await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
-    return new ThreemaGatewaySandbox(server, (server.address() as AddressInfo).port);
+    const { server, port } = await listenHttps(options);
+    return new ThreemaGatewaySandbox(server, port);
   }
 
   /** Requests seen, any answer. */
@@ -197,8 +202,7 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
 
   /** Closes every connection and the server, without waiting for hung or delayed requests. */
   async close(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    this.timers.cancelAll();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -215,7 +219,7 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
         if (answer.reset === true) return exchange.reset();
         exchange.reply(this.settle(answer, check, exchange.headers));
       };
-      if (answer.delayMs !== undefined && answer.delayMs > 0) this.later(act, answer.delayMs);
+      if (answer.delayMs !== undefined && answer.delayMs > 0) this.timers.later(act, answer.delayMs);
       else act();
     });
   }
@@ -289,23 +293,8 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
   }
 
   private faultAnswer(): ThreemaGatewayAnswer {
-    const { latencyMs, errorRate = 0, resetRate = 0, hangRate = 0 } = this.faults;
-    const delayMs = pickLatency(latencyMs);
-    // One draw split into bands, so that the rates add up instead of shadowing each other.
-    const draw = Math.random();
-    if (draw < hangRate) return { delayMs, hang: true };
-    if (draw < hangRate + resetRate) return { delayMs, reset: true };
-    if (draw < hangRate + resetRate + errorRate) return { delayMs, status: 500 };
-    return { delayMs };
-  }
-
-  /** A timer that close() cancels, so that delayed answers neither outlive the sandbox nor keep Node running. */
-  private later(action: () => void, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      action();
-    }, delayMs);
-    this.timers.add(timer);
+    const { delayMs, fault } = drawFault(this.faults);
+    return { delayMs, hang: fault === "hang", reset: fault === "reset", status: fault === "error" ? 500 : undefined };
   }
 }
 
