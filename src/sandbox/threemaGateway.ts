@@ -108,6 +108,8 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
   readonly url: string;
   /** Every message delivered, in order. */
   readonly received: ReceivedThreemaMessage[] = [];
+  /** The nonce (hex) of every box that decrypted, in order, whatever it was answered. */
+  readonly nonces: string[] = [];
   /** Settable at any time. */
   faults: ThreemaGatewayFaultMix = {};
 
@@ -191,9 +193,10 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
     this.scripts.clear();
   }
 
-  /** Forgets received messages, counters, scripts and faults; accounts, their credits and recipients stay. */
+  /** Forgets received messages, nonces, counters, scripts and faults; accounts, their credits and recipients stay. */
   reset(): void {
     this.received.length = 0;
+    this.nonces.length = 0;
     this.requestCount = 0;
     this.undecryptableCount = 0;
     this.scripts.clear();
@@ -251,6 +254,7 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
       this.undecryptableCount++;
       return refuse(400, "The recipient cannot decrypt this box");
     }
+    this.nonces.push(nonceHex.toLowerCase());
     const fields = Object.fromEntries([...form.entries()].filter(([name]) => name !== "secret"));
     return { ok: true, account, to: to, plaintext: Buffer.from(plaintext), fields };
   }

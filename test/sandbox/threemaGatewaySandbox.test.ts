@@ -235,6 +235,7 @@ describe("Threema Gateway sandbox scripts", () => {
       assert.equal(busy.headers["retry-after"], "3");
     }
     assert.equal(gateway.received.length, 1);
+    assert.equal(gateway.nonces.length, 4, "every box that decrypted, whatever its answer");
     assert.equal(gateway.credits(account.identity), 99);
     const other = gateway.createRecipient();
     await expectStatus(post(form({ to: other })), 200);
@@ -269,7 +270,10 @@ describe("Threema Gateway sandbox scripts", () => {
     gateway.faults = { errorRate: 1 };
     await expectStatus(post(form({ senderSecretKey: nacl.box.keyPair().secretKey })), 400);
     gateway.reset();
-    assert.deepEqual([gateway.received.length, gateway.requests, gateway.undecryptable, gateway.faults], [0, 0, 0, {}]);
+    assert.deepEqual(
+      [gateway.received.length, gateway.nonces.length, gateway.requests, gateway.undecryptable, gateway.faults],
+      [0, 0, 0, 0, {}],
+    );
     await expectStatus(post(form()), 200);
   });
 });

@@ -225,12 +225,15 @@ describe("Threema Gateway pushkin", () => {
       });
     }
 
-    test("5xx are retried, then delivered", async () => {
+    test("5xx are retried with the same box, then delivered", async () => {
       const user = recipient();
       sandbox.threema.script(user.identity, { status: 500 }, { status: 503 }, {});
       assert.equal(await (await notify(deviceOf(user))).text(), '{"rejected": []}');
       assert.equal(sandbox.threema.requests, 3);
       assert.equal(sandbox.threema.received.length, 1);
+      // A repeat of a message that did arrive is then dropped by the phone as a replayed nonce.
+      const nonce = sandbox.threema.received[0]?.fields.nonce;
+      assert.deepEqual(sandbox.threema.nonces, [nonce, nonce, nonce]);
     });
 
     test("429 waits its Retry-After, then delivered", async () => {

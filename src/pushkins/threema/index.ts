@@ -70,6 +70,8 @@ export class ThreemaPushkin implements Pushkin {
     }
     const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
 
+    // Every try sends the same box: should a try that seemed lost have arrived after all, the repeat carries a nonce
+    // the phone has already seen, and Threema apps drop such a message as a replay.
     return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
       const answer = await this.gateway.sendE2e(device.pushkey, sealed, ctx.signal);
       const verdict = classifyThreemaAnswer(answer.status, answer.body, answer.headers);
