@@ -4,8 +4,8 @@
  * with a random 24-byte nonce. The plaintext is push-relay's: the message type byte 0xFE, the JSON, and one byte of
  * PKCS#7-style padding (0x01); push-relay pads no further, since the sender's ID already tells what is being sent.
  *
- * The X25519 step runs in node:crypto (OpenSSL), the rest in tweetnacl: tweetnacl's own scalar multiplication, in
- * plain JavaScript, takes over a millisecond of CPU for each push, ten times as long.
+ * The X25519 step runs in node:crypto (OpenSSL), the rest in tweetnacl: with tweetnacl's own scalar multiplication,
+ * in plain JavaScript, a message costs about three times the CPU (0.8 ms instead of 0.25 ms, warmed up).
  */
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from "node:crypto";
 import nacl from "tweetnacl";
