@@ -145,6 +145,11 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
     ["HTTPS_PROXY without a host", APPS, /^HTTPS_PROXY: the proxy URL is not a URL/],
     ["a top level that is not a mapping", "- a\n- b\n", /^the file must hold a YAML mapping/],
     ["broken YAML", "apps: {a: [\n", /^YAML syntax:/],
+    [
+      "an unquoted value starting with *",
+      "apps:\n  a: {type: threema, identity: *3MAPUSH}\n",
+      /^YAML: .*3MAPUSH.* \(a value that starts with '\*' is read as an alias: quote it, as in identity: "\*3MAPUSH"\)$/,
+    ],
   ];
   for (const [name, yaml, expected] of cases) {
     test(name, () => {

@@ -1,10 +1,10 @@
-/** `herald demo`: with no credentials, pushes reach the sandbox APNs, FCM, WebPush and Huawei services and are shown in plain words. */
+/** `herald demo`: with no credentials, pushes reach the sandbox APNs, FCM, WebPush, Huawei and Threema services and are shown in plain words. */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { heraldBin } from "./helpers/paths.js";
 
-test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush and Huawei services, and stops on Ctrl-C", async () => {
+test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, and stops on Ctrl-C", async () => {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(process.execPath, [heraldBin, "demo", "--port", String(port)]);
   let output = "";
@@ -31,6 +31,10 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush and Hu
   assert.match(
     output,
     /sandbox HMS received a push for device hms-demo-tok… \(urgency HIGH\): "Major Tom: Hello from Herald", unread 1/,
+  );
+  assert.match(
+    output,
+    /sandbox Threema Gateway decrypted a message for HERALD42 from \*[0-9A-Z]{7} \(type 0xFE\): "Major Tom: Hello from Herald", unread 1/,
   );
   assert.match(output, /Herald answered 200 \{"rejected": \[\]\}/);
 

@@ -1,8 +1,8 @@
 /**
  * `herald demo`: Herald and the sandbox providers on this machine, with no credentials at all. It sends a first
- * notification itself, to an iPhone (APNs), an Android phone (FCM) and a browser (WebPush), shows in plain words
- * what each sandbox received (the browser's message decrypted), and prints what to `curl` next. Nothing leaves the
- * machine.
+ * notification itself, to an iPhone (APNs), Android phones (FCM, Huawei), a Threema user (Threema Gateway) and a browser
+ * (WebPush), shows in plain words what each sandbox received (the browser's and the Threema user's messages
+ * decrypted), and prints what to `curl` next. Nothing leaves the machine.
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -11,6 +11,7 @@ import { createLogger } from "../observability/logger.js";
 import type { ReceivedPush } from "../sandbox/apns.js";
 import type { ReceivedFcmMessage } from "../sandbox/fcm.js";
 import type { ReceivedHmsMessage } from "../sandbox/hms.js";
+import type { ReceivedThreemaMessage } from "../sandbox/threemaGateway.js";
 import type { ReceivedWebPush } from "../sandbox/webpush.js";
 import { SANDBOX_APPS, startSandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
@@ -19,6 +20,7 @@ const IPHONE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00de
 const DEAD_IPHONE_TOKEN = "dead00000000000000000000000000000000000000000000000000000000dead";
 const ANDROID_TOKEN = "fcm-demo-token:APA91bHerald";
 const HUAWEI_TOKEN = "hms-demo-token-0123456789abcdef";
+const THREEMA_ID = "HERALD42";
 
 export async function demo(options: { port?: number } = {}): Promise<number> {
   const sandbox = await startSandbox();
@@ -43,6 +45,7 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   sandbox.fcm.on("push", (message: ReceivedFcmMessage) => console.log(describeFcmPush(message)));
   sandbox.webpush.on("push", (push: ReceivedWebPush) => console.log(describeWebPush(push)));
   sandbox.hms.on("push", (message: ReceivedHmsMessage) => console.log(describeHmsPush(message)));
+  sandbox.threema.on("push", (message: ReceivedThreemaMessage) => console.log(describeThreemaPush(message)));
   const subscription = sandbox.webpush.createSubscription();
   const browser = {
     app_id: SANDBOX_APPS.webpush,
@@ -50,27 +53,39 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     data: { endpoint: subscription.endpoint, auth: subscription.keys.auth },
   };
 
-  console.log(`Herald demo: Herald and sandbox APNs, FCM, WebPush and Huawei services run on this machine; nothing leaves it.
+  const threemaUser = sandbox.threema.createRecipient(THREEMA_ID);
+  const threema = {
+    app_id: SANDBOX_APPS.threema,
+    pushkey: threemaUser.identity,
+    data: { public_key: threemaUser.publicKeyHex },
+  };
+
+  console.log(`Herald demo: Herald and sandbox APNs, FCM, WebPush, Huawei and Threema services run on this machine; nothing leaves it.
 
   Herald        ${url}
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
   sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
   sandbox Web   ${sandbox.webpush.url} (checks VAPID, decrypts each message with the browser's keys)
   sandbox HMS   ${sandbox.hms.url} (checks the OAuth token Herald got for the Huawei app)
+  sandbox 3MA   ${sandbox.threema.url} (Threema Gateway: checks the gateway ID and secret, decrypts with the user's key)
   apps          ${SANDBOX_APPS.apns}: APNs, token auth
                 ${SANDBOX_APPS.fcm}: FCM HTTP v1, service account
                 ${SANDBOX_APPS.webpush}: WebPush, VAPID
                 ${SANDBOX_APPS.hms}: Huawei Push Kit
+                ${SANDBOX_APPS.threema}: Threema Gateway, gateway ID ${sandbox.threemaAccount.identity}
   config        ${configPath}
 `);
-  console.log("Sending a first notification to an iPhone, two Android phones and a browser, as a homeserver would…");
+  console.log(
+    "Sending a first notification to an iPhone, two Android phones, a Threema user and a browser, as a homeserver would…",
+  );
   const huawei = { app_id: SANDBOX_APPS.hms, pushkey: HUAWEI_TOKEN };
-  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN), huawei, browser];
+  const devices = [iphone(IPHONE_TOKEN), android(ANDROID_TOKEN), huawei, threema, browser];
   const first = await fetch(url, { method: "POST", body: JSON.stringify(sampleNotification("$first-event", devices)) });
   console.log(`  Herald answered ${first.status} ${await first.text()}\n`);
 
-  console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, and
-a browser's the p256dh key of its subscription, whose endpoint and auth secret go in the device's data:
+  console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, a
+Threema user's their Threema ID, with their public key in the device's data, and a browser's the p256dh key of its
+subscription, whose endpoint and auth secret go in the device's data:
 
   curl -s -X POST ${url} \\
     -H 'Content-Type: application/json' \\
@@ -163,4 +178,14 @@ export function describeHmsPush(message: ReceivedHmsMessage): string {
     ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
     : "no message text";
   return `  sandbox HMS received a push for device ${message.token.slice(0, 12)}… (urgency ${android.urgency}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
+}
+
+/** One Threema Gateway message as the user's phone decrypts it: the type byte, then the data map as JSON. */
+export function describeThreemaPush(message: ReceivedThreemaMessage): string {
+  const data = (message.json ?? {}) as Record<string, string>;
+  const what = data.content_body
+    ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
+    : "no message text";
+  const type = `0x${message.type.toString(16).toUpperCase()}`;
+  return `  sandbox Threema Gateway decrypted a message for ${message.to} from ${message.from} (type ${type}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
 }

@@ -57,7 +57,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       document.errors.map((e) => `YAML syntax: ${e.message}`),
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  const raw = toJs(document, path) ?? {};
   if (!isJsonObject(raw)) throw new ConfigError(path, ["the file must hold a YAML mapping of keys to values"]);
 
   const warnings: string[] = [];
@@ -94,6 +94,21 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       apps: config.apps as Record<string, AppConfig>,
     },
   };
+}
+
+/**
+ * The document as plain values. An alias with no anchor fails only here; it is nearly always a value that starts with
+ * `*` written without quotes, such as a Threema Gateway ID.
+ */
+function toJs(document: ReturnType<typeof parseDocument>, path: string): unknown {
+  try {
+    return document.toJS() as unknown;
+  } catch (error) {
+    const hint = /alias/i.test((error as Error).message)
+      ? ` (a value that starts with '*' is read as an alias: quote it, as in identity: "*3MAPUSH")`
+      : "";
+    throw new ConfigError(path, [`YAML: ${(error as Error).message}${hint}`]);
+  }
 }
 
 function proxyFrom(value: unknown, env: NodeJS.ProcessEnv, path: string): ProxyConfig | undefined {

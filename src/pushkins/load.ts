@@ -18,6 +18,7 @@ const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   gcm: async () => (await import("./fcm/index.js")).createFcmPushkin,
   webpush: async () => (await import("./webpush/index.js")).createWebPushPushkin,
   hms: async () => (await import("./hms/index.js")).createHmsPushkin,
+  threema: async () => (await import("./threema/index.js")).createThreemaPushkin,
 };
 
 export function builtInTypes(): string[] {

@@ -2,8 +2,9 @@
  * The sandbox providers, started together with throwaway credentials, for `herald demo`, the tests and the
  * benchmark: a CA; a fake APNs that checks every JWT like Apple; a fake Google OAuth endpoint and a fake FCM that
  * checks the access tokens it issued; a fake WebPush service that checks VAPID and decrypts every message; a fake
- * Huawei Push Kit with its OAuth endpoint.
- * Credential files (the CA certificate, an APNs .p8 key, a Google service account, a VAPID key) are written to a fresh
+ * Huawei Push Kit with its OAuth endpoint; a fake Threema Gateway that decrypts every message as the user's phone would.
+ * Credential files (the CA certificate, an APNs .p8 key, a Google service account, a VAPID key, a Threema Gateway
+ * private key) are written to a fresh
  * temporary directory, so that a Herald config points at them as at real ones.
  */
 import { generateKeyPairSync } from "node:crypto";
@@ -16,6 +17,7 @@ import { createSandboxCa, type SandboxCa } from "./ca.js";
 import { FcmSandbox } from "./fcm.js";
 import { GoogleOAuthSandbox } from "./googleOAuth.js";
 import { HmsSandbox } from "./hms.js";
+import { ThreemaGatewaySandbox, type ThreemaGatewayAccount } from "./threemaGateway.js";
 import { WebPushSandbox } from "./webpush.js";
 
 export const SANDBOX_APNS = { keyId: "SANDBOXKEY", teamId: "SANDBOXTEAM", topic: "org.example.herald.demo" } as const;
@@ -26,6 +28,7 @@ export const SANDBOX_APPS = {
   fcm: `${SANDBOX_APNS.topic}.android`,
   webpush: `${SANDBOX_APNS.topic}.web`,
   hms: `${SANDBOX_APNS.topic}.huawei`,
+  threema: `${SANDBOX_APNS.topic}.threema`,
 } as const;
 
 export interface Sandbox {
@@ -35,9 +38,12 @@ export interface Sandbox {
   fcm: FcmSandbox;
   webpush: WebPushSandbox;
   hms: HmsSandbox;
+  threema: ThreemaGatewaySandbox;
+  /** The gateway ID of the `threema` app. */
+  threemaAccount: ThreemaGatewayAccount;
   /** The temporary directory with the credential files. */
   dir: string;
-  files: { ca: string; apnsKey: string; serviceAccount: string; vapidKey: string };
+  files: { ca: string; apnsKey: string; serviceAccount: string; vapidKey: string; threemaKey: string };
   /** An `apps` section that sends everything to the sandbox. */
   apps(): Record<string, JsonObject>;
   close(): Promise<void>;
@@ -51,6 +57,7 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     apnsKey: join(dir, `AuthKey_${SANDBOX_APNS.keyId}.p8`),
     serviceAccount: join(dir, "firebase-service-account.json"),
     vapidKey: join(dir, "vapid_private.pem"),
+    threemaKey: join(dir, "threema-gateway-private.key"),
   };
   writeFileSync(files.ca, ca.certPem);
 
@@ -78,6 +85,9 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
   const webpush = await WebPushSandbox.start({ ca, host: options.host });
   const hms = await HmsSandbox.start({ ca, host: options.host });
   const hmsApp = hms.createApp();
+  const threema = await ThreemaGatewaySandbox.start({ ca, host: options.host });
+  const threemaAccount = threema.createAccount();
+  writeFileSync(files.threemaKey, threemaAccount.privateKeyFile, { mode: 0o600 });
   const fcm = await FcmSandbox.start({ ca, oauth, host: options.host, legacyApiKeys: [SANDBOX_FCM.legacyApiKey] });
 
   return {
@@ -87,6 +97,8 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
     fcm,
     webpush,
     hms,
+    threema,
+    threemaAccount,
     dir,
     files,
     apps: () => ({
@@ -124,9 +136,17 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
         token_endpoint: hms.tokenUrl,
         ca: files.ca,
       },
+      [SANDBOX_APPS.threema]: {
+        type: "threema",
+        identity: threemaAccount.identity,
+        secret: threemaAccount.secret,
+        private_key_file: files.threemaKey,
+        endpoint: threema.url,
+        ca: files.ca,
+      },
     }),
     async close() {
-      await Promise.all([apns.close(), fcm.close(), oauth.close(), webpush.close(), hms.close()]);
+      await Promise.all([apns.close(), fcm.close(), oauth.close(), webpush.close(), hms.close(), threema.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

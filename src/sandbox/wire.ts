@@ -1,12 +1,30 @@
 /** Small pieces every sandbox provider uses to read requests and to fake slowness. */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import http2, { Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
+import { listen } from "../core/listen.js";
+import type { SandboxCa } from "./ca.js";
 
 /** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/** An HTTPS/1.1 server with a certificate of the sandbox CA for localhost, listening (by default on any free port). */
+export async function listenHttps(options: {
+  ca: SandboxCa;
+  host?: string;
+  port?: number;
+}): Promise<{ server: https.Server; port: number }> {
+  const certificate = await options.ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
+  const server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem });
+  // Clients that vanish mid-request are normal here; they must not crash the process hosting the sandbox.
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 /** The whole body, or undefined once it grows past `limit` bytes (the rest is read and dropped). */
@@ -44,6 +62,46 @@ export function pickLatency(latencyMs: number | [min: number, max: number] | und
     return min + Math.random() * (max - min);
   }
   return latencyMs;
+}
+
+/** What a fault mix does to one request: how long it waits, then whether it hangs, resets or fails. */
+export interface FaultDraw {
+  delayMs: number | undefined;
+  fault: "hang" | "reset" | "error" | undefined;
+}
+
+/** One draw split into bands, so that the rates add up instead of shadowing each other. */
+export function drawFault(faults: {
+  latencyMs?: number | [min: number, max: number];
+  errorRate?: number;
+  resetRate?: number;
+  hangRate?: number;
+}): FaultDraw {
+  const { latencyMs, errorRate = 0, resetRate = 0, hangRate = 0 } = faults;
+  const delayMs = pickLatency(latencyMs);
+  const draw = Math.random();
+  if (draw < hangRate) return { delayMs, fault: "hang" };
+  if (draw < hangRate + resetRate) return { delayMs, fault: "reset" };
+  if (draw < hangRate + resetRate + errorRate) return { delayMs, fault: "error" };
+  return { delayMs, fault: undefined };
+}
+
+/** Delayed answers that a sandbox's close() cancels, so that they neither outlive it nor keep Node running. */
+export class Timers {
+  private readonly pending = new Set<NodeJS.Timeout>();
+
+  later(action: () => void, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.pending.delete(timer);
+      action();
+    }, delayMs);
+    this.pending.add(timer);
+  }
+
+  cancelAll(): void {
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
 }
 
 /** For errors of clients that vanish mid-request: normal here, and they must not crash the hosting process. */
