@@ -8,11 +8,21 @@ import type { KeyObject } from "node:crypto";
 import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client, type Http1Response } from "../../core/http1Client.js";
+import {
+  CredentialFailure,
+  PermanentFailure,
+  TemporaryFailure,
+  type Delivery,
+  type DeliveryContext,
+} from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
+import { logRetries, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { classifyThreemaAnswer } from "./answer.js";
 import { pushPlaintext, sealForRecipient, x25519PrivateKey, type SealedBox } from "./crypto.js";
 import { threemaMetrics } from "./metrics.js";
 
 export const THREEMA_GATEWAY_ENDPOINT = "https://msgapi.threema.ch";
+const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
 
 export interface ThreemaGatewayOptions {
   /** The API's base URL, without a trailing slash. */
@@ -49,7 +59,38 @@ export class ThreemaGatewayClient {
     return sealForRecipient(pushPlaintext(message), recipientPublicKey, this.privateKey);
   }
 
-  /** Posts a sealed message to the Threema ID `to`. Throws a `TemporaryFailure` when the API cannot be reached. */
+  /**
+   * Posts a sealed message to the Threema ID `to` until the gateway accepts it, says the ID can never be reached, or
+   * refuses for good, within the deadline. Every try sends the same box: should a try that seemed lost have arrived
+   * after all, the repeat carries a nonce the phone has already seen, and Threema apps drop it as a replay.
+   */
+  deliver(to: string, sealed: SealedBox, ctx: DeliveryContext): Promise<Delivery> {
+    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async () => {
+      const answer = await this.sendE2e(to, sealed, ctx.signal);
+      const verdict = classifyThreemaAnswer(answer.status, answer.body, answer.headers);
+      const provider = { status: answer.status };
+      switch (verdict.kind) {
+        case "delivered":
+          ctx.log().debug({ message_id: verdict.messageId }, "Threema Gateway accepted the message");
+          return { kind: "delivered" };
+        case "rejected":
+          ctx.log().info(`Threema ID was rejected: ${verdict.why}`);
+          return { kind: "rejected", why: verdict.why };
+        case "retry":
+          throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter, answer: provider });
+        case "fail":
+          if (answer.status === 401)
+            throw new CredentialFailure("Threema Gateway refused the gateway ID or its secret (401)", {
+              fix: "check identity and secret against gateway.threema.ch",
+              answer: provider,
+            });
+          ctx.log().error(verdict.why);
+          throw new PermanentFailure(verdict.why, { answer: provider });
+      }
+    });
+  }
+
+  /** Posts a sealed message to the Threema ID `to`, once. Throws a `TemporaryFailure` when the API cannot be reached. */
   sendE2e(to: string, { nonce, box }: SealedBox, signal: AbortSignal): Promise<Http1Response> {
     const form = new URLSearchParams({
       from: this.options.identity,

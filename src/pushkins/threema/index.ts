@@ -4,24 +4,13 @@
  * `data.public_key` their public key; the message is the FCM v1 pushkin's data map, as push-relay frames its own.
  * Answers are classified as the design says: 400 rejects, 401/402/413 are the operator's to fix, 429/5xx are retried.
  */
+import { deliveryContext } from "../../core/deliveryContext.js";
 import type { Device, Notification } from "../../core/notification.js";
-import {
-  PermanentFailure,
-  TemporaryFailure,
-  type DeviceOutcome,
-  type DispatchContext,
-  type Pushkin,
-  type PushkinSetup,
-} from "../../core/pushkin.js";
-import { logRetries, withRetries, type RetryPolicy } from "../../core/retry.js";
-import { shortPushkey } from "../../observability/logger.js";
+import type { DeviceOutcome, DispatchContext, Pushkin, PushkinSetup } from "../../core/pushkin.js";
 import { buildFcmData, stringValues } from "../fcm/payload.js";
-import { classifyThreemaAnswer } from "./answer.js";
 import { ThreemaGatewayClient } from "./client.js";
 import { isThreemaUserId, parsePublicKeyHex } from "./recipient.js";
 import { readThreemaSettings, type ThreemaSettings } from "./settings.js";
-
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
 
 export function createThreemaPushkin(setup: PushkinSetup): ThreemaPushkin {
   return new ThreemaPushkin(setup, readThreemaSettings(setup.config, setup.configDir));
@@ -68,27 +57,7 @@ export class ThreemaPushkin implements Pushkin {
         why: "its data.public_key is a degenerate X25519 key that nothing can be encrypted for",
       };
     }
-    const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
-
-    // Every try sends the same box: should a try that seemed lost have arrived after all, the repeat carries a nonce
-    // the phone has already seen, and Threema apps drop such a message as a replay.
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
-      const answer = await this.gateway.sendE2e(device.pushkey, sealed, ctx.signal);
-      const verdict = classifyThreemaAnswer(answer.status, answer.body, answer.headers);
-      switch (verdict.kind) {
-        case "delivered":
-          log().debug({ message_id: verdict.messageId }, "Threema Gateway accepted the message");
-          return { kind: "delivered" };
-        case "rejected":
-          log().info(`Threema ID was rejected: ${verdict.why}`);
-          return { kind: "rejected", why: verdict.why };
-        case "retry":
-          throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter });
-        case "fail":
-          log().error(verdict.why);
-          throw new PermanentFailure(verdict.why);
-      }
-    });
+    return this.gateway.deliver(device.pushkey, sealed, deliveryContext(ctx, this.name, device.pushkey));
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * with the gateway ID; Threema never sees it.
  */
 import { readCredentialFile } from "../credentialFile.js";
-import { PushkinSetupError } from "../../core/pushkin.js";
+import { CredentialFileError } from "../../core/pushkin.js";
 
 const FILE_FORMAT = /^private:([0-9a-fA-F]{64})\n?$/;
 
@@ -13,7 +13,7 @@ export function readGatewayPrivateKey(path: string): Buffer {
   const text = readCredentialFile(path, "Threema Gateway private key file").toString("latin1");
   const hex = FILE_FORMAT.exec(text)?.[1];
   if (hex === undefined) {
-    throw new PushkinSetupError(
+    throw new CredentialFileError(
       `The Threema Gateway private key file '${path}' must hold 'private:' followed by the key as 64 hex characters ` +
         "(and at most a newline after it).",
     );
