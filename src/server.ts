@@ -1,6 +1,6 @@
 /**
- * A running Herald: the pushkins, the dispatcher, the HTTP listeners (one per `http.bind_addresses`) and the
- * Prometheus listener, started from a validated config and stopped gracefully.
+ * A running Herald: the pushkins, the dispatcher, push-relay's engine when configured, the HTTP listeners (one per
+ * `http.bind_addresses`) and the Prometheus listener, started from a validated config and stopped gracefully.
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
@@ -20,6 +20,9 @@ import { AppRouter } from "./core/routing.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
+import { pushRelayMetrics } from "./pushRelay/metrics.js";
+import { PushRelaySender } from "./pushRelay/sender.js";
+import { readPushRelaySettings } from "./pushRelay/settings.js";
 import { listen } from "./core/listen.js";
 
 export interface Herald {
@@ -40,6 +43,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const metrics = new GatewayMetrics({ processMetrics: config.metrics.prometheus.enabled });
   const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
   const pushkins = await loadPushkins(config, metrics, log);
+  let pushRelay: PushRelaySender | undefined;
+  try {
+    pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
+  } catch (error) {
+    await closeAll([], pushkins);
+    throw error;
+  }
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
     metrics.registerPushkin(pushkin.name);
@@ -56,7 +66,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     requestDeadline: config.request_deadline,
   });
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = createApp({ dispatcher, metrics, log, lifecycle, trustForwardedFor: config.log.access.x_forwarded_for });
+  const app = createApp({
+    dispatcher,
+    metrics,
+    log,
+    lifecycle,
+    trustForwardedFor: config.log.access.x_forwarded_for,
+    pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
+  });
   const handler = app.callback();
 
   const servers: Server[] = [];
@@ -80,7 +97,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       await listen(metricsServer, config.metrics.prometheus.port, config.metrics.prometheus.address);
     }
   } catch (error) {
-    await closeAll(servers, pushkins);
+    await closeAll(servers, pushkins, pushRelay);
     throw error;
   }
 
@@ -107,19 +124,29 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
         ]);
         if (timedOut) log.warn({ inflight }, "Shutdown timeout: closing connections with requests still in flight");
       }
-      await closeAll(servers, pushkins);
+      await closeAll(servers, pushkins, pushRelay);
       log.info("Shut down");
     })());
 
   return { addresses, metricsAddress, metrics, shutdown };
 }
 
-async function closeAll(servers: Server[], pushkins: Pushkin[]): Promise<void> {
+async function closeAll(servers: Server[], pushkins: Pushkin[], pushRelay?: PushRelaySender): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
-  await Promise.allSettled(pushkins.map((p) => p.close()));
+  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close()]);
+}
+
+/** push-relay's engine for `POST /push`, its credentials read now. */
+export function createPushRelaySender(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): PushRelaySender {
+  return PushRelaySender.create(readPushRelaySettings(config.push_relay!, config.dir), {
+    requestDeadline: config.request_deadline,
+    proxy: config.proxy,
+    metrics: metrics.registry,
+    log,
+  });
 }
 
 function sleep(ms: number): Promise<void> {
