@@ -151,6 +151,11 @@ function keyPath(instancePath: string, child?: string): string {
     .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (child !== undefined) segments.push(child);
   if (segments.length === 0) return "(top level)";
+  return dottedKey(segments);
+}
+
+/** `["apps", "com.example.apns", "topic"]` → `apps."com.example.apns".topic`: how messages name a key. */
+export function dottedKey(segments: string[]): string {
   return segments.map((s) => (/^[A-Za-z0-9_]+$/.test(s) ? s : JSON.stringify(s))).join(".");
 }
 

@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
+import { dottedKey } from "../config/load.js";
 import type { PushRelayConfig } from "../config/types.js";
 import { PushkinSetupError } from "../core/pushkin.js";
 import { APNS_ENDPOINTS, readSigningKey } from "../pushkins/apns/settings.js";
@@ -94,7 +95,7 @@ export function readPushRelaySettings(config: PushRelayConfig, configDir: string
           highPriority: app.high_priority === true,
           endpoint: (app.endpoint ?? HMS_ENDPOINT).replace(/\/+$/, ""),
           tokenEndpoint: app.token_endpoint ?? HMS_TOKEN_ENDPOINT,
-          ca: ca(`hms.${JSON.stringify(appId)}.ca`, app.ca),
+          ca: ca(dottedKey(["hms", appId, "ca"]), app.ca),
         },
       ]),
     ),
