@@ -54,7 +54,7 @@ async function push(ctx: Context, { sender, metrics }: PushRelayRoute): Promise<
     ctx.status = 204;
     // Koa drops the Content-Type of a bodiless answer; push-relay sends one.
     ctx.respond = false;
-    ctx.res.writeHead(204, { "content-type": "text/plain", "x-request-id": (ctx.state as RequestState).requestId });
+    ctx.res.writeHead(204, { "content-type": "text/plain" });
     ctx.res.end();
   } else {
     ctx.status = answer.status;

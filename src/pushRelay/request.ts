@@ -10,8 +10,8 @@
 import type { ErrorObject } from "ajv";
 import { createAjv, loadSchema } from "../schemas.js";
 
-export const MISSING_PARAMETERS = "Missing parameters";
-export const INVALID_PARAMETERS = "Invalid parameters";
+/** The schema's x-message for any check it names none for (it names one for each). */
+const INVALID_PARAMETERS = "Invalid parameters";
 const FORM_TYPE = "application/x-www-form-urlencoded";
 /** push-relay prefixes every collapse key so that its pushes never collapse with an app's own. */
 const COLLAPSE_KEY_PREFIX = "relay.";
