@@ -6,6 +6,7 @@
  *   herald check-config [--config FILE]   validate the config and build every pushkin, then exit
  *   herald demo [--port N]                Herald plus the sandbox providers, no credentials needed
  *   herald vapid-keys [--out FILE]        make a WebPush VAPID key pair
+ *   herald import-push-relay FILE         print the push_relay section for Threema push-relay's config.toml
  *
  * The config path is --config, else $SYGNAL_CONF, else ./sygnal.yaml. Exit codes: 0 success, 1 invalid
  * configuration or failed start-up, 2 wrong usage.
@@ -13,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { checkConfig } from "./commands/checkConfig.js";
 import { demo } from "./commands/demo.js";
+import { importPushRelay } from "./commands/importPushRelay.js";
 import { serve } from "./commands/serve.js";
 import { vapidKeys } from "./commands/vapidKeys.js";
 
@@ -23,6 +25,8 @@ commands:
   check-config   validate the configuration, build every pushkin, and exit
   demo           run Herald against local sandbox providers, no credentials needed (--port, default 5000)
   vapid-keys     make a WebPush VAPID key pair (--out FILE, default ./vapid_private.pem)
+  import-push-relay FILE
+                 print the push_relay section equivalent to Threema push-relay's config.toml FILE
 
 The configuration file is --config, else $SYGNAL_CONF, else ./sygnal.yaml.`;
 
@@ -32,11 +36,18 @@ interface Options {
   out?: string;
 }
 
-const COMMANDS: Record<string, (options: Options) => Promise<number>> = {
-  serve: (o) => serve(o.config),
-  "check-config": (o) => checkConfig(o.config),
-  demo: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }),
-  "vapid-keys": (o) => vapidKeys(o.out),
+interface Command {
+  run: (options: Options, file: string | undefined) => Promise<number>;
+  /** Takes one positional argument. */
+  takesFile?: boolean;
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: { run: (o) => serve(o.config) },
+  "check-config": { run: (o) => checkConfig(o.config) },
+  demo: { run: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }) },
+  "vapid-keys": { run: (o) => vapidKeys(o.out) },
+  "import-push-relay": { run: (_o, file) => importPushRelay(file), takesFile: true },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -61,16 +72,16 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const run = command ? COMMANDS[command] : undefined;
-  if (!run || extra.length > 0) {
-    console.error(command && !run ? `herald: unknown command '${command}'\n\n${USAGE}` : USAGE);
+  const found = command ? COMMANDS[command] : undefined;
+  if (!found || extra.length > (found.takesFile ? 1 : 0)) {
+    console.error(command && !found ? `herald: unknown command '${command}'\n\n${USAGE}` : USAGE);
     return 2;
   }
   if (parsed.values.port !== undefined && !/^\d+$/.test(parsed.values.port)) {
     console.error(`herald: --port must be a number\n\n${USAGE}`);
     return 2;
   }
-  return run(parsed.values);
+  return found.run(parsed.values, extra[0]);
 }
 
 process.exitCode = await main(process.argv.slice(2));

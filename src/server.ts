@@ -1,6 +1,6 @@
 /**
- * A running Herald: the pushkins, the dispatcher, the HTTP listeners (one per `http.bind_addresses`) and the
- * Prometheus listener, started from a validated config and stopped gracefully.
+ * A running Herald: the pushkins, the dispatcher, push-relay's engine when configured, the HTTP listeners (one per
+ * `http.bind_addresses`) and the Prometheus listener, started from a validated config and stopped gracefully.
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
@@ -23,6 +23,9 @@ import { Pressure } from "./core/pressure.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
+import { pushRelayMetrics } from "./pushRelay/metrics.js";
+import { PushRelaySender } from "./pushRelay/sender.js";
+import { readPushRelaySettings } from "./pushRelay/settings.js";
 import { listen } from "./core/listen.js";
 
 /** The whole request, body included, must arrive within these (Node's defaults are 60 s and 5 minutes). */
@@ -50,6 +53,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
   const pushkins = await loadPushkins(config, metrics, log, { standInForBrokenCredentials: true });
   const credentials = new CredentialHealth(metrics, log);
+  let pushRelay: PushRelaySender | undefined;
+  try {
+    pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
+  } catch (error) {
+    await closeAll([], pushkins);
+    throw error;
+  }
   const entries = new Map<string, PushkinEntry>();
   for (const pushkin of pushkins) {
     const app = config.apps[pushkin.name]!;
@@ -87,6 +97,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     trustForwardedFor: config.log.access.x_forwarded_for,
     loadShedding: config.load_shedding,
     pressure,
+    pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
   });
   const handler = app.callback();
 
@@ -116,7 +127,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
-    await closeAll(servers, pushkins);
+    await closeAll(servers, pushkins, pushRelay);
     throw error;
   }
 
@@ -145,19 +156,29 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       }
       clearInterval(credentialCheck);
       pressure.stop();
-      await closeAll(servers, pushkins);
+      await closeAll(servers, pushkins, pushRelay);
       log.info("Shut down");
     })());
 
   return { addresses, metricsAddress, metrics, shutdown };
 }
 
-async function closeAll(servers: Server[], pushkins: Pushkin[]): Promise<void> {
+async function closeAll(servers: Server[], pushkins: Pushkin[], pushRelay?: PushRelaySender): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
-  await Promise.allSettled(pushkins.map((p) => p.close()));
+  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close()]);
+}
+
+/** push-relay's engine for `POST /push`, its credentials read now. */
+export function createPushRelaySender(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): PushRelaySender {
+  return PushRelaySender.create(readPushRelaySettings(config.push_relay!, config.dir), {
+    requestDeadline: config.request_deadline,
+    proxy: config.proxy,
+    metrics: metrics.registry,
+    log,
+  });
 }
 
 function sleep(ms: number): Promise<void> {

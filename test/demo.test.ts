@@ -1,11 +1,15 @@
-/** `herald demo`: with no credentials, pushes reach the sandbox APNs, FCM, WebPush, Huawei and Threema services and are shown in plain words. */
+/**
+ * `herald demo`: with no credentials, pushes reach the sandbox APNs, FCM, WebPush, Huawei and Threema services and are
+ * shown in plain words, through /notify and through push-relay's /push.
+ */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { heraldBin } from "./helpers/paths.js";
 
-test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, and stops on Ctrl-C", async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups too, and stops on Ctrl-C", async () => {
+  // Below the ephemeral range (32768+), where the demo's own sandboxes take their ports.
+  const port = 20000 + Math.floor(Math.random() * 12000);
   const child = spawn(process.execPath, [heraldBin, "demo", "--port", String(port)]);
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
@@ -43,6 +47,33 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawe
   const body = deadCurl?.slice(deadCurl.indexOf("'") + 1, deadCurl.lastIndexOf("'"));
   const res = await fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, { method: "POST", body });
   assert.match(await res.text(), /^\{"rejected": \["3q0A/);
+
+  // Threema Web's wake-ups through push-relay's /push, one per provider.
+  assert.match(
+    output,
+    /sandbox FCM received a push for device fcm-demo-tok… \(project herald-sandbox, priority HIGH\): Threema Web wake-up for session 9f86d081… \(protocol version 3\)\n {4}data \{"wcs":"9f86d081884c7d659a2feaa0c55ad015","wca":"demo","wct":"\d+","wcv":"3"\}\n {2}Herald answered 204 to type=fcm/,
+  );
+  assert.match(
+    output,
+    /sandbox APNs received a push for device c0ffee00dead… \(topic org\.example\.herald\.demo, alert\): Threema Web wake-up for session 9f86d081… \(protocol version 3\)\n {4}payload \{"aps":\{"alert":"Threema Web Wakeup","sound":"default","mutable-content":1\},"3mw":\{"wcs":"9f86d081884c7d659a2feaa0c55ad015","wca":"demo","wct":\d+,"wcv":3\}\}\n {2}Herald answered 204 to type=apns/,
+  );
+  assert.match(
+    output,
+    /sandbox HMS received a push for device hms-demo-tok… \(urgency NORMAL\): Threema Web wake-up for session 9f86d081… \(protocol version 3\)\n {4}data \{"wcs":"9f86d081884c7d659a2feaa0c55ad015","wca":"demo","wct":\d+,"wcv":3\}\n {2}Herald answered 204 to type=hms/,
+  );
+  assert.match(
+    output,
+    /sandbox Threema Gateway decrypted a message for HERALD42 from \*[0-9A-Z]{7} \(type 0xFE\): Threema Web wake-up for session 9f86d081… \(protocol version 3\)\n {4}plaintext \{"wcs":"9f86d081884c7d659a2feaa0c55ad015","wca":"demo","wct":\d+,"wcv":3\}\n {2}Herald answered 204 to type=threema-gateway/,
+  );
+  // The /push curl example it prints is answered 204 (curl -d sends a form).
+  const pushCurl = output.split("\n").find((l) => l.includes("-d 'type=fcm"));
+  const form = pushCurl?.slice(pushCurl.indexOf("'") + 1, pushCurl.lastIndexOf("'"));
+  const pushed = await fetch(`http://127.0.0.1:${port}/push`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: form,
+  });
+  assert.equal(pushed.status, 204);
 
   child.kill("SIGINT");
   assert.equal(await exited, 0);

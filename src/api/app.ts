@@ -1,7 +1,7 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health) → 404 JSON
+ *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health, /push) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
 import Router from "@koa/router";
@@ -15,6 +15,7 @@ import { logAccess } from "../observability/accessLog.js";
 import { mountHealth } from "./health.js";
 import { loadShedding } from "./loadShedding.js";
 import { mountNotify } from "./matrix.js";
+import { mountPushRelay, type PushRelayRoute } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
 
@@ -27,6 +28,8 @@ export interface AppOptions {
   trustForwardedFor: boolean;
   loadShedding: LoadSheddingConfig;
   pressure: Pressure;
+  /** push-relay's `POST /push`, when the config has a `push_relay` section. */
+  pushRelay?: PushRelayRoute;
 }
 
 export function createApp(options: AppOptions): Koa<RequestState> {
@@ -34,6 +37,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   const router = new Router<RequestState>();
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
+  if (options.pushRelay) mountPushRelay(router, options.pushRelay);
 
   app.use(requestContext(options.log, options.trustForwardedFor));
   app.use(errorBoundary);

@@ -7,9 +7,9 @@
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import getRawBody from "raw-body";
 import type { Dispatcher } from "../core/dispatcher.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { readRequestBody } from "./body.js";
 import { parseNotificationBody } from "./notificationBody.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { RequestState } from "./state.js";
@@ -71,19 +71,11 @@ async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetr
 
 /** The body's bytes, or undefined once an answer (413, or none for a client gone) has been set. */
 async function readBody(ctx: Context): Promise<Buffer | undefined> {
-  try {
-    return await getRawBody(ctx.req, { length: ctx.request.length, limit: MAX_BODY_BYTES });
-  } catch (error) {
-    const type = (error as { type?: string }).type;
-    // The rest of an oversized body is not read: the connection closes after the answer.
-    ctx.set("Connection", "close");
-    if (type === "entity.too.large") {
-      sendError(ctx, 413, "M_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
-    } else {
-      badRequest(ctx, "Expected JSON request body");
-    }
-    return undefined;
-  }
+  const read = await readRequestBody(ctx, MAX_BODY_BYTES);
+  if (read.ok) return read.body;
+  if (read.tooLarge) sendError(ctx, 413, "M_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+  else badRequest(ctx, "Expected JSON request body");
+  return undefined;
 }
 
 function badRequest(ctx: Context, message: string): void {

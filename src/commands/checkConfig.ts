@@ -1,22 +1,35 @@
-/** `herald check-config`: the same validation as `serve`, plus building every pushkin (credential files, keys). */
+/**
+ * `herald check-config`: the same validation as `serve`, plus building every pushkin and push-relay's engine
+ * (credential files, keys).
+ */
 import { Writable } from "node:stream";
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import { GatewayMetrics } from "../observability/metrics.js";
+import type { PushRelayConfig } from "../config/types.js";
 import { loadPushkins, PushkinLoadError } from "../pushkins/load.js";
+import { PushRelayConfigError } from "../pushRelay/settings.js";
+import { createPushRelaySender } from "../server.js";
 
 export async function checkConfig(configFile: string | undefined): Promise<number> {
   const path = configPath(configFile);
   try {
     const { config, warnings } = loadConfig(path);
     for (const warning of warnings) console.error(`warning: ${warning}`);
-    const pushkins = await loadPushkins(config, new GatewayMetrics({ processMetrics: false }), warningPrinter());
-    await Promise.allSettled(pushkins.map((p) => p.close()));
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    const printer = warningPrinter();
+    const pushkins = await loadPushkins(config, metrics, printer);
+    try {
+      await (config.push_relay && createPushRelaySender(config, metrics, printer))?.close();
+    } finally {
+      await Promise.allSettled(pushkins.map((p) => p.close()));
+    }
     const apps = Object.entries(config.apps).map(([name, app]) => `  ${name} (${app.type})`);
     console.log(`${path}: configuration OK, ${apps.length} app(s):\n${apps.join("\n")}`);
+    if (config.push_relay) console.log(`push_relay (POST /push): ${pushRelayProviders(config.push_relay)}`);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PushkinLoadError) {
+    if (error instanceof ConfigError || error instanceof PushkinLoadError || error instanceof PushRelayConfigError) {
       console.error(
         error instanceof ConfigError ? error.message : `invalid configuration in ${path}:\n  - ${error.message}`,
       );
@@ -24,6 +37,18 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
     }
     throw error;
   }
+}
+
+/** e.g. "fcm, apns, hms (2 apps)", or "no provider" for an empty section. */
+function pushRelayProviders(section: PushRelayConfig): string {
+  const hms = Object.keys(section.hms ?? {}).length;
+  const providers = [
+    section.fcm && "fcm",
+    section.apns && "apns",
+    hms > 0 && `hms (${hms} app${hms === 1 ? "" : "s"})`,
+    section.threema_gateway && "threema_gateway",
+  ].filter((p): p is string => typeof p === "string");
+  return providers.join(", ") || "no provider";
 }
 
 /** A logger that prints what pushkins warn about at start-up as plain lines, like the config's own warnings. */

@@ -2,7 +2,8 @@
  * `herald demo`: Herald and the sandbox providers on this machine, with no credentials at all. It sends a first
  * notification itself, to an iPhone (APNs), Android phones (FCM, Huawei), a Threema user (Threema Gateway) and a browser
  * (WebPush), shows in plain words what each sandbox received (the browser's and the Threema user's messages
- * decrypted), and prints what to `curl` next. Nothing leaves the machine.
+ * decrypted), then wakes phones through push-relay's `POST /push` as Threema Web does (FCM, APNs, Huawei, Threema
+ * Gateway), and prints what to `curl` next. Nothing leaves the machine.
  */
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -13,7 +14,7 @@ import type { ReceivedFcmMessage } from "../sandbox/fcm.js";
 import type { ReceivedHmsMessage } from "../sandbox/hms.js";
 import type { ReceivedThreemaMessage } from "../sandbox/threemaGateway.js";
 import type { ReceivedWebPush } from "../sandbox/webpush.js";
-import { SANDBOX_APPS, startSandbox } from "../sandbox/index.js";
+import { SANDBOX_APNS, SANDBOX_APPS, SANDBOX_FCM, startSandbox, type Sandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
 
 const IPHONE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeef";
@@ -28,7 +29,12 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   const port = options.port ?? 5000;
   const configPath = join(sandbox.dir, "sygnal.yaml");
   const { config } = parseConfig(
-    stringify({ http: { bind_addresses: ["127.0.0.1"], port }, log: { level: "warn" }, apps: sandbox.apps() }),
+    stringify({
+      http: { bind_addresses: ["127.0.0.1"], port },
+      log: { level: "warn" },
+      apps: sandbox.apps(),
+      push_relay: pushRelaySection(sandbox),
+    }),
     configPath,
   );
   let herald;
@@ -40,7 +46,9 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     console.error("Is something else listening there? Choose another port with --port.");
     return 1;
   }
-  const url = `http://127.0.0.1:${herald.addresses[0]!.port}/_matrix/push/v1/notify`;
+  const base = `http://127.0.0.1:${herald.addresses[0]!.port}`;
+  const url = `${base}/_matrix/push/v1/notify`;
+  const pushUrl = `${base}/push`;
   sandbox.apns.on("push", (push: ReceivedPush) => console.log(describeApnsPush(push)));
   sandbox.fcm.on("push", (message: ReceivedFcmMessage) => console.log(describeFcmPush(message)));
   sandbox.webpush.on("push", (push: ReceivedWebPush) => console.log(describeWebPush(push)));
@@ -63,6 +71,7 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   console.log(`Herald demo: Herald and sandbox APNs, FCM, WebPush, Huawei and Threema services run on this machine; nothing leaves it.
 
   Herald        ${url}
+                ${pushUrl} (Threema push-relay's API, for Threema Web)
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
   sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
   sandbox Web   ${sandbox.webpush.url} (checks VAPID, decrypts each message with the browser's keys)
@@ -83,6 +92,14 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   const first = await fetch(url, { method: "POST", body: JSON.stringify(sampleNotification("$first-event", devices)) });
   console.log(`  Herald answered ${first.status} ${await first.text()}\n`);
 
+  console.log(
+    "Waking an Android phone, an iPhone, a Huawei phone and a Threema user through /push, as Threema Web does…",
+  );
+  for (const form of wakeups(sandbox, threemaUser)) {
+    const answer = await fetch(pushUrl, { method: "POST", body: new URLSearchParams(form) });
+    console.log(`  Herald answered ${answer.status} to type=${form.type}\n`);
+  }
+
   console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, a
 Threema user's their Threema ID, with their public key in the device's data, and a browser's the p256dh key of its
 subscription, whose endpoint and auth secret go in the device's data:
@@ -99,6 +116,11 @@ A device whose token the provider declares dead is answered in "rejected", so th
   curl -s -X POST ${url} \\
     -d '${JSON.stringify(sampleNotification("$event-2", [iphone(DEAD_IPHONE_TOKEN)]))}'
 
+Threema Web's wake-up through push-relay's API (204: sent; a dead token: 400 "Push not successful"):
+
+  curl -s -i -X POST ${pushUrl} \\
+    -d '${new URLSearchParams(wakeups(sandbox, threemaUser)[0]).toString()}'
+
 Ctrl-C stops the demo.
 `);
 
@@ -110,6 +132,55 @@ Ctrl-C stops the demo.
   await herald.shutdown();
   await sandbox.close();
   return 0;
+}
+
+/** The push_relay section: every provider at the sandbox. */
+function pushRelaySection(sandbox: Sandbox) {
+  const hms = sandbox.apps()[SANDBOX_APPS.hms]!;
+  const ca = sandbox.files.ca;
+  return {
+    fcm: {
+      service_account_file: sandbox.files.serviceAccount,
+      project_id: SANDBOX_FCM.projectId,
+      endpoint: sandbox.fcm.url,
+      ca,
+    },
+    apns: {
+      keyfile: sandbox.files.apnsKey,
+      key_id: SANDBOX_APNS.keyId,
+      team_id: SANDBOX_APNS.teamId,
+      production_endpoint: sandbox.apns.url,
+      sandbox_endpoint: sandbox.apns.url,
+      ca,
+    },
+    hms: {
+      [String(hms.app_id)]: {
+        client_id: hms.client_id,
+        client_secret: hms.client_secret,
+        endpoint: hms.endpoint,
+        token_endpoint: hms.token_endpoint,
+        ca,
+      },
+    },
+    threema_gateway: {
+      base_url: sandbox.threema.url,
+      identity: sandbox.threemaAccount.identity,
+      secret: sandbox.threemaAccount.secret,
+      private_key_file: sandbox.files.threemaKey,
+      ca,
+    },
+  };
+}
+
+/** One /push form per provider, as Threema Web sends them. */
+function wakeups(sandbox: Sandbox, threemaUser: { identity: string; publicKeyHex: string }): Record<string, string>[] {
+  const common = { session: "9f86d081884c7d659a2feaa0c55ad015", version: "3", affiliation: "demo" };
+  return [
+    { type: "fcm", token: ANDROID_TOKEN, ...common },
+    { type: "apns", token: IPHONE_TOKEN, bundleid: SANDBOX_APNS.topic, endpoint: "p", ...common },
+    { type: "hms", appid: String(sandbox.apps()[SANDBOX_APPS.hms]!.app_id), token: HUAWEI_TOKEN, ...common },
+    { type: "threema-gateway", identity: threemaUser.identity, public_key: threemaUser.publicKeyHex, ...common },
+  ];
 }
 
 function iphone(tokenHex: string) {
@@ -140,7 +211,11 @@ function sampleNotification(eventId: string, devices: unknown[]): unknown {
 export function describeApnsPush(push: ReceivedPush): string {
   const payload = (push.payload ?? {}) as {
     aps?: { alert?: { "loc-key"?: string; "loc-args"?: unknown[] }; badge?: number };
+    "3mw"?: ThreemaWakeup;
   };
+  if (payload["3mw"]) {
+    return `  sandbox APNs received a push for device ${push.token.slice(0, 12)}… (topic ${push.topic}, ${push.pushType}): ${describeWakeup(payload["3mw"])}\n    payload ${push.body}`;
+  }
   const alert = payload.aps?.alert;
   const parts = [
     alert?.["loc-key"] ? `alert ${alert["loc-key"]} ${JSON.stringify(alert["loc-args"] ?? [])}` : "no alert",
@@ -153,6 +228,9 @@ export function describeApnsPush(push: ReceivedPush): string {
 export function describeFcmPush(message: ReceivedFcmMessage): string {
   const body = message.message as { data?: Record<string, string>; android?: { priority?: string } };
   const data = body.data ?? {};
+  if (data.wcs !== undefined) {
+    return `  sandbox FCM received a push for device ${(message.token ?? "").slice(0, 12)}… (project ${message.projectId}, priority ${body.android?.priority}): ${describeWakeup(data)}\n    data ${JSON.stringify(data)}`;
+  }
   const what = data.content_body
     ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
     : "no message text";
@@ -174,6 +252,9 @@ export function describeWebPush(push: ReceivedWebPush): string {
 export function describeHmsPush(message: ReceivedHmsMessage): string {
   const data = (message.data ?? {}) as Record<string, string>;
   const android = (message.message.android ?? {}) as { urgency?: string };
+  if (data.wcs !== undefined) {
+    return `  sandbox HMS received a push for device ${message.token.slice(0, 12)}… (urgency ${android.urgency}): ${describeWakeup(data)}\n    data ${message.message.data as string}`;
+  }
   const what = data.content_body
     ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
     : "no message text";
@@ -182,10 +263,24 @@ export function describeHmsPush(message: ReceivedHmsMessage): string {
 
 /** One Threema Gateway message as the user's phone decrypts it: the type byte, then the data map as JSON. */
 export function describeThreemaPush(message: ReceivedThreemaMessage): string {
-  const data = (message.json ?? {}) as Record<string, string>;
+  const type = `0x${message.type.toString(16).toUpperCase()}`;
+  const json = (message.json ?? {}) as Record<string, unknown>;
+  if (typeof json.wcs === "string") {
+    return `  sandbox Threema Gateway decrypted a message for ${message.to} from ${message.from} (type ${type}): ${describeWakeup(json as unknown as ThreemaWakeup)}\n    plaintext ${JSON.stringify(json)}`;
+  }
+  const data = json as Record<string, string>;
   const what = data.content_body
     ? `"${data.sender_display_name ?? data.sender}: ${data.content_body}"`
     : "no message text";
-  const type = `0x${message.type.toString(16).toUpperCase()}`;
   return `  sandbox Threema Gateway decrypted a message for ${message.to} from ${message.from} (type ${type}): ${what}, unread ${data.unread ?? 0}\n    data ${JSON.stringify(data)}`;
+}
+
+interface ThreemaWakeup {
+  wcs: string;
+  wcv: number | string;
+}
+
+/** push-relay's payload as a person reads it. */
+function describeWakeup(payload: ThreemaWakeup | Record<string, string>): string {
+  return `Threema Web wake-up for session ${String(payload.wcs).slice(0, 8)}… (protocol version ${payload.wcv})`;
 }

@@ -11,6 +11,7 @@ import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import type { HeraldConfig } from "../config/types.js";
 import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
+import { PushRelayConfigError } from "../pushRelay/settings.js";
 import { startHerald } from "../server.js";
 
 export async function serve(configFile: string | undefined): Promise<number> {
@@ -43,7 +44,8 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
   try {
     herald = await startHerald(config, log, { metricsListener: !cluster.isWorker });
   } catch (error) {
-    if (error instanceof PushkinLoadError) log.fatal(`invalid configuration in ${path}: ${error.message}`);
+    if (error instanceof PushkinLoadError || error instanceof PushRelayConfigError)
+      log.fatal(`invalid configuration in ${path}: ${error.message}`);
     else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
     return 1;
   }

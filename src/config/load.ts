@@ -14,7 +14,7 @@ import { parseDocument } from "yaml";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
-import type { AppConfig, HeraldConfig } from "./types.js";
+import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -78,9 +78,17 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (metrics.opentracing?.enabled === true)
     warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
   if (metrics.sentry?.enabled === true) warnings.push("metrics.sentry: Herald does not report to Sentry; ignored");
+  const pushRelay = raw.push_relay as PushRelayConfig | undefined;
+  if (pushRelay?.influxdb !== undefined) {
+    warnings.push(
+      "push_relay.influxdb: Herald writes no InfluxDB statistics; its push counts are Prometheus metrics (herald_push_relay_pushes_total); ignored",
+    );
+  }
 
   const proxy = proxyFrom(raw.proxy, env, path);
-  const config = raw as unknown as Omit<HeraldConfig, "path" | "dir" | "proxy" | "log"> & { log: JsonObject };
+  const config = raw as unknown as Omit<HeraldConfig, "path" | "dir" | "proxy" | "log" | "push_relay"> & {
+    log: JsonObject;
+  };
   const prometheus = config.metrics.prometheus;
   return {
     warnings,
@@ -91,7 +99,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       proxy,
       log: { level: logLevel(config.log), access: config.log.access as HeraldConfig["log"]["access"] },
       metrics: { prometheus: { ...prometheus, address: prometheus.address || undefined } },
-      apps: config.apps as Record<string, AppConfig>,
+      apps: (config.apps ?? {}) as Record<string, AppConfig>,
+      push_relay: pushRelay,
     },
   };
 }
@@ -157,6 +166,11 @@ function keyPath(instancePath: string, child?: string): string {
     .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   if (child !== undefined) segments.push(child);
   if (segments.length === 0) return "(top level)";
+  return dottedKey(segments);
+}
+
+/** `["apps", "com.example.apns", "topic"]` → `apps."com.example.apns".topic`: how messages name a key. */
+export function dottedKey(segments: string[]): string {
   return segments.map((s) => (/^[A-Za-z0-9_]+$/.test(s) ? s : JSON.stringify(s))).join(".");
 }
 

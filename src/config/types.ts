@@ -52,4 +52,42 @@ export interface HeraldConfig {
   circuit_breaker: CircuitBreakerConfig;
   load_shedding: LoadSheddingConfig;
   apps: Record<string, AppConfig>;
+  /** Herald: serve Threema push-relay's `POST /push`; absent: no such route. */
+  push_relay: PushRelayConfig | undefined;
+}
+
+/** The `push_relay` section as validated: push-relay's config.toml sections, plus Herald's endpoints and CAs. */
+export interface PushRelayConfig {
+  fcm?: {
+    service_account_key_base64?: string;
+    service_account_file?: string;
+    project_id: string | number;
+    max_retries?: number;
+    timeout_secs?: number;
+    endpoint?: string;
+    ca?: string;
+  };
+  apns?: {
+    keyfile: string;
+    key_id: string;
+    team_id: string;
+    production_endpoint?: string;
+    sandbox_endpoint?: string;
+    ca?: string;
+  };
+  /** By the `appid` Threema Web sends. */
+  hms?: Record<
+    string,
+    {
+      client_id: string;
+      client_secret: string;
+      high_priority?: boolean;
+      endpoint?: string;
+      token_endpoint?: string;
+      ca?: string;
+    }
+  >;
+  threema_gateway?: { base_url: string; identity: string; secret: string; private_key_file: string; ca?: string };
+  /** Accepted and ignored: Herald's metrics are Prometheus. */
+  influxdb?: JsonObject;
 }

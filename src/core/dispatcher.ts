@@ -15,6 +15,7 @@ import type { CredentialHealth } from "./credentialHealth.js";
 import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
+import { startDeadline } from "./deadline.js";
 import {
   CredentialFailure,
   isDispatchFailure,
@@ -78,30 +79,24 @@ export class Dispatcher {
       };
     }
 
-    const deadlineMs = this.options.requestDeadline * 1000;
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new TemporaryFailure(`the request deadline of ${this.options.requestDeadline}s passed`)),
-      deadlineMs,
-    );
+    const deadline = startDeadline(this.options.requestDeadline);
     const ctx: DispatchContext = {
       requestId: request.requestId,
-      signal: controller.signal,
-      deadline: Date.now() + deadlineMs,
+      signal: deadline.signal,
+      deadline: deadline.at,
       get log() {
         return request.log;
       },
     };
-    const deadlinePassed = rejectOnAbort(controller.signal);
     try {
       const settled = await Promise.all(
         plans.map((plan) =>
-          "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadlinePassed),
+          "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),
         ),
       );
       return this.answer(notification.devices, settled, request);
     } finally {
-      clearTimeout(timer);
+      deadline.clear();
     }
   }
 
@@ -262,13 +257,4 @@ function tokenKey(device: Device): string {
 
 function deliveryKey(eventId: string, device: Device): string {
   return `${eventId}\u0000${device.app_id}\u0000${device.pushkey}`;
-}
-
-/** One promise per request that rejects with the abort reason; a rejection handler is attached so it is never unhandled. */
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  const promise = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-  promise.catch(() => {});
-  return promise;
 }

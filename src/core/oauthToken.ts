@@ -66,7 +66,6 @@ export class OAuthToken {
           : text.slice(0, 200);
       throw new CredentialFailure(`${host} refused the token request (${answer.status} ${why})`, {
         fix: credentialsHint,
-        answer: { status: answer.status },
       });
     }
     const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 3600;

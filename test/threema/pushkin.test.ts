@@ -330,7 +330,7 @@ describe("Threema Gateway configuration checks", () => {
     }
   });
 
-  test("each missing or broken key stops start-up, naming it", async () => {
+  test("each missing or broken key stops start-up, naming it; a broken file fails only its app", async () => {
     const app = sandbox.apps()[THREEMA]!;
     const badKey = join(sandbox.dir, "bad.key");
     writeFileSync(badKey, `public:${"a".repeat(64)}\n`);
@@ -341,14 +341,27 @@ describe("Threema Gateway configuration checks", () => {
       [without("private_key_file"), /\.private_key_file: required key is missing/],
       [{ ...app, identity: "3MAPUSH1" }, /\.identity: expected a value matching/],
       [{ ...app, identity: "*3MAPUSH1" }, /\.identity: expected a value matching/],
-      [{ ...app, private_key_file: join(sandbox.dir, "nope.key") }, /private key file '.*nope\.key' does not exist/],
-      [{ ...app, private_key_file: badKey }, /private key file '.*bad\.key' must hold 'private:'/],
-      [{ ...app, ca: join(sandbox.dir, "nope.pem") }, /CA certificate file '.*nope\.pem' does not exist/],
       [{ ...app, endpoint: "msgapi.threema.ch" }, /\.endpoint: expected a value matching/],
       [{ ...app, max_connections: 0 }, /\.max_connections: must be >= 1/],
     ];
     for (const [config, message] of cases) {
       await assert.rejects(startTestHerald({ apps: { [THREEMA]: config } }), message);
+    }
+    const files: [Record<string, unknown>, RegExp][] = [
+      [{ ...app, private_key_file: join(sandbox.dir, "nope.key") }, /private key file '.*nope\.key' does not exist/],
+      [{ ...app, private_key_file: badKey }, /private key file '.*bad\.key' must hold 'private:'/],
+      [{ ...app, ca: join(sandbox.dir, "nope.pem") }, /CA certificate file '.*nope\.pem' does not exist/],
+    ];
+    for (const [config, message] of files) {
+      const herald = await startTestHerald({ apps: { [THREEMA]: config } });
+      try {
+        const user = sandbox.threema.createRecipient();
+        const res = await herald.notify({ notification: { ...FULL.notification, devices: [deviceOf(user)] } });
+        assert.equal(res.status, 502);
+        assert.match(((await res.json()) as { error: string }).error, message);
+      } finally {
+        await herald.stop();
+      }
     }
   });
 });

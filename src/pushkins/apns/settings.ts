@@ -71,7 +71,8 @@ export function readApnsSettings(config: JsonObject, configDir: string): ApnsSet
   };
 }
 
-function readSigningKey(path: string): KeyObject {
+/** An Apple .p8 key file: a PEM ES256 (P-256) private key. */
+export function readSigningKey(path: string): KeyObject {
   const pem = readCredentialFile(path, "APNs key file");
   let key: KeyObject;
   try {

@@ -59,12 +59,17 @@ export function readFcmSettings(config: JsonObject, configDir: string): FcmSetti
 }
 
 function readServiceAccount(path: string): ServiceAccount {
-  const invalid = (why: string) => new CredentialFileError(`\`service_account_file\` must be valid: ${path}: ${why}`);
+  const text = readCredentialFile(path, "FCM service account file").toString("utf8");
+  return parseServiceAccount(text, `\`service_account_file\` must be valid: ${path}`);
+}
+
+/** A Google service account's JSON key; `what` begins the message of a CredentialFileError when it is unusable. */
+export function parseServiceAccount(text: string, what: string): ServiceAccount {
+  const invalid = (why: string) => new CredentialFileError(`${what}: ${why}`);
   let account: unknown;
   try {
-    account = JSON.parse(readCredentialFile(path, "FCM service account file").toString("utf8"));
-  } catch (error) {
-    if (error instanceof CredentialFileError) throw error;
+    account = JSON.parse(text);
+  } catch {
     throw invalid("not JSON");
   }
   if (!isJsonObject(account)) throw invalid("not a JSON object");

@@ -1,0 +1,73 @@
+/**
+ * `POST /push`: Threema push-relay's API, which Threema Web calls to wake the phone; mounted only when the config has
+ * a `push_relay` section.
+ *
+ * Reads at most 64 KiB (413 beyond), answers push-relay's plain-text 400s for a bad content type or bad parameters,
+ * sends through the engine (src/pushRelay/) and answers as push-relay does: 204 with an empty `text/plain` body, or
+ * `Push not successful` with 400, 502 or 500. Any other method on /push is a 405.
+ */
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import type { PushRelayMetrics } from "../pushRelay/metrics.js";
+import { contentTypeProblem, parsePushForm } from "../pushRelay/request.js";
+import type { PushRelaySender } from "../pushRelay/sender.js";
+import { readRequestBody } from "./body.js";
+import type { RequestState } from "./state.js";
+
+export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
+const PUSH_PATH = /^\/push$/;
+const NOT_SUCCESSFUL = "Push not successful";
+
+export interface PushRelayRoute {
+  sender: PushRelaySender;
+  metrics: PushRelayMetrics;
+}
+
+export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRoute): void {
+  router.post(PUSH_PATH, (ctx) => push(ctx, relay));
+  router.all(PUSH_PATH, (ctx) => {
+    ctx.set("Allow", "POST");
+    ctx.status = 405;
+    ctx.body = "";
+  });
+}
+
+async function push(ctx: Context, { sender, metrics }: PushRelayRoute): Promise<void> {
+  const started = performance.now();
+  // As in push-relay (axum reads the body before its handler runs), the size limit comes before the content type.
+  const read = await readRequestBody(ctx, PUSH_RELAY_MAX_BODY_BYTES);
+  if (!read.ok) {
+    metrics.badRequests.inc();
+    if (read.tooLarge) return text(ctx, 413, `Request body is larger than ${PUSH_RELAY_MAX_BODY_BYTES} bytes`);
+    return text(ctx, 400, "Cannot read the request body");
+  }
+  const problem = contentTypeProblem(ctx.req.headers["content-type"]);
+  const parsed = problem === undefined ? parsePushForm(read.body) : { ok: false as const, message: problem };
+  if (!parsed.ok) {
+    metrics.badRequests.inc();
+    return text(ctx, 400, parsed.message);
+  }
+
+  const { request } = parsed;
+  const answer = await sender.push(request, (ctx.state as RequestState).log);
+  if (answer.status === 204) {
+    ctx.status = 204;
+    // Koa drops the Content-Type of a bodiless answer; push-relay sends one.
+    ctx.respond = false;
+    ctx.res.writeHead(204, { "content-type": "text/plain" });
+    ctx.res.end();
+  } else {
+    ctx.status = answer.status;
+    ctx.set("Content-Type", "text/plain");
+    ctx.body = NOT_SUCCESSFUL;
+  }
+  metrics.pushes.labels(request.type, answer.outcome).inc();
+  metrics.requestTime.labels(request.type, String(answer.status)).observe((performance.now() - started) / 1000);
+}
+
+/** push-relay's error answers: plain text, as axum sends a String. */
+function text(ctx: Context, status: number, message: string): void {
+  ctx.status = status;
+  ctx.type = "text/plain; charset=utf-8";
+  ctx.body = message;
+}
