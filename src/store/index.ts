@@ -2,7 +2,7 @@
  * Opens the registry named by the options. Each driver is loaded only when its store is used: a Herald on SQLite never
  * loads `pg`, and one on PostgreSQL never loads the native SQLite addon.
  */
-import { describeError, StoreOpenError, type Registry } from "./registry.js";
+import { driverLoadError, type Registry } from "./registry.js";
 
 export type StoreOptions =
   { kind: "sqlite"; path: string; busyTimeoutMs?: number } | { kind: "postgres"; url: string; schema?: string };
@@ -12,17 +12,14 @@ export { PUSH_TYPES, StoreOpenError } from "./registry.js";
 
 export async function openStore(options: StoreOptions): Promise<Registry> {
   if (options.kind === "sqlite") {
-    const { openSqliteRegistry } = await loadDriver("better-sqlite3", () => import("./sqlite/sqliteRegistry.js"));
+    const { openSqliteRegistry } = await import("./sqlite/sqliteRegistry.js");
     return openSqliteRegistry(options);
   }
-  const { openPostgresRegistry } = await loadDriver("pg", () => import("./postgres/postgresRegistry.js"));
-  return openPostgresRegistry(options);
-}
-
-async function loadDriver<M>(name: string, load: () => Promise<M>): Promise<M> {
+  let postgres;
   try {
-    return await load();
+    postgres = await import("./postgres/postgresRegistry.js");
   } catch (error) {
-    throw new StoreOpenError(`cannot load the registry's database driver ${name}: ${describeError(error)}`);
+    throw driverLoadError("pg", error);
   }
+  return postgres.openPostgresRegistry(options);
 }

@@ -55,6 +55,11 @@ export class StoreOpenError extends Error {
   override readonly name = "StoreOpenError";
 }
 
+/** A database driver (an npm package) could not be loaded: not installed, or built for another Node. */
+export function driverLoadError(name: string, error: unknown): StoreOpenError {
+  return new StoreOpenError(`cannot load the registry's database driver ${name}: ${describeError(error)}`);
+}
+
 /** A row that holds the id or the token being registered. */
 export interface HeldRow {
   id: string;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import Database from "better-sqlite3";
 import { openStore, StoreOpenError } from "../../src/store/index.js";
+import { loadSqliteDriver, sqliteDriverName } from "../../src/store/sqlite/driver.js";
 import type { RaceOrder } from "./sqliteWorker.js";
 
 const directory = mkdtempSync(join(tmpdir(), "herald-open-store-"));
@@ -18,13 +18,20 @@ function isOpenError(pattern: RegExp) {
   return (error: unknown) => error instanceof StoreOpenError && pattern.test(error.message);
 }
 
+test("the SQLite driver is better-sqlite3 13 from Node 22 on, and 12 (better-sqlite3-node20) on Node 20", () => {
+  assert.equal(sqliteDriverName("20.18.0"), "better-sqlite3-node20");
+  assert.equal(sqliteDriverName("22.0.0"), "better-sqlite3");
+  assert.equal(sqliteDriverName("24.21.0"), "better-sqlite3");
+});
+
 describe("the SQLite registry's file", () => {
   test("is created with its missing directories, in WAL mode", async () => {
     const path = join(directory, "data", "herald", "registry.sqlite3");
     const store = await openStore({ kind: "sqlite", path });
     await store.close();
     assert.ok(existsSync(path));
-    const db = new Database(path, { readonly: true });
+    const Driver = await loadSqliteDriver();
+    const db = new Driver(path, { readonly: true });
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     db.close();
   });

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import Database from "better-sqlite3";
 import pg from "pg";
 import { openStore } from "../../src/store/index.js";
 import type { Registry } from "../../src/store/registry.js";
+import { loadSqliteDriver, type SqliteDriver } from "../../src/store/sqlite/driver.js";
 
 export interface TestDatabase {
   /** Opens a store on this database; each call opens another store on the same data. */
@@ -32,8 +32,9 @@ export function sqliteDatabases(): TestDatabases {
   return {
     async create() {
       const path = join(directory, `registry-${++created}.sqlite3`);
-      const direct = <T>(work: (db: Database.Database) => T): T => {
-        const db = new Database(path);
+      const Driver = await loadSqliteDriver();
+      const direct = <T>(work: (db: InstanceType<SqliteDriver>) => T): T => {
+        const db = new Driver(path);
         try {
           return work(db);
         } finally {

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { pendingMigrations } from "../migrations.js";
 import {
   describeError,
@@ -18,6 +18,7 @@ import {
   type RecordOutcome,
   type Registry,
 } from "../registry.js";
+import { loadSqliteDriver } from "./driver.js";
 import { sqliteMigrations } from "./migrations.js";
 
 export interface SqliteRegistryOptions {
@@ -29,8 +30,9 @@ export interface SqliteRegistryOptions {
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-export function openSqliteRegistry(options: SqliteRegistryOptions): Registry {
+export async function openSqliteRegistry(options: SqliteRegistryOptions): Promise<Registry> {
   const { path } = options;
+  const Driver = await loadSqliteDriver();
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
@@ -40,7 +42,7 @@ export function openSqliteRegistry(options: SqliteRegistryOptions): Registry {
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    db = new Driver(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     db.pragma("journal_mode = WAL");
     db.pragma("foreign_keys = ON");
     migrate(db, path);
