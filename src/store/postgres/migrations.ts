@@ -1,0 +1,28 @@
+import type { Migration } from "../migrations.js";
+
+/** The PostgreSQL registry's tables, each made inside the schema given (an already quoted identifier). */
+export const postgresMigrations: readonly Migration<(schema: string) => string>[] = [
+  {
+    version: 1,
+    description: "clients and their notifications",
+    // The notifications' key is (client_id, id) rather than (id, client_id): the same pairs, but an index led by
+    // client_id also serves the cascade when a client is deleted.
+    sql: (schema) => `
+      CREATE TABLE ${schema}.clients (
+        id text PRIMARY KEY,
+        push_type text NOT NULL CHECK (push_type IN ('apns', 'apns-sandbox', 'fcm', 'noop')),
+        device_token text NOT NULL UNIQUE,
+        always_raw boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE ${schema}.notifications (
+        id text NOT NULL,
+        client_id text NOT NULL REFERENCES ${schema}.clients (id) ON DELETE CASCADE,
+        payload jsonb NOT NULL,
+        received_at timestamptz NOT NULL,
+        PRIMARY KEY (client_id, id)
+      );
+      CREATE INDEX notifications_received_at ON ${schema}.notifications (received_at);
+    `,
+  },
+];

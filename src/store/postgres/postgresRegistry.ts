@@ -1,0 +1,209 @@
+/**
+ * The registry on PostgreSQL, for several Herald instances sharing one database. Every table lives in one schema
+ * (created if missing), so that Herald can share a database with others, and tests can run side by side.
+ *
+ * A registration takes transaction-scoped advisory locks on its id and its token, as WalletConnect's push server does:
+ * two registrations of the same id or token run one after the other, and each sees what the other wrote. It then
+ * locks, in id order, the rows that hold the id or the token, so that two registrations swapping tokens between two
+ * clients cannot deadlock.
+ */
+import pg from "pg";
+import { pendingMigrations } from "../migrations.js";
+import {
+  describeError,
+  StoreOpenError,
+  tokenTakeover,
+  type Client,
+  type HeldRow,
+  type PushType,
+  type RecordOutcome,
+  type Registry,
+} from "../registry.js";
+import { postgresMigrations } from "./migrations.js";
+
+export interface PostgresRegistryOptions {
+  /** A connection URL: `postgres://user:password@host:port/database`. */
+  url: string;
+  /** The schema holding Herald's tables; created if missing. */
+  schema?: string;
+}
+
+export const DEFAULT_SCHEMA = "herald";
+const CONNECT_TIMEOUT_MS = 10_000;
+const FOREIGN_KEY_VIOLATION = "23503";
+
+export async function openPostgresRegistry(options: PostgresRegistryOptions): Promise<Registry> {
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  if (schema === "" || Buffer.byteLength(schema) > 63 || schema.includes("\0")) {
+    throw new StoreOpenError(`the registry's PostgreSQL schema '${schema}' is not a usable name (1 to 63 bytes)`);
+  }
+  const pool = new pg.Pool({ connectionString: options.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // A pooled connection that breaks while idle is dropped by the pool and replaced on the next query; without a
+  // listener the error would end the process.
+  pool.on("error", () => {});
+  try {
+    await migrate(pool, schema);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    if (error instanceof StoreOpenError) throw error;
+    throw new StoreOpenError(
+      `cannot open the registry's PostgreSQL database ${displayUrl(options.url)} (schema ${schema}): ${describeError(error)}`,
+    );
+  }
+  return new PostgresRegistry(pool, schema);
+}
+
+/** The URL without its password, fit for an error message. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "***");
+    return parsed.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+/** A key for an advisory lock (hashed to 64 bits): the schema, what is locked, and its value. */
+function lockKey(schema: string, kind: string, value: string): string {
+  return JSON.stringify(["herald", schema, kind, value]);
+}
+
+/**
+ * Creates the schema if missing and applies the pending migrations, in one transaction under an advisory lock: several
+ * Herald instances starting at once migrate one after the other, and the later ones find nothing left to do.
+ */
+async function migrate(pool: pg.Pool, schema: string): Promise<void> {
+  const quoted = pg.escapeIdentifier(schema);
+  await inTransaction(pool, async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey(schema, "migrations", "")]);
+    // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even when the schema exists.
+    const found = await tx.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (found.rowCount === 0) await tx.query(`CREATE SCHEMA ${quoted}`);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations
+         (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const applied = await tx.query<{ version: number }>(`SELECT version FROM ${quoted}.schema_migrations`);
+    const pending = pendingMigrations(
+      postgresMigrations,
+      applied.rows.map((row) => row.version),
+      `the PostgreSQL schema ${schema}`,
+    );
+    for (const migration of pending) {
+      await tx.query(migration.sql(quoted));
+      await tx.query(`INSERT INTO ${quoted}.schema_migrations (version) VALUES ($1)`, [migration.version]);
+    }
+  });
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const tx = await pool.connect();
+  let broken = false;
+  try {
+    await tx.query("BEGIN");
+    const result = await work(tx);
+    await tx.query("COMMIT");
+    return result;
+  } catch (error) {
+    await tx.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    tx.release(broken);
+  }
+}
+
+class PostgresRegistry implements Registry {
+  private readonly sql;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {
+    const quoted = pg.escapeIdentifier(schema);
+    const clients = `${quoted}.clients`;
+    const notifications = `${quoted}.notifications`;
+    this.sql = {
+      heldRows: `SELECT id, device_token AS token FROM ${clients} WHERE id = $1 OR device_token = $2 ORDER BY id FOR UPDATE`,
+      selectClient: `SELECT id, push_type AS type, device_token AS token, always_raw AS "alwaysRaw" FROM ${clients} WHERE id = $1`,
+      upsertClient: `INSERT INTO ${clients} (id, push_type, device_token, always_raw) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (id) DO UPDATE SET
+          push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
+      rekeyClient: `UPDATE ${clients} SET id = $1 WHERE id = $2`,
+      deleteById: `DELETE FROM ${clients} WHERE id = $1`,
+      deleteByIdAndToken: `DELETE FROM ${clients} WHERE id = $1 AND device_token = $2`,
+      deleteNotificationsOf: `DELETE FROM ${notifications} WHERE client_id = $1`,
+      insertNotification: `INSERT INTO ${notifications} (id, client_id, payload, received_at)
+        VALUES ($1, $2, $3, to_timestamp($4::float8 / 1000)) ON CONFLICT DO NOTHING`,
+      deleteNotification: `DELETE FROM ${notifications} WHERE client_id = $1 AND id = $2`,
+      deleteOldNotifications: `DELETE FROM ${notifications} WHERE received_at < to_timestamp($1::float8 / 1000)`,
+      count: `SELECT count(*)::integer AS count FROM ${clients}`,
+    };
+  }
+
+  async registerClient(client: Client): Promise<void> {
+    await inTransaction(this.pool, async (tx) => {
+      const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+      await tx.query(lock, [lockKey(this.schema, "id", client.id)]);
+      await tx.query(lock, [lockKey(this.schema, "token", client.token)]);
+      const held = await tx.query<HeldRow>(this.sql.heldRows, [client.id, client.token]);
+      const takeover = tokenTakeover(held.rows, client);
+      if (takeover.kind === "drop") await tx.query(this.sql.deleteById, [takeover.id]);
+      if (takeover.kind === "rekey") {
+        await tx.query(this.sql.deleteNotificationsOf, [takeover.id]);
+        await tx.query(this.sql.rekeyClient, [client.id, takeover.id]);
+      }
+      await tx.query(this.sql.upsertClient, [client.id, client.type, client.token, client.alwaysRaw]);
+    });
+  }
+
+  async getClient(id: string): Promise<Client | undefined> {
+    const result = await this.pool.query<{ id: string; type: PushType; token: string; alwaysRaw: boolean }>(
+      this.sql.selectClient,
+      [id],
+    );
+    return result.rows[0];
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return ((await this.pool.query(this.sql.deleteById, [id])).rowCount ?? 0) > 0;
+  }
+
+  async deleteClientIfToken(id: string, token: string): Promise<boolean> {
+    return ((await this.pool.query(this.sql.deleteByIdAndToken, [id, token])).rowCount ?? 0) > 0;
+  }
+
+  async recordNotification(
+    clientId: string,
+    messageId: string,
+    payloadJson: string,
+    nowMs: number,
+  ): Promise<RecordOutcome> {
+    try {
+      const result = await this.pool.query(this.sql.insertNotification, [messageId, clientId, payloadJson, nowMs]);
+      return (result.rowCount ?? 0) > 0 ? "new" : "duplicate";
+    } catch (error) {
+      if ((error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return "unknown-client";
+      throw error;
+    }
+  }
+
+  async forgetNotification(clientId: string, messageId: string): Promise<void> {
+    await this.pool.query(this.sql.deleteNotification, [clientId, messageId]);
+  }
+
+  async deleteNotificationsBefore(cutoffMs: number): Promise<number> {
+    return (await this.pool.query(this.sql.deleteOldNotifications, [cutoffMs])).rowCount ?? 0;
+  }
+
+  async countClients(): Promise<number> {
+    return (await this.pool.query<{ count: number }>(this.sql.count)).rows[0]?.count ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+}

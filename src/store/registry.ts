@@ -1,0 +1,89 @@
+/**
+ * The registry behind the WalletConnect push-server API: which wallet (client id) receives pushes at which device
+ * token, and which relay messages each client has already been sent (the relay retries, and its retries must not
+ * ring the phone twice). Two implementations keep the same contract: SQLite, embedded, for one Herald; PostgreSQL
+ * for several Herald instances behind a load balancer.
+ */
+
+export const PUSH_TYPES = ["apns", "apns-sandbox", "fcm", "noop"] as const;
+export type PushType = (typeof PUSH_TYPES)[number];
+
+export interface Client {
+  /** The client id, as stored: the API strips a `did:key:` prefix before it gets here. */
+  id: string;
+  type: PushType;
+  /** The device token; one token belongs to one client at most. */
+  token: string;
+  /** Relay messages reach this client as they are (`topic`, `tag`, `message`), never in the legacy shape. */
+  alwaysRaw: boolean;
+}
+
+/** `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to. */
+export type RecordOutcome = "new" | "duplicate" | "unknown-client";
+
+export interface Registry {
+  /**
+   * Registers a client, atomically even when several registrations of the same id or token arrive at once:
+   * - the id's row, if any, takes the new token, type and always_raw;
+   * - a row holding the token under another id is taken over: its notifications are deleted and the row is re-keyed to
+   *   this id (or dropped, when this id already has a row of its own), so that the token stays with one client.
+   */
+  registerClient(client: Client): Promise<void>;
+  getClient(id: string): Promise<Client | undefined>;
+  /** Deletes a client and its notifications; whether it existed. */
+  deleteClient(id: string): Promise<boolean>;
+  /**
+   * Deletes a client only while it still holds `token`: a provider said that token is dead, and the wallet may have
+   * registered a new one meanwhile. Whether it was deleted.
+   */
+  deleteClientIfToken(id: string, token: string): Promise<boolean>;
+  /**
+   * Remembers that relay message `messageId` reached client `clientId`: `new` the first time, `duplicate` after, exactly
+   * once among concurrent calls.
+   */
+  recordNotification(clientId: string, messageId: string, payloadJson: string, nowMs: number): Promise<RecordOutcome>;
+  /** Forgets a recorded message (its push failed), so that the relay's retry is pushed again. */
+  forgetNotification(clientId: string, messageId: string): Promise<void>;
+  /** Deletes the notifications recorded before `cutoffMs` (ms since the epoch); how many. */
+  deleteNotificationsBefore(cutoffMs: number): Promise<number>;
+  countClients(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The registry's database cannot be opened or migrated; the message says which database and why. */
+export class StoreOpenError extends Error {
+  override readonly name = "StoreOpenError";
+}
+
+/** A database driver (an npm package) could not be loaded: not installed, or built for another Node. */
+export function driverLoadError(name: string, error: unknown): StoreOpenError {
+  return new StoreOpenError(`cannot load the registry's database driver ${name}: ${describeError(error)}`);
+}
+
+/** A row that holds the id or the token being registered. */
+export interface HeldRow {
+  id: string;
+  token: string;
+}
+
+export type TokenTakeover = { kind: "none" } | { kind: "drop"; id: string } | { kind: "rekey"; id: string };
+
+/**
+ * What registering `client` does to the row holding its token under another id, given the rows (at most two) that
+ * hold the client's id or token: drop it when the id has a row of its own, else re-key it to the id. Either way the
+ * old client's notifications go.
+ */
+export function tokenTakeover(rows: readonly HeldRow[], client: Client): TokenTakeover {
+  const holder = rows.find((row) => row.token === client.token && row.id !== client.id);
+  if (!holder) return { kind: "none" };
+  return rows.some((row) => row.id === client.id) ? { kind: "drop", id: holder.id } : { kind: "rekey", id: holder.id };
+}
+
+/** An error's own words: a refused connection to a host with two addresses is an AggregateError with no message. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return [...new Set(error.errors.map(describeError))].join("; ");
+  }
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
+}

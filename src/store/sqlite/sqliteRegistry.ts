@@ -1,0 +1,172 @@
+/**
+ * The embedded registry: one SQLite file, in WAL mode so that readers never wait for the writer. better-sqlite3 is
+ * synchronous; each call is short, and the async interface is kept so that the PostgreSQL registry can stand in.
+ * Several processes (`http.workers`) may share the file: every write transaction starts with `BEGIN IMMEDIATE`, which
+ * takes the write lock before reading, and a busy timeout makes a second writer wait for it instead of failing.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type Database from "better-sqlite3";
+import { pendingMigrations } from "../migrations.js";
+import {
+  describeError,
+  StoreOpenError,
+  tokenTakeover,
+  type Client,
+  type HeldRow,
+  type PushType,
+  type RecordOutcome,
+  type Registry,
+} from "../registry.js";
+import { loadSqliteDriver } from "./driver.js";
+import { sqliteMigrations } from "./migrations.js";
+
+export interface SqliteRegistryOptions {
+  /** The database file; its directory is created if missing. */
+  path: string;
+  /** How long a write waits for another process's write to finish before failing. */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+export async function openSqliteRegistry(options: SqliteRegistryOptions): Promise<Registry> {
+  const { path } = options;
+  const Driver = await loadSqliteDriver();
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new StoreOpenError(
+      `cannot create the directory of the registry's SQLite database ${path}: ${describeError(error)}`,
+    );
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Driver(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    db.pragma("journal_mode = WAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, path);
+    return new SqliteRegistry(db);
+  } catch (error) {
+    db?.close();
+    if (error instanceof StoreOpenError) throw error;
+    throw new StoreOpenError(`cannot open the registry's SQLite database ${path}: ${describeError(error)}`);
+  }
+}
+
+/** Applies the pending migrations in one transaction; a second process opening the file meanwhile waits for it. */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+    );
+    const applied = db.prepare<[], number>("SELECT version FROM schema_migrations").pluck().all();
+    const record = db.prepare<[number, number]>("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    for (const migration of pendingMigrations(sqliteMigrations, applied, `the SQLite database ${path}`)) {
+      db.exec(migration.sql);
+      record.run(migration.version, Date.now());
+    }
+  }).immediate();
+}
+
+interface ClientRow {
+  id: string;
+  type: PushType;
+  token: string;
+  alwaysRaw: 0 | 1;
+}
+
+class SqliteRegistry implements Registry {
+  private readonly heldRows;
+  private readonly selectClient;
+  private readonly upsertClient;
+  private readonly rekeyClient;
+  private readonly deleteById;
+  private readonly deleteByIdAndToken;
+  private readonly deleteNotificationsOf;
+  private readonly insertNotification;
+  private readonly deleteNotification;
+  private readonly deleteOldNotifications;
+  private readonly count;
+  private readonly register;
+
+  constructor(private readonly db: Database.Database) {
+    this.heldRows = db.prepare<[string, string], HeldRow>(
+      "SELECT id, device_token AS token FROM clients WHERE id = ? OR device_token = ?",
+    );
+    this.selectClient = db.prepare<[string], ClientRow>(
+      "SELECT id, push_type AS type, device_token AS token, always_raw AS alwaysRaw FROM clients WHERE id = ?",
+    );
+    this.upsertClient = db.prepare<[string, PushType, string, number, number]>(
+      `INSERT INTO clients (id, push_type, device_token, always_raw, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
+    );
+    this.rekeyClient = db.prepare<[string, string]>("UPDATE clients SET id = ? WHERE id = ?");
+    this.deleteById = db.prepare<[string]>("DELETE FROM clients WHERE id = ?");
+    this.deleteByIdAndToken = db.prepare<[string, string]>("DELETE FROM clients WHERE id = ? AND device_token = ?");
+    this.deleteNotificationsOf = db.prepare<[string]>("DELETE FROM notifications WHERE client_id = ?");
+    this.insertNotification = db.prepare<[string, string, string, number]>(
+      "INSERT INTO notifications (id, client_id, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    );
+    this.deleteNotification = db.prepare<[string, string]>("DELETE FROM notifications WHERE client_id = ? AND id = ?");
+    this.deleteOldNotifications = db.prepare<[number]>("DELETE FROM notifications WHERE received_at < ?");
+    this.count = db.prepare<[], number>("SELECT count(*) FROM clients").pluck();
+    this.register = db.transaction((client: Client) => {
+      const takeover = tokenTakeover(this.heldRows.all(client.id, client.token), client);
+      if (takeover.kind === "drop") this.deleteById.run(takeover.id);
+      if (takeover.kind === "rekey") {
+        this.deleteNotificationsOf.run(takeover.id);
+        this.rekeyClient.run(client.id, takeover.id);
+      }
+      this.upsertClient.run(client.id, client.type, client.token, client.alwaysRaw ? 1 : 0, Date.now());
+    });
+  }
+
+  async registerClient(client: Client): Promise<void> {
+    this.register.immediate(client);
+  }
+
+  async getClient(id: string): Promise<Client | undefined> {
+    const row = this.selectClient.get(id);
+    return row && { id: row.id, type: row.type, token: row.token, alwaysRaw: row.alwaysRaw === 1 };
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return this.deleteById.run(id).changes > 0;
+  }
+
+  async deleteClientIfToken(id: string, token: string): Promise<boolean> {
+    return this.deleteByIdAndToken.run(id, token).changes > 0;
+  }
+
+  async recordNotification(
+    clientId: string,
+    messageId: string,
+    payloadJson: string,
+    nowMs: number,
+  ): Promise<RecordOutcome> {
+    try {
+      return this.insertNotification.run(messageId, clientId, payloadJson, nowMs).changes > 0 ? "new" : "duplicate";
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") return "unknown-client";
+      throw error;
+    }
+  }
+
+  async forgetNotification(clientId: string, messageId: string): Promise<void> {
+    this.deleteNotification.run(clientId, messageId);
+  }
+
+  async deleteNotificationsBefore(cutoffMs: number): Promise<number> {
+    return this.deleteOldNotifications.run(cutoffMs).changes;
+  }
+
+  async countClients(): Promise<number> {
+    return this.count.get() ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The registry's contract, run against each implementation (registry.test.ts): what the WalletConnect API relies on,
+ * races included.
+ */
+import assert from "node:assert/strict";
+import { after, afterEach, describe, test } from "node:test";
+import { PUSH_TYPES, StoreOpenError, type Client, type Registry } from "../../src/store/registry.js";
+import type { TestDatabase, TestDatabases } from "./testDatabases.js";
+
+const RACERS = 20;
+const ROUNDS = 3;
+const payload = JSON.stringify({ topic: "t", tag: 4002, message: "m" });
+
+function client(id: string, token: string, overrides: Partial<Client> = {}): Client {
+  return { id, token, type: "fcm", alwaysRaw: false, ...overrides };
+}
+
+export function registryContract(name: string, databases: TestDatabases): void {
+  describe(`the ${name} registry`, () => {
+    const opened: Registry[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    });
+    after(() => databases.dropAll());
+
+    async function open(database: TestDatabase): Promise<Registry> {
+      const store = await database.open();
+      opened.push(store);
+      return store;
+    }
+    const fresh = async () => open(await databases.create());
+
+    describe("registration", () => {
+      test("a registered client reads back as registered; an unknown id reads as undefined", async () => {
+        const store = await fresh();
+        for (const type of PUSH_TYPES) {
+          await store.registerClient(client(`wallet-${type}`, `token-${type}`, { type, alwaysRaw: type === "apns" }));
+        }
+        for (const type of PUSH_TYPES) {
+          assert.deepEqual(
+            await store.getClient(`wallet-${type}`),
+            client(`wallet-${type}`, `token-${type}`, { type, alwaysRaw: type === "apns" }),
+          );
+        }
+        assert.equal(await store.getClient("nobody"), undefined);
+        assert.equal(await store.countClients(), PUSH_TYPES.length);
+      });
+
+      test("the same id again takes the new token, type and always_raw, and keeps its notifications", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "old-token"));
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
+        await store.registerClient(client("wallet", "new-token", { type: "apns-sandbox", alwaysRaw: true }));
+        assert.deepEqual(
+          await store.getClient("wallet"),
+          client("wallet", "new-token", { type: "apns-sandbox", alwaysRaw: true }),
+        );
+        assert.equal(await store.countClients(), 1);
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "duplicate");
+        // The old token is free: another wallet can have it.
+        await store.registerClient(client("other", "old-token"));
+        assert.equal(await store.countClients(), 2);
+      });
+
+      test("registering the same client twice changes nothing", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token", { alwaysRaw: true }));
+        await store.registerClient(client("wallet", "token", { alwaysRaw: true }));
+        assert.deepEqual(await store.getClient("wallet"), client("wallet", "token", { alwaysRaw: true }));
+        assert.equal(await store.countClients(), 1);
+      });
+
+      test("a token held by another id moves to the new id, without the old client's notifications", async () => {
+        const store = await fresh();
+        await store.registerClient(client("old-wallet", "token"));
+        assert.equal(await store.recordNotification("old-wallet", "message-1", payload, 1000), "new");
+        await store.registerClient(client("new-wallet", "token", { type: "apns", alwaysRaw: true }));
+        assert.equal(await store.getClient("old-wallet"), undefined);
+        assert.deepEqual(
+          await store.getClient("new-wallet"),
+          client("new-wallet", "token", { type: "apns", alwaysRaw: true }),
+        );
+        assert.equal(await store.countClients(), 1);
+        // What the old client was sent does not count as sent to the new one.
+        assert.equal(await store.recordNotification("new-wallet", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("old-wallet", "message-2", payload, 2000), "unknown-client");
+      });
+
+      test("a token held by another id, registered to an id that has a row: one row keeps the id and the token", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet-a", "token-a"));
+        await store.registerClient(client("wallet-b", "token-b"));
+        assert.equal(await store.recordNotification("wallet-a", "message-a", payload, 1000), "new");
+        assert.equal(await store.recordNotification("wallet-b", "message-b", payload, 1000), "new");
+
+        await store.registerClient(client("wallet-a", "token-b"));
+        assert.deepEqual(await store.getClient("wallet-a"), client("wallet-a", "token-b"));
+        assert.equal(await store.getClient("wallet-b"), undefined);
+        assert.equal(await store.countClients(), 1);
+        assert.equal(await store.recordNotification("wallet-a", "message-a", payload, 2000), "duplicate");
+        assert.equal(await store.recordNotification("wallet-a", "message-b", payload, 2000), "new");
+      });
+    });
+
+    describe("deletion", () => {
+      test("deleteClient says whether the client existed, and its notifications go with it", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token"));
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
+        assert.equal(await store.deleteClient("wallet"), true);
+        assert.equal(await store.getClient("wallet"), undefined);
+        assert.equal(await store.deleteClient("wallet"), false);
+        assert.equal(await store.countClients(), 0);
+        await store.registerClient(client("wallet", "token"));
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "new");
+      });
+
+      test("deleteClientIfToken deletes only while the client still holds that token", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "dead-token"));
+        await store.registerClient(client("wallet", "fresh-token"));
+        assert.equal(await store.deleteClientIfToken("wallet", "dead-token"), false);
+        assert.deepEqual(await store.getClient("wallet"), client("wallet", "fresh-token"));
+        assert.equal(await store.deleteClientIfToken("nobody", "fresh-token"), false);
+        assert.equal(await store.deleteClientIfToken("wallet", "fresh-token"), true);
+        assert.equal(await store.getClient("wallet"), undefined);
+      });
+
+      test("countClients counts the clients", async () => {
+        const store = await fresh();
+        assert.equal(await store.countClients(), 0);
+        await store.registerClient(client("wallet-a", "token-a"));
+        await store.registerClient(client("wallet-b", "token-b"));
+        assert.equal(await store.countClients(), 2);
+        await store.deleteClient("wallet-a");
+        assert.equal(await store.countClients(), 1);
+      });
+    });
+
+    describe("notifications", () => {
+      test("a message is new once per client, then a duplicate", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet-a", "token-a"));
+        await store.registerClient(client("wallet-b", "token-b"));
+        assert.equal(await store.recordNotification("wallet-a", "message-1", payload, 1000), "new");
+        assert.equal(await store.recordNotification("wallet-a", "message-1", payload, 1001), "duplicate");
+        assert.equal(await store.recordNotification("wallet-b", "message-1", payload, 1002), "new");
+        assert.equal(await store.recordNotification("wallet-a", "message-2", payload, 1003), "new");
+      });
+
+      test("a message for an unknown client is not recorded", async () => {
+        const store = await fresh();
+        assert.equal(await store.recordNotification("nobody", "message-1", payload, 1000), "unknown-client");
+        await store.registerClient(client("nobody", "token"));
+        assert.equal(await store.recordNotification("nobody", "message-1", payload, 2000), "new");
+      });
+
+      test("a forgotten message is new again; forgetting an unknown one does nothing", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token"));
+        await store.recordNotification("wallet", "message-1", payload, 1000);
+        await store.recordNotification("wallet", "message-2", payload, 1000);
+        await store.forgetNotification("wallet", "message-1");
+        await store.forgetNotification("wallet", "never-sent");
+        await store.forgetNotification("nobody", "message-2");
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("wallet", "message-2", payload, 2000), "duplicate");
+      });
+
+      test("deleteNotificationsBefore deletes those received before the cutoff, and counts them", async () => {
+        const store = await fresh();
+        const now = Date.UTC(2026, 0, 1, 12, 0, 0, 123);
+        await store.registerClient(client("wallet", "token"));
+        await store.recordNotification("wallet", "old-1", payload, now - 60_000);
+        await store.recordNotification("wallet", "old-2", payload, now - 1);
+        await store.recordNotification("wallet", "at-cutoff", payload, now);
+        await store.recordNotification("wallet", "recent", payload, now + 1);
+        assert.equal(await store.deleteNotificationsBefore(now), 2);
+        assert.equal(await store.deleteNotificationsBefore(now), 0);
+        assert.equal(await store.recordNotification("wallet", "old-1", payload, now + 2), "new");
+        assert.equal(await store.recordNotification("wallet", "old-2", payload, now + 2), "new");
+        assert.equal(await store.recordNotification("wallet", "at-cutoff", payload, now + 2), "duplicate");
+        assert.equal(await store.recordNotification("wallet", "recent", payload, now + 2), "duplicate");
+      });
+
+      test("a payload that is not JSON is refused", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token"));
+        await assert.rejects(store.recordNotification("wallet", "message-1", "{not json", 1000));
+        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
+      });
+    });
+
+    describe("races", () => {
+      test(`${RACERS} registrations of one token under different ids at once leave one client with it`, async () => {
+        const store = await fresh();
+        // Several rounds: the first one opens the connections, the later ones race on open connections.
+        for (let round = 1; round <= ROUNDS; round++) {
+          const ids = Array.from({ length: RACERS }, (_, i) => `wallet-${round}-${i}`);
+          await Promise.all(ids.map((id) => store.registerClient(client(id, `token-${round}`))));
+          assert.equal(await store.countClients(), round);
+          const holders = (await Promise.all(ids.map((id) => store.getClient(id)))).filter((found) => found);
+          assert.equal(holders.length, 1);
+          assert.equal(holders[0]?.token, `token-${round}`);
+        }
+      });
+
+      test(`${RACERS} registrations of one id with different tokens at once leave one client`, async () => {
+        const store = await fresh();
+        const losers: string[] = [];
+        for (let round = 1; round <= ROUNDS; round++) {
+          const tokens = Array.from({ length: RACERS }, (_, i) => `token-${round}-${i}`);
+          await Promise.all(tokens.map((token) => store.registerClient(client(`wallet-${round}`, token))));
+          assert.equal(await store.countClients(), round);
+          const kept = await store.getClient(`wallet-${round}`);
+          assert.ok(kept && tokens.includes(kept.token), `kept ${kept?.token}`);
+          losers.push(...tokens.filter((token) => token !== kept.token));
+        }
+        // The tokens that lost are free: other wallets can have them.
+        for (const [i, token] of losers.entries()) await store.registerClient(client(`other-${i}`, token));
+        assert.equal(await store.countClients(), ROUNDS + losers.length);
+      });
+
+      test("two clients swapping tokens at once end with the tokens swapped", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet-a", "token-1"));
+        await store.registerClient(client("wallet-b", "token-2"));
+        for (let round = 0; round < 5; round++) {
+          const [a, b] = round % 2 === 0 ? ["token-2", "token-1"] : ["token-1", "token-2"];
+          await Promise.all([store.registerClient(client("wallet-a", a)), store.registerClient(client("wallet-b", b))]);
+          assert.equal((await store.getClient("wallet-a"))?.token, a);
+          assert.equal((await store.getClient("wallet-b"))?.token, b);
+          assert.equal(await store.countClients(), 2);
+        }
+      });
+
+      test(`${RACERS} registrations through two stores on one database, ids and tokens crossing, leave one row each`, async () => {
+        const database = await databases.create();
+        const [first, second] = [await open(database), await open(database)];
+        const registrations = Array.from({ length: RACERS }, (_, i) =>
+          (i % 2 ? first : second).registerClient(client(`wallet-${i % 4}`, `token-${i % 3}`)),
+        );
+        await Promise.all(registrations);
+        const clients = (await Promise.all(["0", "1", "2", "3"].map((i) => first.getClient(`wallet-${i}`)))).filter(
+          (found) => found !== undefined,
+        );
+        assert.equal(await first.countClients(), clients.length);
+        assert.equal(new Set(clients.map((found) => found.token)).size, clients.length);
+      });
+
+      test(`${RACERS} recordings of one message at once: exactly one is new`, async () => {
+        const database = await databases.create();
+        const [first, second] = [await open(database), await open(database)];
+        await first.registerClient(client("wallet", "token"));
+        for (let round = 1; round <= ROUNDS; round++) {
+          const outcomes = await Promise.all(
+            Array.from({ length: RACERS }, (_, i) =>
+              (i % 2 ? first : second).recordNotification("wallet", `message-${round}`, payload, 1000 + i),
+            ),
+          );
+          assert.equal(outcomes.filter((outcome) => outcome === "new").length, 1);
+          assert.equal(outcomes.filter((outcome) => outcome === "duplicate").length, RACERS - 1);
+        }
+      });
+    });
+
+    describe("migrations and reopening", () => {
+      test("a store reopened on the same database keeps its data and migrates nothing again", async () => {
+        const database = await databases.create();
+        const first = await database.open();
+        await first.registerClient(client("wallet", "token", { type: "apns", alwaysRaw: true }));
+        await first.recordNotification("wallet", "message-1", payload, 1000);
+        await first.close();
+        const migrated = await database.appliedMigrations();
+        assert.ok(migrated.length > 0);
+
+        const reopened = await open(database);
+        assert.deepEqual(
+          await reopened.getClient("wallet"),
+          client("wallet", "token", { type: "apns", alwaysRaw: true }),
+        );
+        assert.equal(await reopened.recordNotification("wallet", "message-1", payload, 2000), "duplicate");
+        assert.deepEqual(await database.appliedMigrations(), migrated);
+      });
+
+      test("several stores opening one new database at once all open it, and share its tables", async () => {
+        // As several Herald instances starting together: had two of them run the same migration, the second would
+        // have failed to create a table that already existed.
+        const database = await databases.create();
+        const stores = await Promise.all(Array.from({ length: 4 }, () => open(database)));
+        await stores[0]?.registerClient(client("wallet", "token"));
+        for (const store of stores) assert.equal(await store.countClients(), 1);
+      });
+
+      test("a database migrated by a newer Herald is refused, saying so", async () => {
+        const database = await databases.create();
+        await (await database.open()).close();
+        await database.markMigrated(9999);
+        await assert.rejects(
+          database.open(),
+          (error: unknown) =>
+            error instanceof StoreOpenError && /schema version 9999, newer than this Herald knows/.test(error.message),
+        );
+      });
+    });
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Fresh databases for the registry tests: a new SQLite file in a temporary directory, or a new schema in the
+ * PostgreSQL database of `HERALD_TEST_DATABASE_URL`. Each test gets its own, so that test files run side by side.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { openStore } from "../../src/store/index.js";
+import type { Registry } from "../../src/store/registry.js";
+import { loadSqliteDriver, type SqliteDriver } from "../../src/store/sqlite/driver.js";
+
+export interface TestDatabase {
+  /** Opens a store on this database; each call opens another store on the same data. */
+  open(): Promise<Registry>;
+  /** The versions recorded in `schema_migrations`, read straight from the database. */
+  appliedMigrations(): Promise<number[]>;
+  /** Records a migration version as applied, as a newer Herald would have. */
+  markMigrated(version: number): Promise<void>;
+}
+
+export interface TestDatabases {
+  create(): Promise<TestDatabase>;
+  /** Removes every database this source created. */
+  dropAll(): Promise<void>;
+}
+
+export function sqliteDatabases(): TestDatabases {
+  const directory = mkdtempSync(join(tmpdir(), "herald-store-"));
+  let created = 0;
+  return {
+    async create() {
+      const path = join(directory, `registry-${++created}.sqlite3`);
+      const Driver = await loadSqliteDriver();
+      const direct = <T>(work: (db: InstanceType<SqliteDriver>) => T): T => {
+        const db = new Driver(path);
+        try {
+          return work(db);
+        } finally {
+          db.close();
+        }
+      };
+      return {
+        open: () => openStore({ kind: "sqlite", path }),
+        appliedMigrations: async () =>
+          direct((db) =>
+            db.prepare<[], number>("SELECT version FROM schema_migrations ORDER BY version").pluck().all(),
+          ),
+        markMigrated: async (version) =>
+          direct((db) => {
+            db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, Date.now());
+          }),
+      };
+    },
+    async dropAll() {
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export function postgresDatabases(url: string): TestDatabases {
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const schemas: string[] = [];
+  return {
+    async create() {
+      const schema = `herald_test_${randomBytes(6).toString("hex")}`;
+      schemas.push(schema);
+      return {
+        open: () => openStore({ kind: "postgres", url, schema }),
+        appliedMigrations: async () => {
+          const result = await admin.query<{ version: number }>(
+            `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
+          );
+          return result.rows.map((row) => row.version);
+        },
+        markMigrated: async (version) => {
+          await admin.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [version]);
+        },
+      };
+    },
+    async dropAll() {
+      for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}
