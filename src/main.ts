@@ -6,6 +6,8 @@
  *   herald check-config [--config FILE]   validate the config and build every pushkin, then exit
  *   herald demo [--port N]                Herald plus the sandbox providers, no credentials needed
  *   herald vapid-keys [--out FILE]        make a WebPush VAPID key pair
+ *   herald send-test --app APP --pushkey KEY [--data JSON]
+ *                                         send one test push and say what the provider answered
  *   herald import-push-relay FILE         print the push_relay section for Threema push-relay's config.toml
  *
  * The config path is --config, else $SYGNAL_CONF, else ./sygnal.yaml. Exit codes: 0 success, 1 invalid
@@ -15,6 +17,7 @@ import { parseArgs } from "node:util";
 import { checkConfig } from "./commands/checkConfig.js";
 import { demo } from "./commands/demo.js";
 import { importPushRelay } from "./commands/importPushRelay.js";
+import { sendTest } from "./commands/sendTest.js";
 import { serve } from "./commands/serve.js";
 import { vapidKeys } from "./commands/vapidKeys.js";
 
@@ -25,6 +28,8 @@ commands:
   check-config   validate the configuration, build every pushkin, and exit
   demo           run Herald against local sandbox providers, no credentials needed (--port, default 5000)
   vapid-keys     make a WebPush VAPID key pair (--out FILE, default ./vapid_private.pem)
+  send-test      send one test notification through an app and say what the provider answered
+                 (--app APP_ID --pushkey KEY [--data JSON] [--verbose])
   import-push-relay FILE
                  print the push_relay section equivalent to Threema push-relay's config.toml FILE
 
@@ -34,6 +39,10 @@ interface Options {
   config?: string;
   port?: string;
   out?: string;
+  app?: string;
+  pushkey?: string;
+  data?: string;
+  verbose?: boolean;
 }
 
 interface Command {
@@ -47,6 +56,7 @@ const COMMANDS: Record<string, Command> = {
   "check-config": { run: (o) => checkConfig(o.config) },
   demo: { run: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }) },
   "vapid-keys": { run: (o) => vapidKeys(o.out) },
+  "send-test": { run: (o) => sendTest(o) },
   "import-push-relay": { run: (_o, file) => importPushRelay(file), takesFile: true },
 };
 
@@ -60,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
         config: { type: "string", short: "c" },
         port: { type: "string", short: "p" },
         out: { type: "string", short: "o" },
+        app: { type: "string" },
+        pushkey: { type: "string" },
+        data: { type: "string" },
+        verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
     });

@@ -7,24 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { readVapidKeys } from "../src/pushkins/webpush/settings.js";
+import { runHerald } from "./helpers/cli.js";
 import { heraldBin, testPushkinPath } from "./helpers/paths.js";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function herald(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [heraldBin, ...args], { env: { ...process.env, SYGNAL_CONF: "", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const herald = runHerald;
 
 function configFile(yaml: string): string {
   const path = join(mkdtempSync(join(tmpdir(), "herald-cli-")), "sygnal.yaml");

@@ -3,7 +3,6 @@
  * credentials read at start-up (a broken one stops start-up, naming its key), and `check-config` building it too.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +11,7 @@ import { before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { ConfigError, parseConfig } from "../../src/config/load.js";
 import { PushRelayConfigError, readPushRelaySettings } from "../../src/pushRelay/settings.js";
-import { heraldBin } from "../helpers/paths.js";
+import { runHerald } from "../helpers/cli.js";
 import { startTestHerald } from "../helpers/herald.js";
 
 const dir = mkdtempSync(join(tmpdir(), "herald-push-relay-config-"));
@@ -206,15 +205,7 @@ describe("herald check-config", () => {
     brokenFile = join(dir, "broken.yaml");
     writeFileSync(brokenFile, stringify({ push_relay: { fcm: { ...FCM, service_account_file: "gone.json" } } }));
   });
-  const run = (file: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [heraldBin, "check-config", "--config", file]);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (file: string) => runHerald(["check-config", "--config", file]);
 
   test("builds the push_relay section and says what it serves", async () => {
     const result = await run(configFile);
