@@ -122,7 +122,20 @@ describe("WebPush pushkin", () => {
       sandbox.webpush.expire(subscription.id);
       assert.equal(await (await notify([device])).text(), `{"rejected": ["${device.pushkey}"]}`);
     });
-    for (const status of [400, 403, 413]) {
+    for (const status of [401, 403]) {
+      test(`${status}: the VAPID signature refused is a credential failure, 502, not rejected and not retried`, async () => {
+        const { device, subscription } = browser();
+        sandbox.webpush.script(subscription.id, { status });
+        const res = await notify([device]);
+        assert.equal(res.status, 502);
+        assert.match(
+          ((await res.json()) as { error: string }).error,
+          /VAPID signature.*to fix: check that vapid_private_key/,
+        );
+        assert.equal(sandbox.webpush.requests, 1);
+      });
+    }
+    for (const status of [400, 413]) {
       test(`${status}: neither rejected nor retried, 200, logged and counted`, async () => {
         const { device, subscription } = browser();
         sandbox.webpush.script(subscription.id, { status });

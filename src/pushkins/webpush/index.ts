@@ -8,6 +8,7 @@ import webPush from "web-push";
 import { Http1Client } from "../../core/http1Client.js";
 import type { Device, Notification } from "../../core/notification.js";
 import {
+  CredentialFailure,
   TemporaryFailure,
   type DeviceOutcome,
   type DispatchContext,
@@ -105,6 +106,12 @@ export class WebPushPushkin implements Pushkin {
       }
       if (answer.status === 429 || answer.status >= 500) {
         throw new TemporaryFailure(what, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
+      }
+      if (answer.status === 401 || answer.status === 403) {
+        throw new CredentialFailure(`the push service refused Herald's VAPID signature: ${what}`, {
+          fix: "check that vapid_private_key is the key the web app subscribed with (its applicationServerKey), and this machine's clock",
+          answer: { status: answer.status },
+        });
       }
       log().warn({ status: answer.status, body: answer.body.toString("utf8").slice(0, 200) }, "WebPush push refused");
       return { kind: "skipped", why: what };
