@@ -76,6 +76,8 @@ export interface FcmAnswer {
   hang?: boolean;
   /** Reset instead of answering: RST_STREAM (INTERNAL_ERROR) on HTTP/2, the connection destroyed on HTTP/1.1. */
   reset?: boolean;
+  /** v1 (HTTP/2): refuse the stream (REFUSED_STREAM) and close the session with a GOAWAY. */
+  goaway?: boolean;
 }
 
 /** A legacy per-result error (the batch still answers 200). A v1 request gets the matching v1 error. */
@@ -194,7 +196,7 @@ const AUTH_HELP =
   "Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 
 /** What a request does besides its answer. */
-type Timing = Pick<FcmAnswer, "delayMs" | "hang" | "reset">;
+type Timing = Pick<FcmAnswer, "delayMs" | "hang" | "reset" | "goaway">;
 
 type V1Check =
   | {
@@ -449,6 +451,7 @@ export class FcmSandbox extends EventEmitter<{ push: [ReceivedFcmMessage] }> {
     const act = () => {
       if (timing.hang) return;
       if (timing.reset) exchange.reset();
+      else if (timing.goaway) exchange.goaway();
       else exchange.reply(answer());
     };
     if (timing.delayMs !== undefined && timing.delayMs > 0) this.later(act, timing.delayMs);

@@ -120,6 +120,11 @@ export interface Exchange {
   headers: IncomingHttpHeaders;
   reply(reply: Reply): void;
   reset(): void;
+  /**
+   * HTTP/2: refuse this stream (REFUSED_STREAM: the client knows it was not processed and may send it again
+   * elsewhere) and send a GOAWAY, after which the session closes. On HTTP/1.1, the connection is destroyed.
+   */
+  goaway(): void;
 }
 
 /**
@@ -138,12 +143,28 @@ export function toExchange(
     request instanceof Http2ServerRequest
       ? () => request.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
       : () => request.socket.destroy();
+  const goaway =
+    request instanceof Http2ServerRequest
+      ? () => {
+          const { stream } = request;
+          const { session } = stream;
+          // Node sends the last stream id it processed when given 0, so the first stream cannot be excluded by the
+          // GOAWAY alone: REFUSED_STREAM says it was not processed.
+          const lastStreamId = Math.max(0, (stream.id ?? 1) - 2);
+          // Refused before the GOAWAY: nghttp2 drops streams above the last stream id once it is sent.
+          stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+          session?.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamId);
+        }
+      : reset;
   return {
     path: (request.url ?? "").split("?")[0] ?? "",
     method: request.method ?? "",
     headers: request.headers,
     reset: () => {
       if (!closed) reset();
+    },
+    goaway: () => {
+      if (!closed) goaway();
     },
     reply: ({ status, headers = {}, body }) => {
       if (closed || response.headersSent) return;

@@ -447,6 +447,27 @@ describe("FCM v1 scripted answers", () => {
     await assert.rejects(sendV1({ token: TOKEN }), /NGHTTP2_INTERNAL_ERROR/);
   });
 
+  test("goaway refuses the stream (REFUSED_STREAM) and closes the session with a GOAWAY; nothing is recorded", async () => {
+    const own = await connect(fcm.url, ca.certPem);
+    try {
+      const goaway = once(own, "goaway");
+      fcm.script(TOKEN, { status: 200, goaway: true });
+      await assert.rejects(
+        send(own, {
+          path: V1_PATH,
+          headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ message: { token: TOKEN } }),
+        }),
+        /NGHTTP2_REFUSED_STREAM/,
+      );
+      const [errorCode] = (await goaway) as [number];
+      assert.equal(errorCode, 0, "a graceful GOAWAY (NO_ERROR)");
+      assert.equal(fcm.received.length, 0);
+    } finally {
+      own.destroy();
+    }
+  });
+
   test("clearScripts() and reset() forget scripts; reset() also the records and faults", async () => {
     fcm.script(TOKEN, { status: 503 });
     fcm.clearScripts();
