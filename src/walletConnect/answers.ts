@@ -131,35 +131,28 @@ export function undecodableBlob(problem: "base64" | "json"): WalletConnectAnswer
   return failure(202, [{ name: "json", message }]);
 }
 
-/** Herald: the provider could not be reached, or asked to come back later, until the deadline. */
-export function providerUnavailable(): WalletConnectAnswer {
-  return failure(502, [
-    {
-      name: "provider_unavailable",
-      message: "The push provider could not be reached or asked to retry later; retry the request",
-    },
-  ]);
+/** Herald: the push failed; the relay should retry. */
+function notPushed(name: string, message: string): WalletConnectAnswer {
+  return failure(502, [{ name, message }]);
 }
+
+/** Herald: the provider could not be reached, or asked to come back later, until the deadline. */
+export const providerUnavailable = () =>
+  notPushed(
+    "provider_unavailable",
+    "The push provider could not be reached or asked to retry later; retry the request",
+  );
 
 /** Herald: the provider refused this server's credentials. */
-export function providerCredentials(): WalletConnectAnswer {
-  return failure(502, [
-    {
-      name: "provider_credentials",
-      message: "The push provider refused this server's credentials; the operator has been told; retry later",
-    },
-  ]);
-}
+export const providerCredentials = () =>
+  notPushed(
+    "provider_credentials",
+    "The push provider refused this server's credentials; the operator has been told; retry later",
+  );
 
 /** Herald: the provider refused the request for another reason than the token. */
-export function providerRefused(): WalletConnectAnswer {
-  return failure(502, [
-    {
-      name: "provider_error",
-      message: "The push provider refused the request; the operator has been told; retry later",
-    },
-  ]);
-}
+export const providerRefused = () =>
+  notPushed("provider_error", "The push provider refused the request; the operator has been told; retry later");
 
 /** Herald's own failure: logged with the request id. */
 export function internalError(): WalletConnectAnswer {

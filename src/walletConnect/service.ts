@@ -166,16 +166,17 @@ export class WalletConnectService {
     message: RelayMessage,
     log: Logger,
   ): Promise<[RelayOutcome, WalletConnectAnswer]> {
-    const blob = cleartextOf(message);
-    if (blob?.ok === false) {
-      log.info(`The legacy cleartext blob cannot be read (${blob.problem}); nothing to send`);
-      return ["undeliverable", answers.undecodableBlob(blob.problem)];
-    }
     if (client.type === "noop") return ["delivered", answers.empty(202)];
     const sender = this.options.senders.get(client.type);
     if (sender === undefined) {
       log.error(`No app serves push type ${client.type} any more (walletconnect.providers): the message is refused`);
       return ["failed", answers.providerNotAvailable(client.type, 502)];
+    }
+    // As in the original, a provider reads the cleartext blob; noop never does.
+    const blob = cleartextOf(message);
+    if (blob?.ok === false) {
+      log.info(`The legacy cleartext blob cannot be read (${blob.problem}); nothing to send`);
+      return ["undeliverable", answers.undecodableBlob(blob.problem)];
     }
 
     const deadline = startDeadline(this.options.requestDeadline);
