@@ -477,10 +477,11 @@ for (const kind of storeKinds()) {
         assert.equal((await relayPush(herald.url, id, legacy(), relay)).status, 202);
       });
 
-      test("noop: 202, sent nowhere", async () => {
+      test("noop: 202, sent nowhere, its cleartext blob never read", async () => {
         const id = await registerClient("noop", fcmToken());
-        const answer = await relayPush(herald.url, id, legacy(), relay);
+        const answer = await relayPush(herald.url, id, legacy({ flags: 0, blob: "not base64!" }), relay);
         assert.equal(answer.status, 202);
+        assert.equal(answer.text, "");
         assert.equal(sandbox.apns.requests + sandbox.fcm.requests, 0);
       });
     });
