@@ -1,5 +1,6 @@
 /**
- * A running Herald: the pushkins, the dispatcher, push-relay's engine when configured, the HTTP listeners (one per
+ * A running Herald: the pushkins, the dispatcher, push-relay's and WalletConnect's engines when configured (the latter
+ * with its registry, opened now), the HTTP listeners (one per
  * `http.bind_addresses`) and the Prometheus listener, started from a validated config and stopped gracefully.
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
@@ -27,6 +28,11 @@ import { pushRelayMetrics } from "./pushRelay/metrics.js";
 import { PushRelaySender } from "./pushRelay/sender.js";
 import { readPushRelaySettings } from "./pushRelay/settings.js";
 import { listen } from "./core/listen.js";
+import { openStore, StoreOpenError } from "./store/index.js";
+import { walletConnectMetrics } from "./walletConnect/metrics.js";
+import { sendersFor } from "./walletConnect/senders.js";
+import { WalletConnectService } from "./walletConnect/service.js";
+import { readWalletConnectSettings } from "./walletConnect/settings.js";
 
 /** The whole request, body included, must arrive within these (Node's defaults are 60 s and 5 minutes). */
 const HEADERS_TIMEOUT_MS = 20_000;
@@ -54,10 +60,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const pushkins = await loadPushkins(config, metrics, log, { standInForBrokenCredentials: true });
   const credentials = new CredentialHealth(metrics, log);
   let pushRelay: PushRelaySender | undefined;
+  let walletConnect: WalletConnectService | undefined;
   try {
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
+    walletConnect =
+      config.walletconnect && (await createWalletConnectService(config, pushkins, metrics, credentials, log));
   } catch (error) {
-    await closeAll([], pushkins);
+    await closeAll([], pushkins, pushRelay);
     throw error;
   }
   const entries = new Map<string, PushkinEntry>();
@@ -98,6 +107,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     loadShedding: config.load_shedding,
     pressure,
     pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
+    walletConnect,
   });
   const handler = app.callback();
 
@@ -127,7 +137,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
-    await closeAll(servers, pushkins, pushRelay);
+    await closeAll(servers, pushkins, pushRelay, walletConnect);
     throw error;
   }
 
@@ -156,19 +166,24 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       }
       clearInterval(credentialCheck);
       pressure.stop();
-      await closeAll(servers, pushkins, pushRelay);
+      await closeAll(servers, pushkins, pushRelay, walletConnect);
       log.info("Shut down");
     })());
 
   return { addresses, metricsAddress, metrics, shutdown };
 }
 
-async function closeAll(servers: Server[], pushkins: Pushkin[], pushRelay?: PushRelaySender): Promise<void> {
+async function closeAll(
+  servers: Server[],
+  pushkins: Pushkin[],
+  pushRelay?: PushRelaySender,
+  walletConnect?: WalletConnectService,
+): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
-  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close()]);
+  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close(), walletConnect?.close()]);
 }
 
 /** push-relay's engine for `POST /push`, its credentials read now. */
@@ -178,6 +193,36 @@ export function createPushRelaySender(config: HeraldConfig, metrics: GatewayMetr
     proxy: config.proxy,
     metrics: metrics.registry,
     log,
+  });
+}
+
+/**
+ * WalletConnect's engine for `/clients`: the section checked against the apps, then the registry opened (and migrated).
+ * A registry that cannot be opened stops start-up, its message naming the key.
+ */
+async function createWalletConnectService(
+  config: HeraldConfig,
+  pushkins: Pushkin[],
+  metrics: GatewayMetrics,
+  credentials: CredentialHealth,
+  log: Logger,
+): Promise<WalletConnectService> {
+  const settings = readWalletConnectSettings(config.walletconnect!, config.apps, config.dir);
+  let registry;
+  try {
+    registry = await openStore(settings.store);
+  } catch (error) {
+    if (error instanceof StoreOpenError) throw new StoreOpenError(`walletconnect.store: ${error.message}`);
+    throw error;
+  }
+  return new WalletConnectService({
+    settings,
+    registry,
+    senders: sendersFor(settings.providers, pushkins),
+    metrics: walletConnectMetrics(metrics.registry, () => registry.countClients()),
+    credentials,
+    requestDeadline: config.request_deadline,
+    log: log.child({ api: "walletconnect" }),
   });
 }
 

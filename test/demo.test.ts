@@ -1,13 +1,13 @@
 /**
  * `herald demo`: with no credentials, pushes reach the sandbox APNs, FCM, WebPush, Huawei and Threema services and are
- * shown in plain words, through /notify and through push-relay's /push.
+ * shown in plain words, through /notify, through push-relay's /push and through WalletConnect's /clients.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { heraldBin } from "./helpers/paths.js";
 
-test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups too, and stops on Ctrl-C", async () => {
+test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups and a WalletConnect message too, and stops on Ctrl-C", async () => {
   // Below the ephemeral range (32768+), where the demo's own sandboxes take their ports.
   const port = 20000 + Math.floor(Math.random() * 12000);
   const child = spawn(process.execPath, [heraldBin, "demo", "--port", String(port)]);
@@ -74,6 +74,35 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawe
     body: form,
   });
   assert.equal(pushed.status, 204);
+
+  // WalletConnect: a wallet registered, and the relay's signed message as the sandbox APNs received it.
+  assert.match(output, /Herald answered 200 \{"status":"SUCCESS","errors":null,"fields":null\} to POST \/clients/);
+  assert.match(
+    output,
+    /sandbox APNs received a push for device 0a11e7000000… \(topic org\.example\.herald\.demo, alert\): WalletConnect message on topic demo-topic, alert "Sign request: dapp\.example asks you to sign a message"/,
+  );
+  assert.match(output, /Herald answered 202 to the relay's POST \/clients\/did:key:z6MkHeraldDemoWallet/);
+  // The curl examples it prints work: a registration, and the relay's next message (202, then 200: a duplicate).
+  const lines = output.split("\n");
+  const quoted = (line: string | undefined) => line?.slice(line.indexOf("'") + 1, line.lastIndexOf("'")) ?? "";
+  const registration = quoted(lines.find((l) => l.includes('-d \'{"client_id"')));
+  const registered = await fetch(`http://127.0.0.1:${port}/clients`, { method: "POST", body: registration });
+  assert.equal(registered.status, 200);
+  const relayCurl = lines.findIndex((l) => l.includes("curl") && l.includes("/clients/did:key:z6MkHeraldDemoWallet"));
+  const headers = Object.fromEntries(
+    lines.slice(relayCurl + 1, relayCurl + 3).map((l) => quoted(l).split(": ") as [string, string]),
+  );
+  const relayBody = quoted(lines[relayCurl + 3]);
+  const relayUrl = `http://127.0.0.1:${port}/clients/did:key:z6MkHeraldDemoWallet`;
+  for (const expected of [202, 200]) {
+    const relayed = await fetch(relayUrl, { method: "POST", headers, body: relayBody });
+    assert.equal(relayed.status, expected);
+  }
+  const shown = Date.now() + 5000;
+  while (!output.includes('alert "Session proposal: dapp.example wants to connect"')) {
+    assert.ok(Date.now() < shown, `the relay's second message was not shown:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 
   child.kill("SIGINT");
   assert.equal(await exited, 0);

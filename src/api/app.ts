@@ -1,7 +1,7 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health, /push) → 404 JSON
+ *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health, /push, /clients) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
 import Router from "@koa/router";
@@ -18,6 +18,8 @@ import { mountNotify } from "./matrix.js";
 import { mountPushRelay, type PushRelayRoute } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
+import { mountWalletConnect } from "./walletConnect.js";
+import type { WalletConnectService } from "../walletConnect/service.js";
 
 export interface AppOptions {
   dispatcher: Dispatcher;
@@ -30,6 +32,8 @@ export interface AppOptions {
   pressure: Pressure;
   /** push-relay's `POST /push`, when the config has a `push_relay` section. */
   pushRelay?: PushRelayRoute;
+  /** WalletConnect's `/clients` API, when the config has a `walletconnect` section. */
+  walletConnect?: WalletConnectService;
 }
 
 export function createApp(options: AppOptions): Koa<RequestState> {
@@ -38,6 +42,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) mountPushRelay(router, options.pushRelay);
+  if (options.walletConnect) mountWalletConnect(router, options.walletConnect);
 
   app.use(requestContext(options.log, options.trustForwardedFor));
   app.use(errorBoundary);

@@ -1,6 +1,7 @@
 /**
  * `herald check-config`: the same validation as `serve`, plus building every pushkin and push-relay's engine
- * (credential files, keys).
+ * (credential files, keys), and checking the `walletconnect` section against the apps (its registry is not opened:
+ * checking a config creates no database).
  */
 import { Writable } from "node:stream";
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
@@ -10,6 +11,11 @@ import type { PushRelayConfig } from "../config/types.js";
 import { loadPushkins, PushkinLoadError } from "../pushkins/load.js";
 import { PushRelayConfigError } from "../pushRelay/settings.js";
 import { createPushRelaySender } from "../server.js";
+import {
+  readWalletConnectSettings,
+  WalletConnectConfigError,
+  type WalletConnectSettings,
+} from "../walletConnect/settings.js";
 
 export async function checkConfig(configFile: string | undefined): Promise<number> {
   const path = configPath(configFile);
@@ -17,6 +23,8 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
     const { config, warnings } = loadConfig(path);
     for (const warning of warnings) console.error(`warning: ${warning}`);
     const metrics = new GatewayMetrics({ processMetrics: false });
+    const walletConnect =
+      config.walletconnect && readWalletConnectSettings(config.walletconnect, config.apps, config.dir);
     const printer = warningPrinter();
     const pushkins = await loadPushkins(config, metrics, printer);
     try {
@@ -27,9 +35,15 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
     const apps = Object.entries(config.apps).map(([name, app]) => `  ${name} (${app.type})`);
     console.log(`${path}: configuration OK, ${apps.length} app(s):\n${apps.join("\n")}`);
     if (config.push_relay) console.log(`push_relay (POST /push): ${pushRelayProviders(config.push_relay)}`);
+    if (walletConnect) console.log(`walletconnect (/clients): ${walletConnectSummary(walletConnect)}`);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PushkinLoadError || error instanceof PushRelayConfigError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof PushkinLoadError ||
+      error instanceof PushRelayConfigError ||
+      error instanceof WalletConnectConfigError
+    ) {
       console.error(
         error instanceof ConfigError ? error.message : `invalid configuration in ${path}:\n  - ${error.message}`,
       );
@@ -49,6 +63,15 @@ function pushRelayProviders(section: PushRelayConfig): string {
     section.threema_gateway && "threema_gateway",
   ].filter((p): p is string => typeof p === "string");
   return providers.join(", ") || "no provider";
+}
+
+/** e.g. "apns → com.example.ios, fcm → com.example.android; registry sqlite /srv/herald/data/walletconnect.sqlite3" */
+function walletConnectSummary(settings: WalletConnectSettings): string {
+  const providers = [...settings.providers].map(([type, app]) => `${type} → ${app}`);
+  if (settings.acceptNoop) providers.push("noop");
+  const { store } = settings;
+  const registry = store.kind === "sqlite" ? `sqlite ${store.path}` : `postgres (schema ${store.schema ?? "herald"})`;
+  return `${providers.join(", ") || "no provider"}; registry ${registry}`;
 }
 
 /** A logger that prints what pushkins warn about at start-up as plain lines, like the config's own warnings. */

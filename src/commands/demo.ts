@@ -3,8 +3,10 @@
  * notification itself, to an iPhone (APNs), Android phones (FCM, Huawei), a Threema user (Threema Gateway) and a browser
  * (WebPush), shows in plain words what each sandbox received (the browser's and the Threema user's messages
  * decrypted), then wakes phones through push-relay's `POST /push` as Threema Web does (FCM, APNs, Huawei, Threema
- * Gateway), and prints what to `curl` next. Nothing leaves the machine.
+ * Gateway), registers a wallet with WalletConnect's `POST /clients` and sends it a relay message signed with a
+ * throwaway relay key, and prints what to `curl` next. Nothing leaves the machine.
  */
+import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../config/load.js";
@@ -16,24 +18,29 @@ import type { ReceivedThreemaMessage } from "../sandbox/threemaGateway.js";
 import type { ReceivedWebPush } from "../sandbox/webpush.js";
 import { SANDBOX_APNS, SANDBOX_APPS, SANDBOX_FCM, startSandbox, type Sandbox } from "../sandbox/index.js";
 import { startHerald } from "../server.js";
+import { relaySignatureHeaders } from "../walletConnect/signature.js";
 
 const IPHONE_TOKEN = "c0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeefc0ffee00deadbeef";
 const DEAD_IPHONE_TOKEN = "dead00000000000000000000000000000000000000000000000000000000dead";
 const ANDROID_TOKEN = "fcm-demo-token:APA91bHerald";
 const HUAWEI_TOKEN = "hms-demo-token-0123456789abcdef";
 const THREEMA_ID = "HERALD42";
+const WALLET_ID = "did:key:z6MkHeraldDemoWallet";
+const WALLET_TOKEN = "0a11e7000000000000000000000000000000000000000000000000000000cafe";
 
 export async function demo(options: { port?: number } = {}): Promise<number> {
   const sandbox = await startSandbox();
   sandbox.apns.script(DEAD_IPHONE_TOKEN, { status: 410, reason: "Unregistered" });
   const port = options.port ?? 5000;
   const configPath = join(sandbox.dir, "sygnal.yaml");
+  const relay = generateKeyPairSync("ed25519");
   const { config } = parseConfig(
     stringify({
       http: { bind_addresses: ["127.0.0.1"], port },
       log: { level: "warn" },
       apps: sandbox.apps(),
       push_relay: pushRelaySection(sandbox),
+      walletconnect: walletConnectSection(relay.publicKey),
     }),
     configPath,
   );
@@ -72,6 +79,7 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
 
   Herald        ${url}
                 ${pushUrl} (Threema push-relay's API, for Threema Web)
+                ${base}/clients (WalletConnect's push-server API; its registry in ${join(sandbox.dir, "data")})
   sandbox APNs  ${sandbox.apns.url} (checks each push's JWT, topic and token, as Apple does)
   sandbox FCM   ${sandbox.fcm.url} (checks the OAuth token Herald got for its service account)
   sandbox Web   ${sandbox.webpush.url} (checks VAPID, decrypts each message with the browser's keys)
@@ -100,6 +108,31 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     console.log(`  Herald answered ${answer.status} to type=${form.type}\n`);
   }
 
+  console.log(
+    "Registering a wallet with WalletConnect's POST /clients, then sending it a message as the relay does, signed…",
+  );
+  const registration = { client_id: WALLET_ID, type: "apns", token: WALLET_TOKEN };
+  const registered = await fetch(`${base}/clients`, { method: "POST", body: JSON.stringify(registration) });
+  console.log(`  Herald answered ${registered.status} ${await registered.text()} to POST /clients`);
+  const relayed = signedRelayMessage(
+    relay.privateKey,
+    "demo-message-1",
+    "Sign request",
+    "dapp.example asks you to sign a message",
+  );
+  const sent = await fetch(`${base}/clients/${WALLET_ID}`, {
+    method: "POST",
+    headers: relayed.headers,
+    body: relayed.body,
+  });
+  console.log(`  Herald answered ${sent.status} to the relay's POST /clients/${WALLET_ID}\n`);
+  const next = signedRelayMessage(
+    relay.privateKey,
+    "demo-message-2",
+    "Session proposal",
+    "dapp.example wants to connect",
+  );
+
   console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, a
 Threema user's their Threema ID, with their public key in the device's data, and a browser's the p256dh key of its
 subscription, whose endpoint and auth secret go in the device's data:
@@ -120,6 +153,19 @@ Threema Web's wake-up through push-relay's API (204: sent; a dead token: 400 "Pu
 
   curl -s -i -X POST ${pushUrl} \\
     -d '${new URLSearchParams(wakeups(sandbox, threemaUser)[0]).toString()}'
+
+A wallet registers with WalletConnect's API (type apns, apns-sandbox, fcm or noop):
+
+  curl -s -X POST ${base}/clients \\
+    -d '${JSON.stringify({ client_id: "did:key:z6MkMyWallet", type: "noop", token: "my-device-token" })}'
+
+The relay's next message to the demo wallet, signed with the demo's relay key (the signature holds for five
+minutes; sent twice, it is answered 200 and pushed once):
+
+  curl -s -i -X POST ${base}/clients/${WALLET_ID} \\
+    -H 'X-Ed25519-Signature: ${next.headers["X-Ed25519-Signature"]}' \\
+    -H 'X-Ed25519-Timestamp: ${next.headers["X-Ed25519-Timestamp"]}' \\
+    -d '${next.body}'
 
 Ctrl-C stops the demo.
 `);
@@ -172,6 +218,23 @@ function pushRelaySection(sandbox: Sandbox) {
   };
 }
 
+/** The walletconnect section: apns at the sandbox, noop accepted, the demo's relay key; the registry beside the config. */
+function walletConnectSection(relayPublicKey: KeyObject) {
+  const x = relayPublicKey.export({ format: "jwk" }).x!;
+  return {
+    relay_public_key: Buffer.from(x, "base64url").toString("hex"),
+    providers: { apns: SANDBOX_APPS.apns, "apns-sandbox": SANDBOX_APPS.apns, fcm: SANDBOX_APPS.fcm },
+    accept_noop: true,
+  };
+}
+
+/** A legacy cleartext relay message (its blob the title and body to show), signed as the relay signs it. */
+function signedRelayMessage(key: KeyObject, id: string, title: string, body: string) {
+  const blob = Buffer.from(JSON.stringify({ title, body })).toString("base64");
+  const text = JSON.stringify({ id, payload: { topic: "demo-topic", flags: 0, blob } });
+  return { body: text, headers: relaySignatureHeaders(Buffer.from(text), key, Date.now()) };
+}
+
 /** One /push form per provider, as Threema Web sends them. */
 function wakeups(sandbox: Sandbox, threemaUser: { identity: string; publicKeyHex: string }): Record<string, string>[] {
   const common = { session: "9f86d081884c7d659a2feaa0c55ad015", version: "3", affiliation: "demo" };
@@ -210,9 +273,15 @@ function sampleNotification(eventId: string, devices: unknown[]): unknown {
 /** One APNs push as a person reads it: which device, what the alert says, the badge, and the raw payload. */
 export function describeApnsPush(push: ReceivedPush): string {
   const payload = (push.payload ?? {}) as {
-    aps?: { alert?: { "loc-key"?: string; "loc-args"?: unknown[] }; badge?: number };
+    aps?: { alert?: { "loc-key"?: string; "loc-args"?: unknown[]; title?: string; body?: string }; badge?: number };
     "3mw"?: ThreemaWakeup;
+    topic?: string;
   };
+  if (typeof payload.topic === "string") {
+    const alert = payload.aps?.alert;
+    const shown = alert?.body === undefined ? `"${alert?.title}"` : `"${alert.title}: ${alert.body}"`;
+    return `  sandbox APNs received a push for device ${push.token.slice(0, 12)}… (topic ${push.topic}, ${push.pushType}): WalletConnect message on topic ${payload.topic}, alert ${shown}\n    payload ${push.body}`;
+  }
   if (payload["3mw"]) {
     return `  sandbox APNs received a push for device ${push.token.slice(0, 12)}… (topic ${push.topic}, ${push.pushType}): ${describeWakeup(payload["3mw"])}\n    payload ${push.body}`;
   }

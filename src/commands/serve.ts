@@ -13,6 +13,7 @@ import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
 import { PushRelayConfigError } from "../pushRelay/settings.js";
 import { startHerald } from "../server.js";
+import { WalletConnectConfigError } from "../walletConnect/settings.js";
 
 export async function serve(configFile: string | undefined): Promise<number> {
   const path = configPath(configFile);
@@ -44,7 +45,11 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
   try {
     herald = await startHerald(config, log, { metricsListener: !cluster.isWorker });
   } catch (error) {
-    if (error instanceof PushkinLoadError || error instanceof PushRelayConfigError)
+    if (
+      error instanceof PushkinLoadError ||
+      error instanceof PushRelayConfigError ||
+      error instanceof WalletConnectConfigError
+    )
       log.fatal(`invalid configuration in ${path}: ${error.message}`);
     else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
     return 1;

@@ -54,6 +54,8 @@ export interface HeraldConfig {
   apps: Record<string, AppConfig>;
   /** Herald: serve Threema push-relay's `POST /push`; absent: no such route. */
   push_relay: PushRelayConfig | undefined;
+  /** Herald: serve WalletConnect's push-server API (`/clients`); absent: no such routes. */
+  walletconnect: WalletConnectConfig | undefined;
 }
 
 /** The `push_relay` section as validated: push-relay's config.toml sections, plus Herald's endpoints and CAs. */
@@ -90,4 +92,19 @@ export interface PushRelayConfig {
   threema_gateway?: { base_url: string; identity: string; secret: string; private_key_file: string; ca?: string };
   /** Accepted and ignored: Herald's metrics are Prometheus. */
   influxdb?: JsonObject;
+}
+
+/** The `walletconnect` section as validated, defaults applied. */
+export interface WalletConnectConfig {
+  relay_public_key?: string;
+  validate_signatures: boolean;
+  /** seconds; 0: not checked */
+  timestamp_window: number;
+  public_url?: string | string[];
+  /** Push type → the key of the app that serves it. */
+  providers?: { apns?: string; "apns-sandbox"?: string; fcm?: string };
+  accept_noop: boolean;
+  store: { type: "sqlite"; path?: string } | { type: "postgres"; url: string; schema?: string };
+  /** seconds */
+  message_ttl: number;
 }

@@ -19,6 +19,7 @@ const BUILT_IN: Record<string, () => Promise<PushkinFactory>> = {
   webpush: async () => (await import("./webpush/index.js")).createWebPushPushkin,
   hms: async () => (await import("./hms/index.js")).createHmsPushkin,
   threema: async () => (await import("./threema/index.js")).createThreemaPushkin,
+  walletconnect: async () => (await import("./walletconnect/index.js")).createWalletConnectPushkin,
 };
 
 export function builtInTypes(): string[] {

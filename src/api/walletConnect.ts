@@ -1,0 +1,89 @@
+/**
+ * WalletConnect's push-server API, mounted when the config has a `walletconnect` section:
+ *
+ *   POST   /clients       a wallet registers its device token
+ *   DELETE /clients/:id   a wallet unregisters
+ *   POST   /clients/:id   the relay sends a message for a wallet (signed)
+ *
+ * Reads at most 1 MiB (413 beyond), passes the rest to the engine (src/walletConnect/), and writes its answer: a JSON
+ * body of WalletConnect's shape, or none. Any other method on these paths is a 405.
+ */
+import type Router from "@koa/router";
+import type { Context } from "koa";
+import * as answers from "../walletConnect/answers.js";
+import type { WalletConnectAnswer } from "../walletConnect/answers.js";
+import type { WalletConnectService } from "../walletConnect/service.js";
+import { readRequestBody } from "./body.js";
+import type { RequestState } from "./state.js";
+
+export const WALLETCONNECT_MAX_BODY_BYTES = 1024 * 1024;
+const CLIENTS = /^\/clients$/;
+const CLIENT = /^\/clients\/([^/]+)$/;
+
+export function mountWalletConnect(router: Router<RequestState>, service: WalletConnectService): void {
+  router.post(CLIENTS, (ctx) => withBody(ctx, (body) => service.register(body, authorization(ctx), state(ctx).log)));
+  router.delete(CLIENT, (ctx) =>
+    answer(ctx, () => service.unregister(pathId(ctx), authorization(ctx), state(ctx).log)),
+  );
+  router.post(CLIENT, (ctx) =>
+    withBody(ctx, (body) => service.push(pathId(ctx), body, ctx.req.headers, state(ctx).log)),
+  );
+  router.all(CLIENTS, (ctx) => methodNotAllowed(ctx, "POST"));
+  router.all(CLIENT, (ctx) => methodNotAllowed(ctx, "POST, DELETE"));
+}
+
+async function withBody(ctx: Context, handle: (body: Buffer) => Promise<WalletConnectAnswer>): Promise<void> {
+  const read = await readRequestBody(ctx, WALLETCONNECT_MAX_BODY_BYTES);
+  if (!read.ok) {
+    return write(ctx, read.tooLarge ? answers.bodyTooLarge(WALLETCONNECT_MAX_BODY_BYTES) : answers.undecodableBody());
+  }
+  return answer(ctx, () => handle(read.body));
+}
+
+/** The engine's answer; a failure of the registry is Herald's, answered 500 in the API's shape and logged. */
+async function answer(ctx: Context, handle: () => Promise<WalletConnectAnswer>): Promise<void> {
+  let result: WalletConnectAnswer;
+  try {
+    result = await handle();
+  } catch (error) {
+    state(ctx).log.error({ err: error }, "WalletConnect request failed");
+    result = answers.internalError();
+  }
+  write(ctx, result);
+}
+
+function write(ctx: Context, { status, body }: WalletConnectAnswer): void {
+  ctx.status = status;
+  if (body === undefined) {
+    // Koa turns an empty body into a 204; the original answers its own status with an empty body.
+    ctx.respond = false;
+    ctx.res.writeHead(status, { "content-length": "0" });
+    ctx.res.end();
+    return;
+  }
+  ctx.type = "application/json";
+  ctx.body = JSON.stringify(body);
+}
+
+/** The path's client id, percent-decoded; a malformed escape is kept as it came (no client can have such an id). */
+function pathId(ctx: Context): string {
+  const raw = CLIENT.exec(ctx.path)?.[1] ?? "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function authorization(ctx: Context): string | undefined {
+  return ctx.req.headers.authorization;
+}
+
+function state(ctx: Context): RequestState {
+  return ctx.state as RequestState;
+}
+
+function methodNotAllowed(ctx: Context, allow: string): void {
+  ctx.set("Allow", allow);
+  write(ctx, answers.failure(405, [{ name: "method", message: `Method not allowed; use ${allow}` }]));
+}

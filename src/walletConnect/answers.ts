@@ -1,0 +1,162 @@
+/**
+ * The answers of the WalletConnect API, with the status codes and bodies of WalletConnect's push-server code
+ * (handlers/mod.rs, error.rs): `{"status":"SUCCESS","errors":null,"fields":null}`, or `{"status":"FAILURE","errors":
+ * [{name, message}],"fields":[{field, description, location}]}`. Several of its answers have no body at all.
+ * Herald's own answers (the 502s, a bad JSON body) use the same shape.
+ */
+
+export interface ResponseError {
+  name: string;
+  message: string;
+}
+
+export interface ErrorField {
+  field: string;
+  description: string;
+  location: "body" | "header" | "path" | "unknown";
+}
+
+export type WalletConnectBody =
+  | { status: "SUCCESS"; errors: null; fields: null }
+  | { status: "FAILURE"; errors: ResponseError[]; fields: ErrorField[] };
+
+/** `body` undefined: an empty body. */
+export interface WalletConnectAnswer {
+  status: number;
+  body: WalletConnectBody | undefined;
+}
+
+export const SIGNATURE_HEADER = "X-Ed25519-Signature";
+export const TIMESTAMP_HEADER = "X-Ed25519-Timestamp";
+
+export function success(status: number): WalletConnectAnswer {
+  return { status, body: { status: "SUCCESS", errors: null, fields: null } };
+}
+
+export function failure(status: number, errors: ResponseError[], fields: ErrorField[] = []): WalletConnectAnswer {
+  return { status, body: { status: "FAILURE", errors, fields } };
+}
+
+export function empty(status: number): WalletConnectAnswer {
+  return { status, body: undefined };
+}
+
+/** A field that is missing or empty (WalletConnect's `EmptyField`). */
+export function missingField(field: string): WalletConnectAnswer {
+  return failure(
+    400,
+    [{ name: "field", message: "field is missing from request" }],
+    [{ field, description: "missing from request", location: "body" }],
+  );
+}
+
+/** Herald: a field present with a value that cannot be used. */
+export function invalidField(field: string, description: string): WalletConnectAnswer {
+  return failure(400, [{ name: "field", message: "field is invalid" }], [{ field, description, location: "body" }]);
+}
+
+/** Herald: a body that is not a JSON object (WalletConnect's push server answers 500 or axum's plain-text 4xx). */
+export function undecodableBody(): WalletConnectAnswer {
+  return failure(400, [
+    { name: "decode", message: "failed to decode body as JSON, please ensure your JSON body is encoded properly" },
+  ]);
+}
+
+/** Herald: a body over the size limit. */
+export function bodyTooLarge(limit: number): WalletConnectAnswer {
+  return failure(413, [{ name: "body", message: `The request body is larger than ${limit} bytes` }]);
+}
+
+export function providerNotFound(type: string): WalletConnectAnswer {
+  const message = `The requested provider (${type}) is not a valid provider`;
+  return failure(
+    400,
+    [{ name: "provider_not_available", message }],
+    [{ field: "provider", description: message, location: "body" }],
+  );
+}
+
+/** `status` 400 at registration; Herald answers 502 to a push whose provider is no longer configured. */
+export function providerNotAvailable(type: string, status = 400): WalletConnectAnswer {
+  const message = `The requested provider (${type}) is not currently available`;
+  return failure(
+    status,
+    [{ name: "provider_not_available", message }],
+    [{ field: "provider", description: message, location: "body" }],
+  );
+}
+
+export function authenticationFailed(): WalletConnectAnswer {
+  return failure(
+    401,
+    [{ name: "authentication", message: "the provided authentication is not sufficient" }],
+    [{ field: "authorization", description: "invalid authorization token", location: "header" }],
+  );
+}
+
+const WEBHOOK_FAILED: ResponseError = {
+  name: "webhook_validation_failed",
+  message: "Failed to validate webhook, please ensure that all required headers are provided.",
+};
+const SIGNATURE_FIELD: ErrorField = { field: SIGNATURE_HEADER, description: "Missing signature", location: "header" };
+const TIMESTAMP_FIELD: ErrorField = { field: TIMESTAMP_HEADER, description: "Missing timestamp", location: "header" };
+
+/** Both headers missing, or a signature that does not verify (WalletConnect's `MissingAllSignatureHeader`). */
+export function signatureRefused(): WalletConnectAnswer {
+  return failure(401, [WEBHOOK_FAILED], [SIGNATURE_FIELD, TIMESTAMP_FIELD]);
+}
+
+export function signatureMissing(): WalletConnectAnswer {
+  return failure(401, [WEBHOOK_FAILED], [SIGNATURE_FIELD]);
+}
+
+export function timestampMissing(): WalletConnectAnswer {
+  return failure(401, [WEBHOOK_FAILED], [TIMESTAMP_FIELD]);
+}
+
+export function clientDeleted(): WalletConnectAnswer {
+  return failure(202, [{ name: "client_deleted", message: "Request Accepted, client deleted due to invalid token" }]);
+}
+
+export function payloadTooLarge(): WalletConnectAnswer {
+  return failure(400, [{ name: "body", message: "Message payload is too large" }]);
+}
+
+/** A legacy cleartext blob that is not base64 of a JSON {title, body}: accepted, nothing can be sent. */
+export function undecodableBlob(problem: "base64" | "json"): WalletConnectAnswer {
+  const message =
+    problem === "base64"
+      ? "Decrypted notification does not decode as base64"
+      : "Decrypted notification does not parse as JSON";
+  return failure(202, [{ name: "json", message }]);
+}
+
+/** Herald: the push failed; the relay should retry. */
+function notPushed(name: string, message: string): WalletConnectAnswer {
+  return failure(502, [{ name, message }]);
+}
+
+/** Herald: the provider could not be reached, or asked to come back later, until the deadline. */
+export const providerUnavailable = () =>
+  notPushed(
+    "provider_unavailable",
+    "The push provider could not be reached or asked to retry later; retry the request",
+  );
+
+/** Herald: the provider refused this server's credentials. */
+export const providerCredentials = () =>
+  notPushed(
+    "provider_credentials",
+    "The push provider refused this server's credentials; the operator has been told; retry later",
+  );
+
+/** Herald: the provider refused the request for another reason than the token. */
+export const providerRefused = () =>
+  notPushed("provider_error", "The push provider refused the request; the operator has been told; retry later");
+
+/** Herald's own failure: logged with the request id. */
+export function internalError(): WalletConnectAnswer {
+  return failure(500, [
+    { name: "unknown_error", message: "internal error; the request id ties it to the server's log" },
+  ]);
+}
