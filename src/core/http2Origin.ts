@@ -115,12 +115,16 @@ export class Http2Origin {
   /** Closes the connection gracefully: streams in flight may finish for up to `graceMs`. */
   async close(graceMs = 2000): Promise<void> {
     this.closed = true;
-    const sessions = [...this.open];
+    const sessions = [...this.open].filter((session) => !session.destroyed);
     await Promise.all(
       sessions.map(
         (session) =>
           new Promise<void>((resolve) => {
-            const timer = setTimeout(() => session.destroy(), graceMs).unref();
+            // Resolved by the timer too: a session may be gone without its close callback ever being called.
+            const timer = setTimeout(() => {
+              session.destroy();
+              resolve();
+            }, graceMs).unref();
             session.close(() => {
               clearTimeout(timer);
               resolve();
@@ -172,6 +176,8 @@ export class Http2Origin {
       ...(tunnel ? { createConnection: () => connectTls({ ...tls, socket: tunnel }) } : {}),
     });
     this.open.add(session);
+    // At once, not after the handshake: a session that never connects must not stay in `open` for good.
+    session.once("close", () => this.open.delete(session));
     const connection = new Connection();
     connection.session = session;
 
@@ -207,7 +213,6 @@ export class Http2Origin {
     });
     session.on("error", (error: Error) => log?.warn({ origin, err: error }, "HTTP/2 connection error"));
     session.on("close", () => {
-      this.open.delete(session);
       clearInterval(ping);
       retire();
     });
