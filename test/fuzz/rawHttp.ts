@@ -1,0 +1,192 @@
+/**
+ * One HTTP/1.1 exchange over its own TCP connection, written byte by byte as the fuzz run wants it — any method,
+ * request target, version, header, framing (an honest or lying Content-Length, chunks of any size, nothing), and the
+ * bytes split over several writes — and the answer read back, however the exchange ended.
+ */
+import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { concat } from "./json.js";
+
+export interface RawRequest {
+  method: string;
+  /** As written on the request line: `/path?query`, `*`, `http://host/path`, … */
+  target: string;
+  version: string;
+  /** Written in order, as given (names and values unchecked); framing headers come from `framing`. */
+  headers: [string, string][];
+  body: Uint8Array;
+  framing: Framing;
+  /** Offsets into the request's bytes where the writer stops and lets the server read what it has. */
+  pauses: number[];
+}
+
+export type Framing =
+  /** `Content-Length: <the body's length>`, or the given text (a lie, a number that is none). */
+  | { kind: "length"; declared?: string }
+  /** `Transfer-Encoding: chunked`, the body cut into chunks of these sizes (the rest in one more), then the last chunk
+   * unless `unterminated`. */
+  | { kind: "chunked"; sizes: number[]; unterminated?: boolean }
+  /** No framing header at all. */
+  | { kind: "none" };
+
+export interface RawAnswer {
+  /** answered: a whole response arrived. dropped: the connection closed or reset first. timeout: nothing more came. */
+  outcome: "answered" | "dropped" | "timeout";
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Everything received, for reports. */
+  received: Buffer;
+}
+
+export interface SendOptions {
+  /** How long a whole request may wait for its answer. */
+  answerTimeoutMs?: number;
+  /** For a request whose body never completes: how long to wait before closing our side to end it. */
+  incompleteGraceMs?: number;
+}
+
+const encoder = new TextEncoder();
+
+/** The request's bytes, as they go on the wire. */
+export function requestBytes(request: RawRequest): Uint8Array {
+  const { framing, body } = request;
+  const headers = [...request.headers];
+  let payload = body;
+  if (framing.kind === "length") headers.push(["Content-Length", framing.declared ?? String(body.length)]);
+  if (framing.kind === "chunked") {
+    headers.push(["Transfer-Encoding", "chunked"]);
+    payload = chunked(body, framing.sizes, !framing.unterminated);
+  }
+  const head = `${request.method} ${request.target} ${request.version}\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join("")}\r\n`;
+  return concat([encoder.encode(head), payload]);
+}
+
+function chunked(body: Uint8Array, sizes: number[], terminate: boolean): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const size of [...sizes, body.length]) {
+    const chunk = body.subarray(offset, offset + size);
+    offset += chunk.length;
+    if (chunk.length === 0) continue;
+    parts.push(encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk, encoder.encode("\r\n"));
+  }
+  if (terminate) parts.push(encoder.encode("0\r\n\r\n"));
+  return concat(parts);
+}
+
+/** Whether the server can know the request has ended without our closing the connection. */
+export function isComplete(request: RawRequest): boolean {
+  const { framing } = request;
+  if (framing.kind === "chunked") return !framing.unterminated;
+  if (framing.kind === "length" && framing.declared !== undefined) {
+    const declared = Number(framing.declared);
+    return !/^\d+$/.test(framing.declared.trim()) || declared <= request.body.length;
+  }
+  return true;
+}
+
+/** Sends the request on a new connection and reads the first final answer (interim 1xx answers are skipped). */
+export async function sendRaw(port: number, request: RawRequest, options: SendOptions = {}): Promise<RawAnswer> {
+  const bytes = requestBytes(request);
+  const answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
+  const graceMs = options.incompleteGraceMs ?? 20;
+  const socket = connect({ port, host: "127.0.0.1", noDelay: true });
+  const chunks: Buffer[] = [];
+  let settle!: (outcome: RawAnswer["outcome"]) => void;
+  const ended = new Promise<RawAnswer["outcome"]>((resolve) => (settle = resolve));
+  socket.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    if (parseAnswer(Buffer.concat(chunks), request.method, false)) settle("answered");
+  });
+  socket.on("error", () => settle("dropped"));
+  socket.on("close", () => settle(parseAnswer(Buffer.concat(chunks), request.method, true) ? "answered" : "dropped"));
+  const timer = setTimeout(() => settle("timeout"), answerTimeoutMs);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    let offset = 0;
+    for (const pause of request.pauses.filter((p) => p > 0 && p < bytes.length).sort((a, b) => a - b)) {
+      if (socket.destroyed) break;
+      socket.write(bytes.subarray(offset, pause));
+      offset = pause;
+      await sleep(1);
+    }
+    if (!socket.destroyed) socket.write(bytes.subarray(offset));
+    if (!isComplete(request)) {
+      // The server rightly waits for the rest; closing our side tells it there is none.
+      const early = await Promise.race([ended, sleep(graceMs).then(() => undefined)]);
+      if (early === undefined && !socket.destroyed) socket.end();
+    }
+    const outcome = await ended;
+    const received = Buffer.concat(chunks);
+    const parsed = parseAnswer(received, request.method, outcome !== "timeout");
+    if (outcome === "answered" && parsed) return { outcome, ...parsed, received };
+    return { outcome, status: 0, headers: {}, body: Buffer.alloc(0), received };
+  } catch {
+    const received = Buffer.concat(chunks);
+    const parsed = parseAnswer(received, request.method, true);
+    if (parsed) return { outcome: "answered", ...parsed, received };
+    return { outcome: "dropped", status: 0, headers: {}, body: Buffer.alloc(0), received };
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}
+
+type Parsed = Pick<RawAnswer, "status" | "headers" | "body">;
+
+/** The first final response in `data`, once it is all there (`closed`: the connection has ended). */
+function parseAnswer(data: Buffer, method: string, closed: boolean): Parsed | undefined {
+  let start = 0;
+  for (;;) {
+    const headEnd = data.indexOf("\r\n\r\n", start);
+    if (headEnd < 0) return undefined;
+    const [statusLine, ...lines] = data.subarray(start, headEnd).toString("latin1").split("\r\n");
+    const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(statusLine ?? "")?.[1] ?? NaN);
+    if (Number.isNaN(status)) return undefined;
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const bodyStart = headEnd + 4;
+    if (status >= 100 && status < 200) {
+      start = bodyStart;
+      continue;
+    }
+    if (method === "HEAD" || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
+    if (headers["transfer-encoding"]?.toLowerCase() === "chunked") {
+      const body = dechunk(data.subarray(bodyStart));
+      return body && { status, headers, body };
+    }
+    if (headers["content-length"] !== undefined) {
+      const length = Number(headers["content-length"]);
+      if (data.length - bodyStart < length) return undefined;
+      return { status, headers, body: data.subarray(bodyStart, bodyStart + length) };
+    }
+    // Delimited by the end of the connection.
+    return closed ? { status, headers, body: data.subarray(bodyStart) } : undefined;
+  }
+}
+
+function dechunk(data: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = data.indexOf("\r\n", offset);
+    if (lineEnd < 0) return undefined;
+    const size = parseInt(data.subarray(offset, lineEnd).toString("latin1"), 16);
+    if (Number.isNaN(size)) return undefined;
+    if (size === 0) return data.indexOf("\r\n\r\n", lineEnd) >= 0 ? Buffer.concat(parts) : undefined;
+    if (data.length < lineEnd + 2 + size + 2) return undefined;
+    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    offset = lineEnd + 2 + size + 2;
+  }
+}
