@@ -106,6 +106,33 @@ describe("numbers as Python reads them", () => {
       );
     });
   }
+  test("a float count is refused whatever else the body holds: repeated keys, deep nesting", () => {
+    const device = '{"app_id": "a", "pushkey": "k"}';
+    for (const body of [
+      `{"notification": {"counts": {"unread": 2.0}, "devices": [${device}]}, "x": 1, "x": 2}`,
+      `{"notification": {"counts": {"unread": 2.0}, "devices": [${device}], "content": ${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
+    ]) {
+      assert.deepEqual(parse(body), { ok: false, message: "unread is of invalid type" });
+    }
+  });
+  test("of repeated keys the last decides, as in Python", () => {
+    const device = (ts: string) => `{"app_id": "a", "pushkey": "k", "pushkey_ts": ${ts}}`;
+    const cases: [string, string | undefined][] = [
+      [`{"counts": {"unread": 3, "unread": 2.0}, "devices": [${device("1")}]}`, "unread is of invalid type"],
+      [`{"counts": {"unread": 2.0, "unread": 3}, "devices": [${device("1")}]}`, undefined],
+      [
+        `{"counts": {"missed_calls": 1}, "counts": {"missed_calls": 1e0}, "devices": [${device("1")}]}`,
+        "missed_calls is of invalid type",
+      ],
+      [`{"counts": {"missed_calls": 1e0}, "counts": {"missed_calls": 1}, "devices": [${device("1")}]}`, undefined],
+      [`{"devices": [${device("1")}, ${device("1.5")}], "devices": [${device("1")}]}`, undefined],
+      [`{"devices": [${device("1")}], "devices": [${device("1")}, ${device("1.5")}]}`, "pushkey_ts is of invalid type"],
+    ];
+    for (const [notification, message] of cases) {
+      const result = parse(`{"notification": ${notification}}`);
+      assert.deepEqual(result.ok ? undefined : result.message, message, notification);
+    }
+  });
   test("a float elsewhere, even under a count's name, is not validated", () => {
     const result = parse(
       '{"notification": {"content": {"unread": 2.0}, "devices": [{"app_id": "a", "pushkey": "k", "data": {"pushkey_ts": 1.5}}]}}',
