@@ -115,6 +115,15 @@ describe("numbers as Python reads them", () => {
       assert.deepEqual(parse(body), { ok: false, message: "unread is of invalid type" });
     }
   });
+  test("an integer of any size is an integer, as in Python", () => {
+    const huge = "1" + "0".repeat(400);
+    const result = parse(
+      `{"notification": {"counts": {"unread": ${huge}, "missed_calls": -${huge}}, "devices": [{"app_id": "a", "pushkey": "k", "pushkey_ts": ${huge}}]}}`,
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.notification.counts, { unread: Number.MAX_VALUE, missed_calls: -Number.MAX_VALUE });
+    assert.equal(result.notification.devices[0]!.pushkey_ts, Number.MAX_VALUE);
+  });
   test("of repeated keys the last decides, as in Python", () => {
     const device = (ts: string) => `{"app_id": "a", "pushkey": "k", "pushkey_ts": ${ts}}`;
     const cases: [string, string | undefined][] = [

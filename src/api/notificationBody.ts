@@ -42,11 +42,13 @@ function messageOf(error: ErrorObject | undefined): string {
 
 /**
  * Sygnal (Python) tells `2` from `2.0`: a count or `pushkey_ts` written as a float is invalid there, while
- * `JSON.parse` turns both into the integer 2. When the text may hold such a number, read those few fields' lexemes
- * and replace a float-written one by its text, which the schema then refuses with the right message. The cheap test
- * keeps the common request on the fast path.
+ * `JSON.parse` turns both into the integer 2. And Python's integers have no bound, while `JSON.parse` turns one of
+ * 309 digits or more into Infinity, which is no integer. When the text may hold such a number, read those few fields'
+ * lexemes: replace a float-written one by its text, which the schema then refuses with the right message, and an
+ * integer beyond a double's range by the largest double of its sign. The cheap test keeps the common request on the
+ * fast path.
  */
-const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?\d+(?:\.|[eE])/;
+const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
 
 function markFloatCounts(text: string, value: unknown): void {
   if (!FLOAT_COUNT.test(text)) return;
@@ -65,7 +67,10 @@ function markFloatCounts(text: string, value: unknown): void {
 }
 
 function markFloat(parsed: JsonObject, key: string, lexeme: string | undefined): void {
-  if (lexeme !== undefined && /[.eE]/.test(lexeme)) parsed[key] = lexeme;
+  if (lexeme === undefined) return;
+  const value = parsed[key] as number;
+  if (/[.eE]/.test(lexeme)) parsed[key] = lexeme;
+  else if (!Number.isFinite(value)) parsed[key] = Math.sign(value) * Number.MAX_VALUE;
 }
 
 function optionalString(value: unknown): string | undefined {
