@@ -115,6 +115,20 @@ describe("numbers as Python reads them", () => {
       assert.deepEqual(parse(body), { ok: false, message: "unread is of invalid type" });
     }
   });
+  test("a float count is refused when its key is written with escapes", () => {
+    const device = (ts: string) => `{"app_id": "a", "pushkey": "k", "pushkey_ts": ${ts}}`;
+    assert.deepEqual(parse(`{"notification": {"counts": {"unre\\u0061d": 2.0}, "devices": [${device("1")}]}}`), {
+      ok: false,
+      message: "unread is of invalid type",
+    });
+    assert.deepEqual(
+      parse(`{"notification": {"devices": [{"app_id": "a", "pushkey": "k", "\\u0070ushkey_ts": 1.5}]}}`),
+      {
+        ok: false,
+        message: "pushkey_ts is of invalid type",
+      },
+    );
+  });
   test("an integer of any size is an integer, as in Python", () => {
     const huge = "1" + "0".repeat(400);
     const result = parse(

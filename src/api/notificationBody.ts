@@ -46,9 +46,9 @@ function messageOf(error: ErrorObject | undefined): string {
  * 309 digits or more into Infinity, which is no integer. When the text may hold such a number, read those few fields'
  * lexemes: replace a float-written one by its text, which the schema then refuses with the right message, and an
  * integer beyond a double's range by the largest double of its sign. The cheap test keeps the common request on the
- * fast path.
+ * fast path; it looks at the three names, and at any key written with `\u` escapes (`"unre\u0061d"` is `unread`).
  */
-const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
+const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts|(?:[^"\\]*\\u)+[^"\\]*)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
 
 function markFloatCounts(text: string, value: unknown): void {
   if (!FLOAT_COUNT.test(text)) return;
