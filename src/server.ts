@@ -6,10 +6,11 @@
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
  * connection and every pushkin.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
+import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
 import { Dispatcher, type PushkinEntry } from "./core/dispatcher.js";
@@ -64,13 +65,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   let drained: (() => void) | undefined;
   try {
     for (const address of config.http.bind_addresses) {
-      const server = createServer((req, res) => {
+      const server = createApiServer((req, res) => {
         inflight++;
         res.on("close", () => {
           if (--inflight === 0) drained?.();
         });
         void handler(req, res);
-      });
+      }, log);
       servers.push(server);
       await listen(server, config.http.port, address);
     }

@@ -1,0 +1,60 @@
+/**
+ * The Node HTTP server under the Koa application, set up for what reaches it before the application can:
+ *
+ * a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that says
+ * what was wrong, instead of Node's bare status line.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createApiServer(handler: Handler, log: Logger): Server {
+  const server = createServer(handler);
+  server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
+  return server;
+}
+
+interface ClientError extends Error {
+  code?: string;
+  /** llhttp's description of what it could not parse. */
+  reason?: string;
+}
+
+/** Node's own answers to these, with a body. */
+const SPECIAL: Record<string, [status: number, statusText: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large", "the request's header fields are too large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "the request took too long to arrive"],
+};
+
+function answerClientError(error: ClientError, socket: Duplex, log: Logger): void {
+  // As Node's default: answer only when nothing of a response has been written on this connection yet.
+  const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  log.debug({ code: error.code, reason: error.reason }, "Refused a malformed HTTP request");
+  if (error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+    const body = JSON.stringify({ errcode: "M_TOO_LARGE", error: "the request's chunk extensions are too large" });
+    return sendRaw(socket, 413, "Payload Too Large", "application/json", body);
+  }
+  const [status, statusText, message] = SPECIAL[error.code ?? ""] ?? [
+    400,
+    "Bad Request",
+    `malformed HTTP request${error.reason ? `: ${error.reason}` : ""}`,
+  ];
+  sendRaw(socket, status, statusText, "text/plain; charset=utf-8", message);
+}
+
+/** An answer written on the connection itself (there is no response object), which then closes. */
+function sendRaw(socket: Duplex, status: number, statusText: string, type: string, body: string): void {
+  const head = [
+    `HTTP/1.1 ${status} ${statusText}`,
+    `Content-Type: ${type}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+  ];
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`, () => socket.destroy());
+}
