@@ -102,4 +102,17 @@ describe("HTTP the application never sees", () => {
     assert.match(answer.headers["content-type"] ?? "", /^text\/plain/);
     assert.equal(answer.body.toString("utf8"), "the request's header fields are too large");
   });
+
+  test("CONNECT: 405 as any method Herald does not serve, not a closed connection", async () => {
+    const answer = await sendRaw(
+      port,
+      request({ method: "CONNECT", target: "example.com:443", framing: { kind: "none" }, body: new Uint8Array() }),
+    );
+    assert.equal(answer.outcome, "answered");
+    assert.equal(answer.status, 405);
+    assert.deepEqual(JSON.parse(answer.body.toString("utf8")), {
+      errcode: "M_UNRECOGNIZED",
+      error: "Unrecognized request",
+    });
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * The Node HTTP server under the Koa application, set up for what reaches it before the application can:
  *
- * a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that says
- * what was wrong, instead of Node's bare status line.
+ * - a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that
+ *   says what was wrong, instead of Node's bare status line;
+ * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -13,6 +14,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export function createApiServer(handler: Handler, log: Logger): Server {
   const server = createServer(handler);
   server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
+  // Node hands CONNECT to this event, or closes the connection when nobody listens.
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
+    sendRaw(socket, 405, "Method Not Allowed", "application/json", body, ["Allow: GET, HEAD, POST"]);
+  });
   return server;
 }
 
@@ -49,12 +55,20 @@ function answerClientError(error: ClientError, socket: Duplex, log: Logger): voi
 }
 
 /** An answer written on the connection itself (there is no response object), which then closes. */
-function sendRaw(socket: Duplex, status: number, statusText: string, type: string, body: string): void {
+function sendRaw(
+  socket: Duplex,
+  status: number,
+  statusText: string,
+  type: string,
+  body: string,
+  extraHeaders: string[] = [],
+): void {
   const head = [
     `HTTP/1.1 ${status} ${statusText}`,
     `Content-Type: ${type}`,
     `Content-Length: ${Buffer.byteLength(body)}`,
     "Connection: close",
+    ...extraHeaders,
   ];
   socket.end(`${head.join("\r\n")}\r\n\r\n${body}`, () => socket.destroy());
 }
