@@ -115,4 +115,10 @@ describe("HTTP the application never sees", () => {
       error: "Unrecognized request",
     });
   });
+
+  test("an HTTP/1.1 request without Host is served, as Sygnal serves it", async () => {
+    const answer = await sendRaw(port, request({ headers: [] }));
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.toString("utf8"), '{"rejected": []}');
+  });
 });

@@ -3,7 +3,9 @@
  *
  * - a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that
  *   says what was wrong, instead of Node's bare status line;
- * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy).
+ * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy);
+ * - an HTTP/1.1 request without Host is served, as Sygnal serves it (Herald reads no Host; Node would answer a bare
+ *   400).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -12,7 +14,7 @@ import type { Logger } from "pino";
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createApiServer(handler: Handler, log: Logger): Server {
-  const server = createServer(handler);
+  const server = createServer({ requireHostHeader: false }, handler);
   server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
   // Node hands CONNECT to this event, or closes the connection when nobody listens.
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
