@@ -121,4 +121,18 @@ describe("HTTP the application never sees", () => {
     assert.equal(answer.status, 200);
     assert.equal(answer.body.toString("utf8"), '{"rejected": []}');
   });
+
+  test("an Expect other than 100-continue is ignored, as Sygnal ignores it", async () => {
+    const answer = await sendRaw(
+      port,
+      request({
+        headers: [
+          ["Host", "x"],
+          ["Expect", "200-ok"],
+        ],
+      }),
+    );
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.toString("utf8"), '{"rejected": []}');
+  });
 });

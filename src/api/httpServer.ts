@@ -4,8 +4,8 @@
  * - a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that
  *   says what was wrong, instead of Node's bare status line;
  * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy);
- * - an HTTP/1.1 request without Host is served, as Sygnal serves it (Herald reads no Host; Node would answer a bare
- *   400).
+ * - an HTTP/1.1 request without Host, or with an Expect other than 100-continue, is served as Sygnal serves it
+ *   (Node would answer a bare 400 or 417; Herald reads neither header).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -15,6 +15,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createApiServer(handler: Handler, log: Logger): Server {
   const server = createServer({ requireHostHeader: false }, handler);
+  server.on("checkExpectation", handler);
   server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
   // Node hands CONNECT to this event, or closes the connection when nobody listens.
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
