@@ -7,6 +7,7 @@
  * half-sent. A device already delivered this event (duplicate suppression) is answered at once; a pushkey a provider
  * declared dead (dead-token cache) is rejected again without asking the provider.
  */
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -74,6 +75,8 @@ export class Dispatcher {
 
     const deadlineMs = this.options.requestDeadline * 1000;
     const controller = new AbortController();
+    // Every device in flight may listen to the signal: no limit, or Node warns of a leak past ten devices.
+    setMaxListeners(0, controller.signal);
     const timer = setTimeout(
       () => controller.abort(new TemporaryFailure(`the request deadline of ${this.options.requestDeadline}s passed`)),
       deadlineMs,
