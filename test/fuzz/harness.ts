@@ -92,14 +92,19 @@ async function runProperty<T>(
   const started = performance.now();
   const unexpected: unknown[] = [];
   const record = (error: unknown) => unexpected.push(error);
+  const recordWarning = (warning: Error) => {
+    if (warning.name !== "ExperimentalWarning") unexpected.push(warning);
+  };
   process.on("uncaughtException", record);
   process.on("unhandledRejection", record);
+  process.on("warning", recordWarning);
   target.takeErrors();
   try {
     const property = fc.asyncProperty(spec.arbitrary, async (value) => {
       await spec.check(target, value);
       assert.deepEqual(target.takeErrors(), [], "the server logged an error");
-      assert.deepEqual(unexpected.splice(0).map(String), [], "the process met an uncaught exception or rejection");
+      await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on the next tick
+      assert.deepEqual(unexpected.splice(0).map(String), [], "the process met an uncaught error or a warning");
     });
     const details = await fc.check(property, {
       numRuns: settings.numRuns,
@@ -120,6 +125,7 @@ async function runProperty<T>(
   } finally {
     process.off("uncaughtException", record);
     process.off("unhandledRejection", record);
+    process.off("warning", recordWarning);
   }
 }
 

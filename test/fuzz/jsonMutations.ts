@@ -4,7 +4,16 @@
  * aims them at the fields its validator reads (by path) and lets some land anywhere (by position).
  */
 import fc from "fast-check";
-import { anyJson, anyNumberText, anyString, badNumberText, json, unreadableBytes, type JsonNode } from "./json.js";
+import {
+  anyJson,
+  anyNumberText,
+  anyString,
+  badNumberText,
+  json,
+  longString,
+  unreadableBytes,
+  type JsonNode,
+} from "./json.js";
 
 /** An object key, or an array position (taken modulo the array's length). */
 export type PathStep = string | number;
@@ -33,6 +42,7 @@ export const replacements: fc.Arbitrary<JsonNode> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(json.null()) },
   { weight: 2, arbitrary: anyNumberText.map(json.number) },
   { weight: 1, arbitrary: anyString.map(json.string) },
+  { weight: 1, arbitrary: longString.map(json.string) },
   { weight: 1, arbitrary: fc.constantFrom(json.array([]), json.object([]), json.string(""), json.bool(true)) },
   { weight: 1, arbitrary: badNumberText.map(json.number) },
   { weight: 1, arbitrary: unreadableBytes.map((bytes): JsonNode => ({ kind: "rawString", bytes })) },
@@ -60,7 +70,7 @@ export function edits(options: { maxNesting: number }): fc.Arbitrary<Edit> {
     {
       weight: 1,
       arbitrary: fc
-        .oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 50, max: 5_000 }))
+        .oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 50, max: 1_500 }))
         .map((times): Edit => ({ kind: "repeatItems", times })),
     },
   );

@@ -79,6 +79,8 @@ function chunked(body: Uint8Array, sizes: number[], terminate: boolean): Uint8Ar
 /** Whether the server can know the request has ended without our closing the connection. */
 export function isComplete(request: RawRequest): boolean {
   const { framing } = request;
+  // Framing headers written by hand may announce more than comes.
+  if (request.headers.some(([name]) => /^\s*(content-length|transfer-encoding)\s*$/i.test(name))) return false;
   if (framing.kind === "chunked") return !framing.unterminated;
   if (framing.kind === "length" && framing.declared !== undefined) {
     const declared = Number(framing.declared);

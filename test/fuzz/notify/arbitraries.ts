@@ -13,6 +13,7 @@ import {
   anyStyle,
   json,
   keyArbitrary,
+  longString,
   type JsonNode,
   type JsonStyle,
 } from "../json.js";
@@ -186,7 +187,11 @@ const generatedDevice: fc.Arbitrary<JsonNode> = objectOf(
 
 const seedDevice: fc.Arbitrary<JsonNode> = fc
   .tuple(fc.constantFrom(...seedDevices), fc.option(appIds, { nil: undefined }))
-  .map(([device, appId]) => json.from(appId === undefined ? device : { ...device, app_id: appId }));
+  .map(([device, appId]) => {
+    const pushkey = String(device.pushkey);
+    const safe = { ...device, pushkey: isScriptedPushkey(pushkey) ? `k${pushkey}` : pushkey };
+    return json.from(appId === undefined ? safe : { ...safe, app_id: appId });
+  });
 
 export const validDevices: fc.Arbitrary<JsonNode> = fc
   .tuple(
@@ -214,7 +219,11 @@ const NOTIFICATION_FIELDS = [
 const generatedNotification: fc.Arbitrary<[string, JsonNode][]> = optionalEntries([
   ...NOTIFICATION_FIELDS.map((key): [string, fc.Arbitrary<JsonNode>] => [
     key,
-    fc.oneof(anyString.map(json.string), lenientValue),
+    fc.oneof(
+      { weight: 10, arbitrary: anyString.map(json.string) },
+      { weight: 10, arbitrary: lenientValue },
+      { weight: 1, arbitrary: longString.map(json.string) },
+    ),
   ]),
 ]);
 

@@ -258,9 +258,10 @@ const http = defineProperty({
   }),
   show: ({ request }) => showRequest(request),
   async check(target, { request, body }) {
+    const modelled = body.tree ? expectedAnswers(body.tree, body.bytes.length) : undefined;
+    if (modelled) skipScripted(modelled);
     const notify = isPlainHttp(request) && request.method === "POST" && isNotifyPath(request.target);
-    const answers = notify && body.tree ? expectedAnswers(body.tree, body.bytes.length) : undefined;
-    if (answers) skipScripted(answers);
+    const answers = notify ? modelled : undefined;
     const answer = await sendRaw(target.port, request);
     const declared = request.framing.kind === "length" ? Number(request.framing.declared) : NaN;
     checkAnswer(request, answer, {
