@@ -141,8 +141,10 @@ function failureReport<T>(spec: PropertySpec<T>, details: fc.RunDetails<[T]>, su
   ].join("\n");
 }
 
-/** Runs for each property when `total` runs are shared in proportion to their bounded runs. */
+/** Runs for each property when `total` runs are shared in proportion to their bounded runs (the rest to the first). */
 export function shareRuns(properties: readonly FuzzProperty[], total: number): number[] {
   const sum = properties.reduce((s, p) => s + p.ciRuns, 0);
-  return properties.map((p) => Math.max(1, Math.round((total * p.ciRuns) / sum)));
+  const shares = properties.map((p) => Math.max(1, Math.floor((total * p.ciRuns) / sum)));
+  shares[0]! += Math.max(0, total - shares.reduce((s, n) => s + n, 0));
+  return shares;
 }

@@ -3,7 +3,7 @@
  * request target, version, header, framing (an honest or lying Content-Length, chunks of any size, nothing), and the
  * bytes split over several writes — and the answer read back, however the exchange ended.
  */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { concat } from "./json.js";
 
@@ -38,6 +38,8 @@ export interface RawAnswer {
   body: Buffer;
   /** Everything received, for reports. */
   received: Buffer;
+  /** The answer to `SendOptions.followUp`, when it was sent. */
+  followUp?: RawAnswer;
 }
 
 export interface SendOptions {
@@ -45,6 +47,8 @@ export interface SendOptions {
   answerTimeoutMs?: number;
   /** For a request whose body never completes: how long to wait before closing our side to end it. */
   incompleteGraceMs?: number;
+  /** A second request, sent on the same connection once the first is answered, unless the server closes it. */
+  followUp?: RawRequest;
 }
 
 const encoder = new TextEncoder();
@@ -91,56 +95,81 @@ export function isComplete(request: RawRequest): boolean {
 
 /** Sends the request on a new connection and reads the first final answer (interim 1xx answers are skipped). */
 export async function sendRaw(port: number, request: RawRequest, options: SendOptions = {}): Promise<RawAnswer> {
-  const bytes = requestBytes(request);
-  const answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
-  const graceMs = options.incompleteGraceMs ?? 20;
+  const timeoutMs = options.answerTimeoutMs ?? 10_000;
   const socket = connect({ port, host: "127.0.0.1", noDelay: true });
-  const chunks: Buffer[] = [];
-  let settle!: (outcome: RawAnswer["outcome"]) => void;
-  const ended = new Promise<RawAnswer["outcome"]>((resolve) => (settle = resolve));
+  let received = Buffer.alloc(0);
+  let closed = false;
+  let wake = () => {};
   socket.on("data", (chunk: Buffer) => {
-    chunks.push(chunk);
-    if (parseAnswer(Buffer.concat(chunks), request.method, false)) settle("answered");
+    received = Buffer.concat([received, chunk]);
+    wake();
   });
-  socket.on("error", () => settle("dropped"));
-  socket.on("close", () => settle(parseAnswer(Buffer.concat(chunks), request.method, true) ? "answered" : "dropped"));
-  const timer = setTimeout(() => settle("timeout"), answerTimeoutMs);
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    closed = true;
+    wake();
+  });
+
+  /** The answer that starts at `offset`, once it is whole, the connection ends, or time runs out. */
+  const answerFrom = (offset: number, method: string, ms: number) =>
+    new Promise<{ answer: RawAnswer; end: number }>((resolve) => {
+      const timer = setTimeout(() => finish("timeout"), ms);
+      const finish = (outcome: "answered" | "dropped" | "timeout") => {
+        clearTimeout(timer);
+        wake = () => {};
+        const parsed = parseAnswer(received.subarray(offset), method, closed);
+        if (parsed) return resolve({ answer: { outcome: "answered", ...parsed, received }, end: offset + parsed.end });
+        resolve({ answer: { outcome, status: 0, headers: {}, body: Buffer.alloc(0), received }, end: received.length });
+      };
+      wake = () => {
+        if (parseAnswer(received.subarray(offset), method, closed)) finish("answered");
+        else if (closed) finish("dropped");
+      };
+      wake();
+    });
 
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);
     });
-    let offset = 0;
-    for (const pause of request.pauses.filter((p) => p > 0 && p < bytes.length).sort((a, b) => a - b)) {
-      if (socket.destroyed) break;
-      socket.write(bytes.subarray(offset, pause));
-      offset = pause;
-      await sleep(1);
-    }
-    if (!socket.destroyed) socket.write(bytes.subarray(offset));
+    const first = answerFrom(0, request.method, timeoutMs);
+    await write(socket, request);
     if (!isComplete(request)) {
       // The server rightly waits for the rest; closing our side tells it there is none.
-      const early = await Promise.race([ended, sleep(graceMs).then(() => undefined)]);
+      const early = await Promise.race([first, sleep(options.incompleteGraceMs ?? 20).then(() => undefined)]);
       if (early === undefined && !socket.destroyed) socket.end();
     }
-    const outcome = await ended;
-    const received = Buffer.concat(chunks);
-    const parsed = parseAnswer(received, request.method, outcome !== "timeout");
-    if (outcome === "answered" && parsed) return { outcome, ...parsed, received };
-    return { outcome, status: 0, headers: {}, body: Buffer.alloc(0), received };
+    const { answer, end } = await first;
+    const { followUp } = options;
+    if (followUp && answer.outcome === "answered" && !/\bclose\b/i.test(answer.headers.connection ?? "") && !closed) {
+      const second = answerFrom(end, followUp.method, timeoutMs);
+      await write(socket, followUp);
+      answer.followUp = (await second).answer;
+    }
+    return answer;
   } catch {
-    const received = Buffer.concat(chunks);
-    const parsed = parseAnswer(received, request.method, true);
-    if (parsed) return { outcome: "answered", ...parsed, received };
     return { outcome: "dropped", status: 0, headers: {}, body: Buffer.alloc(0), received };
   } finally {
-    clearTimeout(timer);
     socket.destroy();
   }
 }
 
-type Parsed = Pick<RawAnswer, "status" | "headers" | "body">;
+/** Writes the request, stopping at its pauses so that the server reads it in pieces. */
+async function write(socket: Socket, request: RawRequest): Promise<void> {
+  const bytes = requestBytes(request);
+  let offset = 0;
+  for (const pause of request.pauses.filter((p) => p > 0 && p < bytes.length).sort((a, b) => a - b)) {
+    if (socket.destroyed) return;
+    socket.write(bytes.subarray(offset, pause));
+    offset = pause;
+    await sleep(1);
+  }
+  if (!socket.destroyed) socket.write(bytes.subarray(offset));
+}
+
+/** An answer, and where it ends in the data. */
+type Parsed = Pick<RawAnswer, "status" | "headers" | "body"> & { end: number };
 
 /** The first final response in `data`, once it is all there (`closed`: the connection has ended). */
 function parseAnswer(data: Buffer, method: string, closed: boolean): Parsed | undefined {
@@ -163,22 +192,25 @@ function parseAnswer(data: Buffer, method: string, closed: boolean): Parsed | un
       start = bodyStart;
       continue;
     }
-    if (method === "HEAD" || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
+    if (method === "HEAD" || status === 204 || status === 304) {
+      return { status, headers, body: Buffer.alloc(0), end: bodyStart };
+    }
     if (headers["transfer-encoding"]?.toLowerCase() === "chunked") {
-      const body = dechunk(data.subarray(bodyStart));
-      return body && { status, headers, body };
+      const chunked = dechunk(data.subarray(bodyStart));
+      return chunked && { status, headers, body: chunked.body, end: bodyStart + chunked.length };
     }
     if (headers["content-length"] !== undefined) {
       const length = Number(headers["content-length"]);
       if (data.length - bodyStart < length) return undefined;
-      return { status, headers, body: data.subarray(bodyStart, bodyStart + length) };
+      return { status, headers, body: data.subarray(bodyStart, bodyStart + length), end: bodyStart + length };
     }
     // Delimited by the end of the connection.
-    return closed ? { status, headers, body: data.subarray(bodyStart) } : undefined;
+    return closed ? { status, headers, body: data.subarray(bodyStart), end: data.length } : undefined;
   }
 }
 
-function dechunk(data: Buffer): Buffer | undefined {
+/** A chunked body and the bytes it took, once it is all there. */
+function dechunk(data: Buffer): { body: Buffer; length: number } | undefined {
   const parts: Buffer[] = [];
   let offset = 0;
   for (;;) {
@@ -186,7 +218,10 @@ function dechunk(data: Buffer): Buffer | undefined {
     if (lineEnd < 0) return undefined;
     const size = parseInt(data.subarray(offset, lineEnd).toString("latin1"), 16);
     if (Number.isNaN(size)) return undefined;
-    if (size === 0) return data.indexOf("\r\n\r\n", lineEnd) >= 0 ? Buffer.concat(parts) : undefined;
+    if (size === 0) {
+      const end = data.indexOf("\r\n\r\n", lineEnd);
+      return end < 0 ? undefined : { body: Buffer.concat(parts), length: end + 4 };
+    }
     if (data.length < lineEnd + 2 + size + 2) return undefined;
     parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
     offset = lineEnd + 2 + size + 2;

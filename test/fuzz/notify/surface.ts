@@ -262,7 +262,9 @@ const http = defineProperty({
     if (modelled) skipScripted(modelled);
     const notify = isPlainHttp(request) && request.method === "POST" && isNotifyPath(request.target);
     const answers = notify ? modelled : undefined;
-    const answer = await sendRaw(target.port, request);
+    // A plain HTTP/1.1 request must leave its connection usable, unless the answer closes it.
+    const followUp = isPlainHttp(request) && request.version === "HTTP/1.1" ? HEALTH : undefined;
+    const answer = await sendRaw(target.port, request, followUp ? { followUp } : {});
     const declared = request.framing.kind === "length" ? Number(request.framing.declared) : NaN;
     checkAnswer(request, answer, {
       drop: request.body.length > MAX_BODY_BYTES || declared > MAX_BODY_BYTES,
@@ -270,8 +272,21 @@ const http = defineProperty({
     });
     if (answers) assertOneOf(answer, answers);
     else if (isPlainHttp(request)) checkRoute(request, answer);
+    if (followUp && answer.outcome === "answered" && !/\bclose\b/i.test(answer.headers.connection ?? "")) {
+      assert.equal(answer.followUp?.status, 200, "GET /health on the same connection afterwards");
+    }
   },
 });
+
+const HEALTH: RawRequest = {
+  method: "GET",
+  target: "/health",
+  version: "HTTP/1.1",
+  headers: [["Host", "localhost"]],
+  body: new Uint8Array(),
+  framing: { kind: "none" },
+  pauses: [],
+};
 
 /** /notify and its sub-paths, with any query string (as Sygnal). */
 function isNotifyPath(target: string): boolean {
