@@ -17,7 +17,7 @@ import {
   type JsonNode,
   type JsonStyle,
 } from "../json.js";
-import { mutations, type Mutation, type PathStep } from "../jsonMutations.js";
+import { mutations, type Edit, type Mutation, type PathStep } from "../jsonMutations.js";
 import { APP_KEYS } from "./model.js";
 
 type Value = Record<string, unknown>;
@@ -283,10 +283,24 @@ const checkedPaths: fc.Arbitrary<PathStep[]> = fc.oneof(
   fc.constantFrom(...NOTIFICATION_FIELDS).map((key): PathStep[] => ["notification", key]),
 );
 
-export const notifyMutations: fc.Arbitrary<Mutation[]> = fc.array(mutations(checkedPaths, { maxNesting: 100_000 }), {
-  minLength: 1,
-  maxLength: 3,
+/** A number written any way, at one of the three fields Sygnal wants integers: where a reader's slip would show. */
+const checkedNumberEdits: fc.Arbitrary<Mutation> = fc.record({
+  target: fc
+    .oneof(
+      fc.constantFrom<PathStep[]>(["notification", "counts", "unread"], ["notification", "counts", "missed_calls"]),
+      fc.nat().map((i): PathStep[] => ["notification", "devices", i, "pushkey_ts"]),
+    )
+    .map((path) => ({ path })),
+  edit: anyNumberText.map((text): Edit => ({ kind: "replace", with: json.number(text) })),
 });
+
+export const notifyMutations: fc.Arbitrary<Mutation[]> = fc.array(
+  fc.oneof(
+    { weight: 4, arbitrary: mutations(checkedPaths, { maxNesting: 100_000 }) },
+    { weight: 1, arbitrary: checkedNumberEdits },
+  ),
+  { minLength: 1, maxLength: 3 },
+);
 
 export interface Document {
   tree: JsonNode;
