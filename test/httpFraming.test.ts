@@ -3,6 +3,7 @@
  * answer by itself. Each gets an answer that says what was wrong, never a bare status line or a closed connection.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { sendRaw, type RawRequest } from "./fuzz/rawHttp.js";
 import { startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
@@ -135,4 +136,34 @@ describe("HTTP the application never sees", () => {
     assert.equal(answer.status, 200);
     assert.equal(answer.body.toString("utf8"), '{"rejected": []}');
   });
+
+  const heads: [string, string][] = [
+    ["a malformed request", "FOO /_matrix/push/v1/notify HTTP/1.1\r\nContent-Length: 600000\r\n\r\n"],
+    ["CONNECT", "CONNECT example.com:443 HTTP/1.1\r\n\r\n"],
+  ];
+  for (const [name, head] of heads) {
+    test(`after answering ${name}, Herald reads what the client still sends instead of resetting the connection`, async () => {
+      // A reset can destroy the answer before the client reads it: the client must be able to finish sending.
+      const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+      const errors: string[] = [];
+      socket.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+      const received: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => received.push(chunk));
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      socket.write(head);
+      await until(() => Buffer.concat(received).includes("\r\n\r\n"));
+      for (let i = 0; i < 10; i++) {
+        socket.write(Buffer.alloc(60_000, 0x20));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      socket.end();
+      await closed;
+      assert.deepEqual(errors, []);
+      assert.match(Buffer.concat(received).toString("latin1"), /^HTTP\/1\.1 40[05] /);
+    });
+  }
 });
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

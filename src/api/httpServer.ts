@@ -6,6 +6,10 @@
  * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy);
  * - an HTTP/1.1 request without Host, or with an Expect other than 100-continue, is served as Sygnal serves it
  *   (Node would answer a bare 400 or 417; Herald reads neither header).
+ *
+ * A connection answered here is closed gracefully: what the client still sends is read and dropped for a while, since
+ * closing a socket with unread data resets the connection, and a reset can destroy the answer before the client has
+ * read it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -37,7 +41,13 @@ const SPECIAL: Record<string, [status: number, statusText: string, message: stri
   ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "the request took too long to arrive"],
 };
 
+/** How long a connection answered here goes on being read, at most. */
+const LINGER_MS = 2_000;
+/** Connections answered here: the parser reports an error for each further chunk of them, already answered. */
+const answered = new WeakSet<Duplex>();
+
 function answerClientError(error: ClientError, socket: Duplex, log: Logger): void {
+  if (answered.has(socket)) return;
   // As Node's default: answer only when nothing of a response has been written on this connection yet.
   const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
   if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
@@ -57,7 +67,7 @@ function answerClientError(error: ClientError, socket: Duplex, log: Logger): voi
   sendRaw(socket, status, statusText, "text/plain; charset=utf-8", message);
 }
 
-/** An answer written on the connection itself (there is no response object), which then closes. */
+/** An answer written on the connection itself (there is no response object), which then closes (gracefully). */
 function sendRaw(
   socket: Duplex,
   status: number,
@@ -73,5 +83,8 @@ function sendRaw(
     "Connection: close",
     ...extraHeaders,
   ];
-  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`, () => socket.destroy());
+  answered.add(socket);
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
