@@ -97,14 +97,14 @@ export function isPythonInt(node: JsonNode | undefined): boolean {
   return node?.kind === "bool" || (node?.kind === "number" && /^-?\d+$/.test(node.text));
 }
 
-/** Whether every part of the tree can be read: numbers are JSON numbers, and no string holds raw bytes. */
+/** Whether every part of the tree that is written can be read: numbers are JSON numbers, no string holds raw bytes. */
 export function isReadable(node: JsonNode): boolean {
   const pending: JsonNode[] = [node];
   while (pending.length > 0) {
     const next = pending.pop()!;
     if (next.kind === "number" && !JSON_NUMBER.test(next.text)) return false;
     if (next.kind === "rawString") return false;
-    if (next.kind === "array") pending.push(...next.items);
+    if (next.kind === "array" && next.repeat !== 0) pending.push(...next.items);
     if (next.kind === "object") pending.push(...next.entries.map(([, value]) => value));
     if (next.kind === "nested") pending.push(next.inner);
   }
@@ -115,7 +115,7 @@ export function isReadable(node: JsonNode): boolean {
 export function depthOf(node: JsonNode): number {
   switch (node.kind) {
     case "array":
-      return 1 + Math.max(0, ...node.items.map(depthOf));
+      return 1 + (node.repeat === 0 ? 0 : Math.max(0, ...node.items.map(depthOf)));
     case "object":
       return 1 + Math.max(0, ...node.entries.map(([, value]) => depthOf(value)));
     case "nested":
