@@ -38,6 +38,8 @@ export interface RawAnswer {
   body: Buffer;
   /** Everything received, for reports. */
   received: Buffer;
+  /** The request never completed, and the client closed its side of the connection to end it. */
+  halfClosed?: boolean;
   /** The answer to `SendOptions.followUp`, when it was sent. */
   followUp?: RawAnswer;
 }
@@ -141,6 +143,7 @@ export async function sendRaw(port: number, request: RawRequest, options: SendOp
       if (early === undefined && !socket.destroyed) socket.end();
     }
     const { answer, end } = await first;
+    if (socket.writableEnded) answer.halfClosed = true;
     const { followUp } = options;
     if (followUp && answer.outcome === "answered" && !/\bclose\b/i.test(answer.headers.connection ?? "") && !closed) {
       const second = answerFrom(end, followUp.method, timeoutMs);
