@@ -82,6 +82,13 @@ function chunked(body: Uint8Array, sizes: number[], terminate: boolean): Uint8Ar
   return concat(parts);
 }
 
+/** The request as a reader of a report wants it: its bytes as a JSON string, cut short. */
+export function showRequest(request: RawRequest): string {
+  const text = Buffer.from(requestBytes(request)).toString("latin1");
+  const shown = text.length > 1_500 ? `${text.slice(0, 1_000)}…(${text.length} bytes)…${text.slice(-300)}` : text;
+  return JSON.stringify(shown);
+}
+
 /** Whether the server can know the request has ended without our closing the connection. */
 export function isComplete(request: RawRequest): boolean {
   const { framing } = request;

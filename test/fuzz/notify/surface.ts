@@ -10,7 +10,7 @@ import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
 import { checkAnswer } from "../invariants.js";
 import { anyJson, concat, encodeJson, json, type JsonNode } from "../json.js";
 import { applyMutation, applyMutations, type PathStep } from "../jsonMutations.js";
-import { requestBytes, sendRaw, type RawAnswer, type RawRequest } from "../rawHttp.js";
+import { sendRaw, showRequest, type RawAnswer, type RawRequest } from "../rawHttp.js";
 import { isScriptedPushkey, notifyMutations, styledValidNotification, type Document } from "./arbitraries.js";
 import {
   APP_KEYS,
@@ -100,13 +100,6 @@ function describe(expected: Expected): string {
   if (expected.status === 400) return `400 ${JSON.stringify(expected.message)}`;
   if (expected.status === 200) return `200 rejecting ${JSON.stringify(expected.rejected).slice(0, 200)}`;
   return String(expected.status);
-}
-
-/** A request, readable: the bytes as a JSON string, cut short. */
-export function showRequest(request: RawRequest): string {
-  const text = Buffer.from(requestBytes(request)).toString("latin1");
-  const shown = text.length > 1_500 ? `${text.slice(0, 1_000)}…(${text.length} bytes)…${text.slice(-300)}` : text;
-  return JSON.stringify(shown);
 }
 
 const showBody = (body: Uint8Array) => showRequest(notifyRequest(body));
@@ -270,7 +263,7 @@ const http = defineProperty({
     const declared = request.framing.kind === "length" ? Number(request.framing.declared) : NaN;
     checkAnswer(request, answer, {
       drop: request.body.length > MAX_BODY_BYTES || declared > MAX_BODY_BYTES,
-      serverError: (a) => a.status === 503 && answers?.some((e) => e.status === 503) === true,
+      serverError: (a) => a.status === 503 && modelled?.some((e) => e.status === 503) === true,
     });
     if (answers) assertOneOf(answer, answers);
     else if (isPlainHttp(request)) checkRoute(request, answer);
