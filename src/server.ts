@@ -7,10 +7,11 @@
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
  * connection and every pushkin.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
+import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
 import { Dispatcher, type PushkinEntry } from "./core/dispatcher.js";
@@ -34,9 +35,6 @@ import { sendersFor } from "./walletConnect/senders.js";
 import { WalletConnectService } from "./walletConnect/service.js";
 import { readWalletConnectSettings } from "./walletConnect/settings.js";
 
-/** The whole request, body included, must arrive within these (Node's defaults are 60 s and 5 minutes). */
-const HEADERS_TIMEOUT_MS = 20_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 /** How often credentials that can expire without a push noticing (APNs certificates) are looked at again. */
 const CREDENTIAL_CHECK_MS = 60 * 60_000;
 
@@ -116,16 +114,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   let drained: (() => void) | undefined;
   try {
     for (const address of config.http.bind_addresses) {
-      const server = createServer((req, res) => {
+      const server = createApiServer((req, res) => {
         inflight++;
         res.on("close", () => {
           if (--inflight === 0) drained?.();
         });
         void handler(req, res);
-      });
-      // A client that trickles its headers or body cannot hold a connection and its buffer for long.
-      server.headersTimeout = HEADERS_TIMEOUT_MS;
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      }, log);
       servers.push(server);
       await listen(server, config.http.port, address);
     }

@@ -48,6 +48,20 @@ describe("devices of one notification", () => {
     );
     assert.equal(await res.text(), '{"rejected": ["reject-slow", "reject", "k3"]}');
   });
+  test("many devices listening to the request's deadline raise no process warning", async () => {
+    const h = await start();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      const res = await h.notify(notification(Array.from({ length: 30 }, (_, i) => device(`k${i}`))));
+      assert.equal(await res.text(), '{"rejected": []}');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
   test("a device with nothing to send is neither rejected nor a failure", async () => {
     const h = await start();
     const res = await h.notify(notification([device("skip")]));

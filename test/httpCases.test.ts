@@ -82,6 +82,13 @@ describe("Sygnal's HTTP cases", () => {
     });
   }
 
+  test("rejected pushkeys are written as Python writes them: every non-ASCII character escaped", async () => {
+    const res = await herald.notify({
+      notification: { devices: [{ app_id: "unknown", pushkey: "é😀\u007f\ud800\n" }] },
+    });
+    assert.equal(await res.text(), '{"rejected": ["\\u00e9\\ud83d\\ude00\\u007f\\ud800\\n"]}');
+  });
+
   test("every answer to /notify says which request it was", async () => {
     const res = await herald.notify({ notification: { devices: [{ app_id: "com.example.spqr", pushkey: "accept" }] } });
     assert.match(res.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);

@@ -106,6 +106,56 @@ describe("numbers as Python reads them", () => {
       );
     });
   }
+  test("a float count is refused whatever else the body holds: repeated keys, deep nesting", () => {
+    const device = '{"app_id": "a", "pushkey": "k"}';
+    for (const body of [
+      `{"notification": {"counts": {"unread": 2.0}, "devices": [${device}]}, "x": 1, "x": 2}`,
+      `{"notification": {"counts": {"unread": 2.0}, "devices": [${device}], "content": ${"[".repeat(100_000)}${"]".repeat(100_000)}}}`,
+    ]) {
+      assert.deepEqual(parse(body), { ok: false, message: "unread is of invalid type" });
+    }
+  });
+  test("a float count is refused when its key is written with escapes", () => {
+    const device = (ts: string) => `{"app_id": "a", "pushkey": "k", "pushkey_ts": ${ts}}`;
+    assert.deepEqual(parse(`{"notification": {"counts": {"unre\\u0061d": 2.0}, "devices": [${device("1")}]}}`), {
+      ok: false,
+      message: "unread is of invalid type",
+    });
+    assert.deepEqual(
+      parse(`{"notification": {"devices": [{"app_id": "a", "pushkey": "k", "\\u0070ushkey_ts": 1.5}]}}`),
+      {
+        ok: false,
+        message: "pushkey_ts is of invalid type",
+      },
+    );
+  });
+  test("an integer of any size is an integer, as in Python", () => {
+    const huge = "1" + "0".repeat(400);
+    const result = parse(
+      `{"notification": {"counts": {"unread": ${huge}, "missed_calls": -${huge}}, "devices": [{"app_id": "a", "pushkey": "k", "pushkey_ts": ${huge}}]}}`,
+    );
+    assert.ok(result.ok);
+    assert.deepEqual(result.notification.counts, { unread: Number.MAX_VALUE, missed_calls: -Number.MAX_VALUE });
+    assert.equal(result.notification.devices[0]!.pushkey_ts, Number.MAX_VALUE);
+  });
+  test("of repeated keys the last decides, as in Python", () => {
+    const device = (ts: string) => `{"app_id": "a", "pushkey": "k", "pushkey_ts": ${ts}}`;
+    const cases: [string, string | undefined][] = [
+      [`{"counts": {"unread": 3, "unread": 2.0}, "devices": [${device("1")}]}`, "unread is of invalid type"],
+      [`{"counts": {"unread": 2.0, "unread": 3}, "devices": [${device("1")}]}`, undefined],
+      [
+        `{"counts": {"missed_calls": 1}, "counts": {"missed_calls": 1e0}, "devices": [${device("1")}]}`,
+        "missed_calls is of invalid type",
+      ],
+      [`{"counts": {"missed_calls": 1e0}, "counts": {"missed_calls": 1}, "devices": [${device("1")}]}`, undefined],
+      [`{"devices": [${device("1")}, ${device("1.5")}], "devices": [${device("1")}]}`, undefined],
+      [`{"devices": [${device("1")}], "devices": [${device("1")}, ${device("1.5")}]}`, "pushkey_ts is of invalid type"],
+    ];
+    for (const [notification, message] of cases) {
+      const result = parse(`{"notification": ${notification}}`);
+      assert.deepEqual(result.ok ? undefined : result.message, message, notification);
+    }
+  });
   test("a float elsewhere, even under a count's name, is not validated", () => {
     const result = parse(
       '{"notification": {"content": {"unread": 2.0}, "devices": [{"app_id": "a", "pushkey": "k", "data": {"pushkey_ts": 1.5}}]}}',

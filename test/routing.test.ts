@@ -36,8 +36,12 @@ describe("app-id globs", () => {
   test("case-sensitive", () => {
     assert.ok(!matches("com.glob.*", "COM.GLOB.bcd"));
   });
-  test("* matches across line breaks too", () => {
-    assert.ok(matches("a*b", "a\nb"));
+  test("neither * nor ? matches a line feed, as Python's . in Sygnal's globs", () => {
+    assert.ok(!matches("a*b", "a\nb"));
+    assert.ok(!matches("com.glob.*", "com.glob.\n"));
+    assert.ok(!matches("a?b", "a\nb"));
+    assert.ok(matches("a*b", "a\r\u2028b"));
+    assert.ok(matches("a?b", "a\rb"));
   });
 });
 

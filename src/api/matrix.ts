@@ -84,7 +84,15 @@ function badRequest(ctx: Context, message: string): void {
   ctx.body = message;
 }
 
-/** Byte for byte what Sygnal sends (Python's json.dumps separators): `{"rejected": ["a", "b"]}`. */
+/** Byte for byte what Sygnal sends (Python's json.dumps: spaced separators, ASCII only): `{"rejected": ["a", "b"]}`. */
 function rejectedBody(rejected: string[]): string {
-  return `{"rejected": [${rejected.map((pushkey) => JSON.stringify(pushkey)).join(", ")}]}`;
+  return `{"rejected": [${rejected.map(asciiJson).join(", ")}]}`;
+}
+
+/** A JSON string with every character outside printable ASCII written `\uXXXX`, as Python's json.dumps writes it. */
+function asciiJson(value: string): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

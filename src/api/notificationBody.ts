@@ -7,10 +7,10 @@
  * Sygnal does.
  */
 import type { ErrorObject } from "ajv";
-import { isLosslessNumber, parse as parseLossless } from "lossless-json";
 import type { Counts, Device, JsonObject, Notification } from "../core/notification.js";
 import { isJsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
+import { checkedNumbers } from "./checkedNumbers.js";
 
 export type ParsedBody = { ok: true; notification: Notification } | { ok: false; message: string };
 
@@ -42,39 +42,35 @@ function messageOf(error: ErrorObject | undefined): string {
 
 /**
  * Sygnal (Python) tells `2` from `2.0`: a count or `pushkey_ts` written as a float is invalid there, while
- * `JSON.parse` turns both into the integer 2. When the text may hold such a number, read those few fields again with
- * their lexemes and replace a float-written one by its text, which the schema then refuses with the right message.
- * The cheap test keeps the common request on the fast path.
+ * `JSON.parse` turns both into the integer 2. And Python's integers have no bound, while `JSON.parse` turns one of
+ * 309 digits or more into Infinity, which is no integer. When the text may hold such a number, read those few fields'
+ * lexemes: replace a float-written one by its text, which the schema then refuses with the right message, and an
+ * integer beyond a double's range by the largest double of its sign. The cheap test keeps the common request on the
+ * fast path; it looks at the three names, and at any key written with `\u` escapes (`"unre\u0061d"` is `unread`).
  */
-const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?\d+(?:\.|[eE])/;
+const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts|(?:[^"\\]*\\u)+[^"\\]*)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
 
 function markFloatCounts(text: string, value: unknown): void {
   if (!FLOAT_COUNT.test(text)) return;
-  let lossless: unknown;
-  try {
-    lossless = parseLossless(text);
-  } catch {
-    return; // duplicate keys, which lossless-json refuses; JSON.parse's reading stands
+  const notification = isJsonObject(value) && isJsonObject(value.notification) ? value.notification : undefined;
+  if (!notification) return;
+  const lexemes = checkedNumbers(text);
+  if (isJsonObject(notification.counts)) {
+    markFloat(notification.counts, "unread", lexemes.counts.unread);
+    markFloat(notification.counts, "missed_calls", lexemes.counts.missed_calls);
   }
-  const exact = isJsonObject(lossless) && isJsonObject(lossless.notification) ? lossless.notification : undefined;
-  const parsed = isJsonObject(value) && isJsonObject(value.notification) ? value.notification : undefined;
-  if (!exact || !parsed) return;
-  if (isJsonObject(exact.counts) && isJsonObject(parsed.counts)) {
-    markFloat(exact.counts, parsed.counts, "unread");
-    markFloat(exact.counts, parsed.counts, "missed_calls");
-  }
-  const parsedDevices = parsed.devices;
-  if (Array.isArray(exact.devices) && Array.isArray(parsedDevices)) {
-    exact.devices.forEach((device: unknown, i: number) => {
-      const target: unknown = parsedDevices[i];
-      if (isJsonObject(device) && isJsonObject(target)) markFloat(device, target, "pushkey_ts");
+  if (Array.isArray(notification.devices)) {
+    notification.devices.forEach((device: unknown, i: number) => {
+      if (isJsonObject(device)) markFloat(device, "pushkey_ts", lexemes.pushkeyTs[i]);
     });
   }
 }
 
-function markFloat(exact: JsonObject, parsed: JsonObject, key: string): void {
-  const lexeme = exact[key];
-  if (isLosslessNumber(lexeme) && /[.eE]/.test(lexeme.value)) parsed[key] = lexeme.value;
+function markFloat(parsed: JsonObject, key: string, lexeme: string | undefined): void {
+  if (lexeme === undefined) return;
+  const value = parsed[key] as number;
+  if (/[.eE]/.test(lexeme)) parsed[key] = lexeme;
+  else if (!Number.isFinite(value)) parsed[key] = Math.sign(value) * Number.MAX_VALUE;
 }
 
 function optionalString(value: unknown): string | undefined {

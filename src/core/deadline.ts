@@ -3,6 +3,7 @@
  * TemporaryFailure as its reason), the epoch milliseconds it stands for, and a promise that rejects then, to race a
  * send that does not stop by itself.
  */
+import { setMaxListeners } from "node:events";
 import { TemporaryFailure } from "./pushkin.js";
 
 export interface Deadline {
@@ -17,6 +18,8 @@ export interface Deadline {
 
 export function startDeadline(seconds: number): Deadline {
   const controller = new AbortController();
+  // Every device in flight may listen to the signal: no limit, or Node warns of a leak past ten listeners.
+  setMaxListeners(0, controller.signal);
   const timer = setTimeout(
     () => controller.abort(new TemporaryFailure(`the request deadline of ${seconds}s passed`)),
     seconds * 1000,

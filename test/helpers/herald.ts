@@ -4,6 +4,7 @@
 import { request } from "node:http";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import type { LevelWithSilent } from "pino";
 import { stringify } from "yaml";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -26,9 +27,11 @@ export function testApp(extra: Record<string, unknown> = {}): Record<string, unk
   return { type: testPushkinPath, ...extra };
 }
 
+/** `logLevel`: what is logged (and kept in `logs`); debug unless said otherwise. */
 export async function startTestHerald(
   config: Record<string, unknown>,
   env: NodeJS.ProcessEnv = {},
+  options: { logLevel?: LevelWithSilent } = {},
 ): Promise<TestHerald> {
   const full = {
     http: { bind_addresses: ["127.0.0.1"], port: 0 },
@@ -45,7 +48,7 @@ export async function startTestHerald(
       done();
     },
   });
-  const herald = await startHerald(parsed, createLogger("debug", sink));
+  const herald = await startHerald(parsed, createLogger(options.logLevel ?? "debug", sink));
   const address = herald.addresses[0]!;
   const url = `http://127.0.0.1:${address.port}`;
   return {

@@ -1,0 +1,99 @@
+/**
+ * The Node HTTP server under the Koa application, set up for what reaches it before the application can:
+ *
+ * - a request Node's parser refuses (a bad method, header, length or chunk; headers too large) gets an answer that
+ *   says what was wrong, instead of Node's bare status line;
+ * - a CONNECT request gets the 405 of any unsupported method, instead of a closed connection (Herald is no proxy);
+ * - an HTTP/1.1 request without Host, or with an Expect other than 100-continue, is served as Sygnal serves it
+ *   (Node would answer a bare 400 or 417; Herald reads neither header).
+ *
+ * A request's headers must arrive within 20 s and the whole request within 30 s (Node's defaults: 60 s and 5 minutes),
+ * so that a client that trickles its body cannot hold a connection and its buffer for long; it is answered 408.
+ *
+ * A connection answered here is closed gracefully: what the client still sends is read and dropped for a while, since
+ * closing a socket with unread data resets the connection, and a reset can destroy the answer before the client has
+ * read it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export function createApiServer(handler: Handler, log: Logger): Server {
+  const server = createServer(
+    { requireHostHeader: false, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    handler,
+  );
+  server.on("checkExpectation", handler);
+  server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
+  // Node hands CONNECT to this event, or closes the connection when nobody listens.
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ errcode: "M_UNRECOGNIZED", error: "Unrecognized request" });
+    sendRaw(socket, 405, "Method Not Allowed", "application/json", body, ["Allow: GET, HEAD, POST"]);
+  });
+  return server;
+}
+
+interface ClientError extends Error {
+  code?: string;
+  /** llhttp's description of what it could not parse. */
+  reason?: string;
+}
+
+/** Node's own answers to these, with a body. */
+const SPECIAL: Record<string, [status: number, statusText: string, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, "Request Header Fields Too Large", "the request's header fields are too large"],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "the request took too long to arrive"],
+};
+
+/** How long a connection answered here goes on being read, at most. */
+const LINGER_MS = 2_000;
+/** Connections answered here: the parser reports an error for each further chunk of them, already answered. */
+const answered = new WeakSet<Duplex>();
+
+function answerClientError(error: ClientError, socket: Duplex, log: Logger): void {
+  if (answered.has(socket)) return;
+  // As Node's default: answer only when nothing of a response has been written on this connection yet.
+  const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  log.debug({ code: error.code, reason: error.reason }, "Refused a malformed HTTP request");
+  if (error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+    const body = JSON.stringify({ errcode: "M_TOO_LARGE", error: "the request's chunk extensions are too large" });
+    return sendRaw(socket, 413, "Payload Too Large", "application/json", body);
+  }
+  const [status, statusText, message] = SPECIAL[error.code ?? ""] ?? [
+    400,
+    "Bad Request",
+    `malformed HTTP request${error.reason ? `: ${error.reason}` : ""}`,
+  ];
+  sendRaw(socket, status, statusText, "text/plain; charset=utf-8", message);
+}
+
+/** An answer written on the connection itself (there is no response object), which then closes (gracefully). */
+function sendRaw(
+  socket: Duplex,
+  status: number,
+  statusText: string,
+  type: string,
+  body: string,
+  extraHeaders: string[] = [],
+): void {
+  const head = [
+    `HTTP/1.1 ${status} ${statusText}`,
+    `Content-Type: ${type}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    "Connection: close",
+    ...extraHeaders,
+  ];
+  answered.add(socket);
+  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}

@@ -1,0 +1,5 @@
+/** Every fuzzed surface, for `npm run fuzz` (scripts/fuzz.mjs). */
+import type { FuzzSurface } from "./harness.js";
+import { notifySurface } from "./notify/surface.js";
+
+export const surfaces: FuzzSurface[] = [notifySurface];
