@@ -40,14 +40,25 @@ export function notificationBody(
   runId: string,
   data: Record<string, string> = {},
 ): BodyFactory {
+  return notificationBodyOf(
+    pushkeys.map((pushkey) => ({ app_id: appId, pushkey, data })),
+    runId,
+  );
+}
+
+/** A notification to these devices, each request with its own event id. */
+export function notificationBodyOf(
+  devices: { app_id: string; pushkey: string; data?: Record<string, string> }[],
+  runId: string,
+): BodyFactory {
   const marker = "\u0000EVENT\u0000";
   const template = JSON.stringify({
     notification: {
       id: marker,
       event_id: marker,
       ...SAMPLE_EVENT,
-      devices: pushkeys.map((pushkey) => ({
-        app_id: appId,
+      devices: devices.map(({ app_id, pushkey, data = {} }) => ({
+        app_id,
         pushkey,
         pushkey_ts: 1_700_000_000,
         data,
