@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { test } from "node:test";
+import { runHerald } from "./helpers/cli.js";
 import { heraldBin } from "./helpers/paths.js";
 
 test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups and a WalletConnect message too, and stops on Ctrl-C", async () => {
@@ -103,6 +104,13 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawe
     assert.ok(Date.now() < shown, `the relay's second message was not shown:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+
+  // The send-test command it prints works on the config it wrote.
+  const sendTestLine = lines.find((l) => l.includes(" send-test --config "))!;
+  const args = sendTestLine.trim().split(/\s+/).slice(2);
+  const run = await runHerald(args);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /Delivered: the provider accepted the push/);
 
   child.kill("SIGINT");
   assert.equal(await exited, 0);

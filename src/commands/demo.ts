@@ -7,6 +7,7 @@
  * throwaway relay key, and prints what to `curl` next. Nothing leaves the machine.
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseConfig } from "../config/load.js";
@@ -34,16 +35,16 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   const port = options.port ?? 5000;
   const configPath = join(sandbox.dir, "sygnal.yaml");
   const relay = generateKeyPairSync("ed25519");
-  const { config } = parseConfig(
-    stringify({
-      http: { bind_addresses: ["127.0.0.1"], port },
-      log: { level: "warn" },
-      apps: sandbox.apps(),
-      push_relay: pushRelaySection(sandbox),
-      walletconnect: walletConnectSection(relay.publicKey),
-    }),
-    configPath,
-  );
+  const yaml = stringify({
+    http: { bind_addresses: ["127.0.0.1"], port },
+    log: { level: "warn" },
+    apps: sandbox.apps(),
+    push_relay: pushRelaySection(sandbox),
+    walletconnect: walletConnectSection(relay.publicKey),
+  });
+  // Written out, so that `herald check-config` and `herald send-test` can be tried on it while the demo runs.
+  writeFileSync(configPath, yaml);
+  const { config } = parseConfig(yaml, configPath);
   let herald;
   try {
     herald = await startHerald(config, createLogger("warn"));
@@ -166,6 +167,10 @@ minutes; sent twice, it is answered 200 and pushed once):
     -H 'X-Ed25519-Signature: ${next.headers["X-Ed25519-Signature"]}' \\
     -H 'X-Ed25519-Timestamp: ${next.headers["X-Ed25519-Timestamp"]}' \\
     -d '${next.body}'
+
+Ask a provider what it answers for one device, without a homeserver (here: the sandbox APNs):
+
+  node ${process.argv[1]} send-test --config ${configPath} --app ${SANDBOX_APPS.apns} --pushkey ${iphone(IPHONE_TOKEN).pushkey}
 
 Ctrl-C stops the demo.
 `);
