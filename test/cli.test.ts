@@ -163,6 +163,9 @@ describe("herald serve with http.workers", () => {
     assert.deepEqual(new Set(answers), new Set(['{"rejected": []}']));
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     assert.match(metrics, /^sygnal_notifications_received_total 20$/m);
+    // Gauges that every worker holds alike are not summed: one app, credentials fine, circuit closed.
+    assert.match(metrics, /^herald_credentials_ok\{pushkin="com.example.spqr"\} 1$/m);
+    assert.match(metrics, /^herald_circuit_breaker_state\{pushkin="com.example.spqr"\} 0$/m);
     const servedBy = new Set(
       server
         .output()

@@ -84,12 +84,16 @@ export class GatewayMetrics {
     name: "herald_circuit_breaker_state",
     help: "Each pushkin's circuit breaker: 0 closed, 1 open (failing fast), 2 half-open (probing)",
     labelNames: ["pushkin"],
+    // With http.workers, each worker has its own breaker: the worst of them is shown.
+    aggregator: "max",
     registers: [this.registry],
   });
   readonly credentialsOk = new Gauge({
     name: "herald_credentials_ok",
     help: "1 while an app's credentials work as far as Herald can tell; 0 once the provider refused them, or they could not be loaded or have expired",
     labelNames: ["pushkin"],
+    // With http.workers: 0 as soon as one worker saw the credentials fail.
+    aggregator: "min",
     registers: [this.registry],
   });
   readonly credentialFailures = new Counter({
@@ -163,7 +167,13 @@ export function sharedCounter<T extends string>(
 
 export function sharedGauge<T extends string>(
   registry: Registry,
-  config: { name: string; help: string; labelNames?: readonly T[] },
+  config: {
+    name: string;
+    help: string;
+    labelNames?: readonly T[];
+    /** How `http.workers`' values are combined; default their sum. */
+    aggregator?: "sum" | "min" | "max" | "first";
+  },
 ): Gauge<T> {
   return (
     (registry.getSingleMetric(config.name) as Gauge<T> | undefined) ?? new Gauge({ ...config, registers: [registry] })

@@ -21,6 +21,8 @@ export function apnsMetrics(registry: Registry) {
       name: "sygnal_client_cert_expiry",
       help: "The expiry time of the client certificate, in seconds since the epoch",
       labelNames: ["pushkin"] as const,
+      // Every worker of http.workers reads the same certificate: a sum would be no time at all.
+      aggregator: "min",
     }),
   };
 }
