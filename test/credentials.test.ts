@@ -4,13 +4,18 @@
  * name and the fix, shown by `herald_credentials_ok{pushkin}`; Herald keeps serving the other apps.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { stringify } from "yaml";
 import { after, before, describe, test } from "node:test";
 import type { Device, Notification } from "../src/core/notification.js";
 import { CredentialFailure, type DispatchContext } from "../src/core/pushkin.js";
 import { createLogger } from "../src/observability/logger.js";
 import { GatewayMetrics } from "../src/observability/metrics.js";
 import { createApnsPushkin } from "../src/pushkins/apns/index.js";
-import { deviceToken, startApnsFixture, type ApnsFixture } from "./apns/apnsFixture.js";
+import { deviceToken, startApnsFixture, TOPIC, type ApnsFixture } from "./apns/apnsFixture.js";
+import { runHerald } from "./helpers/cli.js";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
 
@@ -122,6 +127,35 @@ describe("credential problems", () => {
       assert.equal(apns.sandbox.received.length, 0, "nothing reached Apple");
     } finally {
       await pushkin.close();
+    }
+  });
+
+  test("an expired certificate: check-config refuses it; serve starts, says so once with the fix, and sends nothing", async () => {
+    const expired = await apns.ca.issueClientCertificate({ uid: TOPIC }, -1);
+    const certfile = join(mkdtempSync(join(tmpdir(), "herald-expired-")), "expired.pem");
+    writeFileSync(certfile, expired.certPem + expired.keyPem);
+    const app = apns.certApp({ certfile });
+
+    const config = join(dirname(certfile), "sygnal.yaml");
+    writeFileSync(config, stringify({ apps: { [APNS]: app } }));
+    const run = await runHerald(["check-config", "--config", config]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /apps\."com\.example\.apns": the APNs certificate expired on .*; to fix: renew/);
+
+    const herald = await startTestHerald({
+      metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
+      apps: { [APNS]: app },
+    });
+    try {
+      const logged = errorLines(herald);
+      assert.equal(logged.length, 1);
+      assert.match(String(logged[0]!.msg), /the APNs certificate expired on/);
+      assert.match(await metricsOf(herald), new RegExp(`herald_credentials_ok\\{pushkin="${APNS}"\\} 0`));
+      const res = await herald.notify(notification([device(deviceToken(5).pushkey, APNS)], { counts: { unread: 1 } }));
+      assert.equal(res.status, 502);
+      assert.equal(apns.sandbox.received.length, 0);
+    } finally {
+      await herald.stop();
     }
   });
 

@@ -27,10 +27,19 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
       config.walletconnect && readWalletConnectSettings(config.walletconnect, config.apps, config.dir);
     const printer = warningPrinter();
     const pushkins = await loadPushkins(config, metrics, printer);
+    // Credentials that can be seen not to work without asking the provider (an expired certificate).
+    const problems = pushkins.flatMap((p) => {
+      const problem = p.credentialProblem?.();
+      return problem ? [`apps.${JSON.stringify(p.name)}: ${problem.message}`] : [];
+    });
     try {
       await (config.push_relay && createPushRelaySender(config, metrics, printer))?.close();
     } finally {
       await Promise.allSettled(pushkins.map((p) => p.close()));
+    }
+    if (problems.length > 0) {
+      console.error(`invalid configuration in ${path}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+      return 1;
     }
     const apps = Object.entries(config.apps).map(([name, app]) => `  ${name} (${app.type})`);
     console.log(`${path}: configuration OK, ${apps.length} app(s):\n${apps.join("\n")}`);
