@@ -78,6 +78,13 @@ describe("APNs pushkin", () => {
     assert.equal(apns.sandbox.received[0]?.topic, TOPIC);
   });
 
+  test("a pushkey that already is a hex token (64 hex digits) is sent as it is, not decoded as base64", async () => {
+    const { hex } = deviceToken(6);
+    const res = await notify(herald, hex.toUpperCase());
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(apns.sandbox.received[0]?.token, hex);
+  });
+
   test("convert_device_token_to_hex: false sends the pushkey as it is", async () => {
     const { hex } = deviceToken(5);
     await notify(herald, hex, FULL.notification, "com.example.apns.nohex");

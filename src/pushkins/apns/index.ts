@@ -12,7 +12,7 @@ import {
 } from "../../core/pushkin.js";
 import { deliveryContext } from "../../core/deliveryContext.js";
 import { ApnsClient } from "./client.js";
-import { base64PushkeyToHex } from "./deviceToken.js";
+import { deviceTokenOf } from "./deviceToken.js";
 import { apnsPriority, buildApnsPayload } from "./payload.js";
 import { readApnsSettings, type ApnsSettings } from "./settings.js";
 import { encodeApnsPayload, PayloadTooLarge } from "./truncate.js";
@@ -48,7 +48,7 @@ export class ApnsPushkin implements Pushkin {
     if (device.data && "default_payload" in device.data && !isJsonObject(device.data.default_payload)) {
       return { kind: "rejected", why: "its data.default_payload is not an object" };
     }
-    const token = this.settings.convertDeviceTokenToHex ? base64PushkeyToHex(device.pushkey) : device.pushkey;
+    const token = this.settings.convertDeviceTokenToHex ? deviceTokenOf(device.pushkey) : device.pushkey;
     if (!token) {
       return {
         kind: "rejected",
