@@ -12,6 +12,8 @@ import { SANDBOX_APPS, startSandbox, type Sandbox } from "../src/sandbox/index.j
 import { runHerald } from "./helpers/cli.js";
 
 const IPHONE = "ab".repeat(32);
+/** The WebPush app without allowed_endpoints: the sandbox, on loopback, is refused by the SSRF guard. */
+const UNLISTED = "org.example.web.unlisted";
 const base64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
 
 describe("herald send-test", () => {
@@ -20,7 +22,9 @@ describe("herald send-test", () => {
   before(async () => {
     sandbox = await startSandbox();
     config = join(mkdtempSync(join(tmpdir(), "herald-send-test-")), "sygnal.yaml");
-    writeFileSync(config, stringify({ request_deadline: 3, apps: sandbox.apps() }));
+    const apps = sandbox.apps();
+    const { allowed_endpoints: _, ...unlisted } = apps[SANDBOX_APPS.webpush]!;
+    writeFileSync(config, stringify({ request_deadline: 3, apps: { ...apps, [UNLISTED]: unlisted } }));
   });
   after(() => sandbox.close());
   afterEach(() => {
@@ -91,6 +95,28 @@ describe("herald send-test", () => {
     const run = await sendTest("--app", SANDBOX_APPS.webpush, "--pushkey", subscription.keys.p256dh, "--data", data);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /showNotification/);
+  });
+
+  test("WebPush: an endpoint the SSRF guard refuses: nothing sent, and the hint names allowed_endpoints", async () => {
+    const subscription = sandbox.webpush.createSubscription();
+    const data = JSON.stringify({ endpoint: subscription.endpoint, auth: subscription.keys.auth });
+    const run = await sendTest("--app", UNLISTED, "--pushkey", subscription.keys.p256dh, "--data", data);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /Nothing was sent: endpoint refused: .*\nA push service on a private address, .* allowed_endpoints/,
+    );
+  });
+
+  test("WebPush: a refused VAPID signature is a credential problem, with the VAPID fix only", async () => {
+    const subscription = sandbox.webpush.createSubscription();
+    sandbox.webpush.script(subscription.id, { status: 403 });
+    const data = JSON.stringify({ endpoint: subscription.endpoint, auth: subscription.keys.auth });
+    const run = await sendTest("--app", SANDBOX_APPS.webpush, "--pushkey", subscription.keys.p256dh, "--data", data);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /Failed: the app's credentials do not work \(the provider answered 403\)/);
+    assert.match(run.stdout, /vapid_private_key/);
+    assert.doesNotMatch(run.stdout, /allowed_endpoints/);
   });
 
   test("an app id no app serves: not sent, the configured apps listed", async () => {

@@ -99,7 +99,7 @@ export async function sendTest(options: SendTestOptions): Promise<number> {
     return outcome.kind === "delivered" ? 0 : 1;
   } catch (error) {
     if (!isDispatchFailure(error)) throw error;
-    console.log(explainFailure(type, error, error instanceof CredentialFailure ? error.fix : undefined));
+    console.log(explainFailure(error, error instanceof CredentialFailure ? error.fix : undefined));
     return 1;
   } finally {
     deadline.clear();

@@ -42,18 +42,25 @@ export function explainOutcome(type: string, outcome: DeviceOutcome): string {
       return `Delivered: the provider accepted the push.\n${AFTER_DELIVERY[type] ?? ""}`.trimEnd();
     case "rejected":
       return [
-        `Rejected: ${outcome.why}.`,
+        `Rejected: ${sentence(outcome.why)}`,
         hintFor(outcome.why),
         "A homeserver's push to this pusher would be answered 'rejected', and the pusher deleted.",
       ]
         .filter(Boolean)
         .join("\n");
     case "skipped":
-      return `Nothing was sent: ${outcome.why}.`;
+      return [
+        `Nothing was sent: ${sentence(outcome.why)}`,
+        /endpoint refused/.test(outcome.why)
+          ? "A push service on a private address, or one outside allowed_endpoints, is refused: list its host in the app's allowed_endpoints if it is meant to be reached."
+          : "",
+      ]
+        .filter(Boolean)
+        .join("\n");
   }
 }
 
-export function explainFailure(type: string, error: TemporaryFailure | PermanentFailure, fix?: string): string {
+export function explainFailure(error: TemporaryFailure | PermanentFailure, fix?: string): string {
   const answer = error.answer ? ` (the provider answered ${error.answer.status}${reasonOf(error.answer.reason)})` : "";
   const lines =
     fix !== undefined
@@ -70,9 +77,12 @@ export function explainFailure(type: string, error: TemporaryFailure | Permanent
             hintFor(error.answer?.reason ?? error.message),
             "A homeserver's push would get 502; the pusher is kept.",
           ];
-  if (type === "webpush" && /private|loopback|refused/i.test(error.message))
-    lines.push("WebPush endpoints on private addresses must be listed in the app's allowed_endpoints.");
   return lines.filter(Boolean).join("\n");
+}
+
+/** A provider's text ends a sentence once: "…not found." does not get a second full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 function reasonOf(reason: string | undefined): string {
