@@ -88,6 +88,16 @@ describe("start-up", () => {
     );
   });
 
+  test("a store with a path and no type is SQLite, the default type", async () => {
+    const path = join(dir, "untyped", "registry.sqlite3");
+    const herald = await startWalletConnectHerald(sandbox, section({ store: { path } }));
+    try {
+      assert.ok(existsSync(path), "the SQLite file was created");
+    } finally {
+      await herald.stop();
+    }
+  });
+
   test("schema errors name the key: a relay key that is not 64 hex digits, a postgres store without url", async () => {
     await assert.rejects(
       startWalletConnectHerald(sandbox, { relay_public_key: "abc", store: { type: "postgres" } }),
