@@ -185,6 +185,15 @@ describe("duplicate suppression", () => {
     await h.notify(notification([device("accept", "com.example.other")], EVENT));
     assert.equal(calls.length, 4);
   });
+  test("Element's test push ($THIS_IS_A_FAKE_EVENT_ID) is pushed every time the user asks for it", async () => {
+    const h = await start();
+    for (let i = 0; i < 3; i++) {
+      await h.notify(
+        notification([device("accept")], { event_id: "$THIS_IS_A_FAKE_EVENT_ID", room_id: "!room:domain" }),
+      );
+    }
+    assert.equal(calls.length, 3);
+  });
   test("count-only updates (no event_id) are always pushed", async () => {
     const h = await start();
     await h.notify(notification([device("accept")], { counts: { unread: 1 } }));
