@@ -83,7 +83,7 @@ test(
       await load;
       assert.equal(await exited, 0, output.slice(-2000));
 
-    const answered = new Map(outcomes.filter((o) => "status" in o).map((o) => [o.token, o]));
+      const answered = new Map(outcomes.filter((o) => "status" in o).map((o) => [o.token, o]));
       for (const outcome of outcomes) {
         if ("error" in outcome) {
           assert.match(outcome.error, /^(ECONNREFUSED|ECONNRESET)$/, "only a connection the listener never accepted");
