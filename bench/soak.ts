@@ -147,7 +147,8 @@ async function main(): Promise<number> {
     const { rss } = result.soak;
     console.log(`
 maximum (closed loop, no faults): ${max.load.reqPerS} req/s, p99 ${max.load.latencyMs.p99} ms
-soak: ${rate} req/s for ${minutes} min, ${responses} answers: ${good} good, ${explained} 502 (faults), ${unexplained} unexplained
+soak: ${rate} req/s for ${minutes} min (answered ${round(responses / soak.load.durationS, 1)} req/s; ${soak.load.lateSends ?? 0} sends late, the worst by ${soak.load.maxLagMs ?? 0} ms)
+      ${responses} answers: ${good} good, ${explained} 502 (faults), ${unexplained} unexplained
       latency p50 ${soak.load.latencyMs.p50} ms, p99 ${soak.load.latencyMs.p99} ms, max ${soak.load.latencyMs.max} ms
       statuses ${JSON.stringify(statuses)}, timeouts ${soak.load.timeouts}, resets ${soak.load.resets}, other errors ${soak.load.otherErrors}
 RSS: start ${rss.startMb} MB, peak ${rss.peakMb} MB, end ${rss.endMb} MB; slope after the first minute ${rss.slopeAfterFirstMinuteMbPerMin} MB/min, second half ${rss.slopeSecondHalfMbPerMin} MB/min
