@@ -9,15 +9,10 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http2Origin } from "../../core/http2Origin.js";
 import { signJwt } from "../../core/jwt.js";
-import {
-  CredentialFailure,
-  PermanentFailure,
-  TemporaryFailure,
-  type Delivery,
-  type DeliveryContext,
-} from "../../core/pushkin.js";
+import { deliverWithRetries } from "../../core/providerDelivery.js";
+import { CredentialFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
 import { RefreshingToken } from "../../core/refreshingToken.js";
-import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { parseRetryAfter } from "../../core/retry.js";
 import { classifyApnsAnswer, reasonOf } from "./answer.js";
 import { apnsMetrics, type ApnsMetrics } from "./metrics.js";
 import type { ApnsAuth } from "./settings.js";
@@ -26,7 +21,7 @@ const MINUTE = 60_000;
 /** Apple refuses a JWT older than 60 minutes and punishes renewing it more often than every 20. */
 const JWT_RENEW_AFTER = 50 * MINUTE;
 const JWT_MIN_AGE = 20 * MINUTE;
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const NAMES = { provider: "APNs", recipient: "APNs token" };
 
 /** What to do when Apple answers 403 with this reason: the credentials, not the device, are at fault. */
 const CREDENTIAL_FIXES: Record<string, string> = {
@@ -125,32 +120,31 @@ export class ApnsClient {
   deliver(push: ApnsPush, ctx: DeliveryContext): Promise<Delivery> {
     const problem = this.credentialProblem();
     if (problem) return Promise.reject(problem);
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async (attempt) => {
+    return deliverWithRetries(NAMES, ctx, async (attempt) => {
       const reply = await this.send(push, ctx, attempt);
-      const verdict = classifyApnsAnswer(reply.status, reply.reason);
       const answer = { status: reply.status, reason: reply.reason };
+      const verdict = classifyApnsAnswer(reply.status, reply.reason);
       switch (verdict.kind) {
         case "delivered":
-          return { kind: "delivered" };
         case "rejected":
-          ctx.log().info({ status: reply.status }, `APNs token was rejected: ${verdict.why}`);
-          return { kind: "rejected", why: verdict.why };
+          return { ...verdict, answer };
         case "retry":
-          throw new TemporaryFailure(verdict.why, { retryAfter: reply.retryAfter, answer });
+          return { ...verdict, retryAfter: reply.retryAfter, answer };
         case "renew-token":
-          throw new CredentialFailure("APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old", {
+          return {
+            kind: "credentials",
+            why: "APNs answered 403 ExpiredProviderToken to a JWT less than 20 minutes old",
             fix: CREDENTIAL_FIXES.ExpiredProviderToken!,
             answer,
-          });
+          };
         case "configuration-error":
-          if (reply.status === 403) {
-            const fix = (reply.reason && CREDENTIAL_FIXES[reply.reason]) || DEFAULT_CREDENTIAL_FIX;
-            throw new CredentialFailure(`APNs refused the credentials: ${verdict.why}`, { fix, answer });
-          }
-          ctx
-            .log()
-            .error({ status: reply.status }, `APNs refused the request: ${verdict.why} (a configuration problem)`);
-          throw new PermanentFailure(verdict.why, { answer });
+          if (reply.status !== 403) return { kind: "fail", why: verdict.why, answer };
+          return {
+            kind: "credentials",
+            why: `APNs refused the credentials: ${verdict.why}`,
+            fix: (reply.reason && CREDENTIAL_FIXES[reply.reason]) || DEFAULT_CREDENTIAL_FIX,
+            answer,
+          };
       }
     });
   }

@@ -10,21 +10,16 @@ import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client } from "../../core/http1Client.js";
 import { Http2Origin } from "../../core/http2Origin.js";
 import type { OAuthToken } from "../../core/oauthToken.js";
-import {
-  CredentialFailure,
-  PermanentFailure,
-  TemporaryFailure,
-  type Delivery,
-  type DeliveryContext,
-} from "../../core/pushkin.js";
+import { deliverWithRetries } from "../../core/providerDelivery.js";
+import type { Delivery, DeliveryContext } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { parseRetryAfter } from "../../core/retry.js";
 import { classifyV1Answer, type FcmVerdict } from "./answer.js";
 import { googleAccessToken } from "./googleAuth.js";
 import { fcmMetrics } from "./metrics.js";
 import type { ServiceAccount } from "./settings.js";
 
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const NAMES = { provider: "FCM", recipient: "FCM token" };
 const RIGHTS_FIX =
   "give the service account the role Firebase Cloud Messaging API Admin in project_id's Google Cloud project, and enable the Firebase Cloud Messaging API there";
 /** FCM asks for at least a minute before retrying a 429 that gave no Retry-After. */
@@ -67,28 +62,30 @@ export class FcmV1Client {
 
   /** Sends a `{"message": …}` body until FCM delivers, rejects the token, or refuses for good, within the deadline. */
   deliver(body: string, ctx: DeliveryContext): Promise<Delivery> {
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async () => {
+    return deliverWithRetries(NAMES, ctx, async () => {
       const reply = await this.send(body, ctx);
       const answer = { status: reply.status, reason: reply.code };
       switch (reply.kind) {
         case "delivered":
-          return { kind: "delivered" };
+          return { kind: "delivered", answer };
         case "rejected":
-          ctx.log().info(`FCM token was rejected: ${reply.why}`);
-          return { kind: "rejected", why: reply.why };
-        case "retry":
-          throw new TemporaryFailure(reply.why, {
-            retryAfter: reply.retryAfter ?? (reply.status === 429 ? QUOTA_RETRY_AFTER_S : undefined),
-            answer,
-          });
+          return { kind: "rejected", why: reply.why, answer };
+        case "retry": {
+          const retryAfter = reply.retryAfter ?? (reply.status === 429 ? QUOTA_RETRY_AFTER_S : undefined);
+          return { kind: "retry", why: reply.why, retryAfter, answer };
+        }
         case "renew-token":
-          throw new CredentialFailure(`${reply.why} (also with a new access token)`, { fix: RIGHTS_FIX, answer });
+          return { kind: "credentials", why: `${reply.why} (also with a new access token)`, fix: RIGHTS_FIX, answer };
         case "fail":
           // 403 SENDER_ID_MISMATCH is a token of another project; any other 403 is the service account's rights.
           if (reply.status === 403 && reply.code !== "SENDER_ID_MISMATCH")
-            throw new CredentialFailure(`FCM refused the service account: ${reply.why}`, { fix: RIGHTS_FIX, answer });
-          ctx.log().error(`FCM refused the request: ${reply.why}`);
-          throw new PermanentFailure(reply.why, { answer });
+            return {
+              kind: "credentials",
+              why: `FCM refused the service account: ${reply.why}`,
+              fix: RIGHTS_FIX,
+              answer,
+            };
+          return { kind: "fail", why: reply.why, answer };
       }
     });
   }

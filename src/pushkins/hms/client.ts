@@ -8,20 +8,15 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client } from "../../core/http1Client.js";
 import type { OAuthToken } from "../../core/oauthToken.js";
-import {
-  CredentialFailure,
-  PermanentFailure,
-  TemporaryFailure,
-  type Delivery,
-  type DeliveryContext,
-} from "../../core/pushkin.js";
+import { deliverWithRetries } from "../../core/providerDelivery.js";
+import type { Delivery, DeliveryContext } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { logRetries, parseRetryAfter, withRetries, type RetryPolicy } from "../../core/retry.js";
+import { parseRetryAfter } from "../../core/retry.js";
 import { classifyHmsAnswer, type HmsVerdict } from "./answer.js";
 import { hmsMetrics } from "./metrics.js";
 import { hmsAccessToken } from "./oauth.js";
 
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const NAMES = { provider: "HMS", recipient: "HMS token" };
 const CREDENTIALS_FIX =
   "check app_id, client_id and client_secret against AppGallery Connect (Project settings, App information)";
 /** 80300002: the app may not send; Push Kit is not enabled for it, or it is suspended. */
@@ -67,27 +62,32 @@ export class HmsClient {
    * within the deadline.
    */
   deliver(body: string, token: string, ctx: DeliveryContext): Promise<Delivery> {
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async () => {
+    return deliverWithRetries(NAMES, ctx, async () => {
       const reply = await this.send(body, token, ctx);
       const answer = { status: reply.status, reason: reply.code };
       switch (reply.kind) {
         case "delivered":
-          return { kind: "delivered" };
+          return { kind: "delivered", answer };
         case "rejected":
-          ctx.log().info(`HMS token was rejected: ${reply.why}`);
-          return { kind: "rejected", why: reply.why };
+          return { kind: "rejected", why: reply.why, answer };
         case "retry":
-          throw new TemporaryFailure(reply.why, { retryAfter: reply.retryAfter, answer });
+          return { kind: "retry", why: reply.why, retryAfter: reply.retryAfter, answer };
         case "renew-token":
-          throw new CredentialFailure(`${reply.why} (also with a new access token)`, { fix: CREDENTIALS_FIX, answer });
+          return {
+            kind: "credentials",
+            why: `${reply.why} (also with a new access token)`,
+            fix: CREDENTIALS_FIX,
+            answer,
+          };
         case "fail":
           if (reply.code === FORBIDDEN)
-            throw new CredentialFailure(`Push Kit refused the app: ${reply.why}`, {
+            return {
+              kind: "credentials",
+              why: `Push Kit refused the app: ${reply.why}`,
               fix: "enable Push Kit for the app in AppGallery Connect (Grow, Push Kit), and check the app is not suspended",
               answer,
-            });
-          ctx.log().error(`HMS refused the request: ${reply.why}`);
-          throw new PermanentFailure(reply.why, { answer });
+            };
+          return { kind: "fail", why: reply.why, answer };
       }
     });
   }

@@ -8,21 +8,15 @@ import type { KeyObject } from "node:crypto";
 import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client, type Http1Response } from "../../core/http1Client.js";
-import {
-  CredentialFailure,
-  PermanentFailure,
-  TemporaryFailure,
-  type Delivery,
-  type DeliveryContext,
-} from "../../core/pushkin.js";
+import { deliverWithRetries } from "../../core/providerDelivery.js";
+import type { Delivery, DeliveryContext } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { logRetries, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { classifyThreemaAnswer } from "./answer.js";
 import { pushPlaintext, sealForRecipient, x25519PrivateKey, type SealedBox } from "./crypto.js";
 import { threemaMetrics } from "./metrics.js";
 
 export const THREEMA_GATEWAY_ENDPOINT = "https://msgapi.threema.ch";
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const NAMES = { provider: "Threema Gateway", recipient: "Threema ID" };
 
 export interface ThreemaGatewayOptions {
   /** The API's base URL, without a trailing slash. */
@@ -65,27 +59,26 @@ export class ThreemaGatewayClient {
    * after all, the repeat carries a nonce the phone has already seen, and Threema apps drop it as a replay.
    */
   deliver(to: string, sealed: SealedBox, ctx: DeliveryContext): Promise<Delivery> {
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async () => {
-      const answer = await this.sendE2e(to, sealed, ctx.signal);
-      const verdict = classifyThreemaAnswer(answer.status, answer.body, answer.headers);
-      const provider = { status: answer.status };
+    return deliverWithRetries(NAMES, ctx, async () => {
+      const reply = await this.sendE2e(to, sealed, ctx.signal);
+      const verdict = classifyThreemaAnswer(reply.status, reply.body, reply.headers);
+      const answer = { status: reply.status };
       switch (verdict.kind) {
         case "delivered":
           ctx.log().debug({ message_id: verdict.messageId }, "Threema Gateway accepted the message");
-          return { kind: "delivered" };
+          return { kind: "delivered", answer };
         case "rejected":
-          ctx.log().info(`Threema ID was rejected: ${verdict.why}`);
-          return { kind: "rejected", why: verdict.why };
         case "retry":
-          throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter, answer: provider });
+          return { ...verdict, answer };
         case "fail":
-          if (answer.status === 401)
-            throw new CredentialFailure("Threema Gateway refused the gateway ID or its secret (401)", {
+          if (reply.status === 401)
+            return {
+              kind: "credentials",
+              why: "Threema Gateway refused the gateway ID or its secret (401)",
               fix: "check identity and secret against gateway.threema.ch",
-              answer: provider,
-            });
-          ctx.log().error(verdict.why);
-          throw new PermanentFailure(verdict.why, { answer: provider });
+              answer,
+            };
+          return { ...verdict, answer };
       }
     });
   }

@@ -11,24 +11,16 @@
 import { deliveryContext } from "../../core/deliveryContext.js";
 import { Http1Client } from "../../core/http1Client.js";
 import type { Device, Notification } from "../../core/notification.js";
-import {
-  CredentialFailure,
-  PermanentFailure,
-  TemporaryFailure,
-  type DeviceOutcome,
-  type DispatchContext,
-  type Pushkin,
-  type PushkinSetup,
-} from "../../core/pushkin.js";
+import { deliverWithRetries } from "../../core/providerDelivery.js";
+import type { DeviceOutcome, DispatchContext, Pushkin, PushkinSetup } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
-import { logRetries, withRetries, type RetryPolicy } from "../../core/retry.js";
 import { relaySignatureHeaders } from "../../walletConnect/signature.js";
 import { classifyPushServerAnswer } from "./answer.js";
 import { walletConnectPushkinMetrics } from "./metrics.js";
 import { relayBody } from "./payload.js";
 import { readWalletConnectPushkinSettings, type WalletConnectPushkinSettings } from "./settings.js";
 
-const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+const NAMES = { provider: "The push server", recipient: "WalletConnect client" };
 
 export function createWalletConnectPushkin(setup: PushkinSetup): WalletConnectPushkin {
   return new WalletConnectPushkin(setup, readWalletConnectPushkinSettings(setup.config, setup.configDir));
@@ -56,9 +48,9 @@ export class WalletConnectPushkin implements Pushkin {
     if (built.kind === "nothing") return { kind: "skipped", why: "nothing to send: no event and no counts" };
     const delivery = deliveryContext(ctx, this.name, device.pushkey);
     const url = `${this.settings.endpoint}/clients/${encodeURIComponent(device.pushkey)}`;
-    return withRetries(RETRY, { ...ctx, onRetry: logRetries(delivery.log) }, async () => {
+    return deliverWithRetries(NAMES, delivery, async () => {
       // Signed at each try: a retry carries a fresh timestamp, which a push server checking freshness wants.
-      const answer = await this.requests.run(ctx.signal, () =>
+      const reply = await this.requests.run(ctx.signal, () =>
         this.http.request({
           url,
           method: "POST",
@@ -71,25 +63,23 @@ export class WalletConnectPushkin implements Pushkin {
           signal: ctx.signal,
         }),
       );
-      const verdict = classifyPushServerAnswer(answer.status, answer.body, answer.headers);
-      const provider = { status: answer.status };
+      const verdict = classifyPushServerAnswer(reply.status, reply.body, reply.headers);
+      const answer = { status: reply.status };
       switch (verdict.kind) {
         case "delivered":
           if (verdict.note) delivery.log().info(`Delivered, but ${verdict.note}`);
-          return { kind: "delivered" };
+          return { kind: "delivered", answer };
         case "rejected":
-          delivery.log().info(`WalletConnect client was rejected: ${verdict.why}`);
-          return { kind: "rejected", why: verdict.why };
         case "retry":
-          throw new TemporaryFailure(verdict.why, { retryAfter: verdict.retryAfter, answer: provider });
-        case "unauthorized":
-          throw new CredentialFailure(`${verdict.why} of app '${this.name}'`, {
-            fix: `give the push server's operator this app's public key, ${this.settings.publicKeyHex}, as its relay public key, or check signing_key_file`,
-            answer: provider,
-          });
         case "fail":
-          delivery.log().error(verdict.why);
-          throw new PermanentFailure(verdict.why, { answer: provider });
+          return { ...verdict, answer };
+        case "unauthorized":
+          return {
+            kind: "credentials",
+            why: `${verdict.why} of app '${this.name}'`,
+            fix: `give the push server's operator this app's public key, ${this.settings.publicKeyHex}, as its relay public key, or check signing_key_file`,
+            answer,
+          };
       }
     });
   }
