@@ -10,13 +10,14 @@
  * A request's headers must arrive within 20 s and the whole request within 30 s (Node's defaults: 60 s and 5 minutes),
  * so that a client that trickles its body cannot hold a connection and its buffer for long; it is answered 408.
  *
- * A connection answered here is closed gracefully: what the client still sends is read and dropped for a while, since
- * closing a socket with unread data resets the connection, and a reset can destroy the answer before the client has
- * read it.
+ * A connection answered before its request was read to the end, here or by the application (413, 503), is closed
+ * gracefully (`lingeringClose.ts`), so that the client reads the answer rather than a reset.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
+import { answerAndLinger, isLingering, lingerWhenClosedEarly, trackRequest } from "./lingeringClose.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -24,11 +25,18 @@ const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export function createApiServer(handler: Handler, log: Logger): Server {
+  const serve: Handler = (req, res) => {
+    // A request pipelined behind one answered early: the connection is closing, nobody would read the answer.
+    if (isLingering(req.socket)) return void req.socket.destroy();
+    trackRequest(req);
+    handler(req, res);
+  };
   const server = createServer(
     { requireHostHeader: false, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
-    handler,
+    serve,
   );
-  server.on("checkExpectation", handler);
+  server.on("connection", (socket: Socket) => lingerWhenClosedEarly(socket));
+  server.on("checkExpectation", serve);
   server.on("clientError", (error: ClientError, socket: Duplex) => answerClientError(error, socket, log));
   // Node hands CONNECT to this event, or closes the connection when nobody listens.
   server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
@@ -50,13 +58,9 @@ const SPECIAL: Record<string, [status: number, statusText: string, message: stri
   ERR_HTTP_REQUEST_TIMEOUT: [408, "Request Timeout", "the request took too long to arrive"],
 };
 
-/** How long a connection answered here goes on being read, at most. */
-const LINGER_MS = 2_000;
-/** Connections answered here: the parser reports an error for each further chunk of them, already answered. */
-const answered = new WeakSet<Duplex>();
-
 function answerClientError(error: ClientError, socket: Duplex, log: Logger): void {
-  if (answered.has(socket)) return;
+  // The parser reports an error for each further chunk of a connection already answered.
+  if (isLingering(socket)) return;
   // As Node's default: answer only when nothing of a response has been written on this connection yet.
   const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
   if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
@@ -92,8 +96,5 @@ function sendRaw(
     "Connection: close",
     ...extraHeaders,
   ];
-  answered.add(socket);
-  socket.end(`${head.join("\r\n")}\r\n\r\n${body}`);
-  socket.resume();
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  answerAndLinger(socket, `${head.join("\r\n")}\r\n\r\n${body}`);
 }
