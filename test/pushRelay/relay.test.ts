@@ -358,6 +358,15 @@ describe("the answer to each provider outcome", () => {
     production.script(bad, { status: 400, reason: "BadDeviceToken" });
     await assertAnswer(apns(bad), 400);
   });
+  test("APNs: a token with /, ?, #, % or a space stays in the path: Apple sees it whole (BadDeviceToken, 400)", async () => {
+    for (const suffix of ["/x", "?x", "#x", "%2F", " x", "/../../x"]) {
+      const token = `${apnsToken()}${suffix}`;
+      production.reset();
+      await assertAnswer(apns(token), 400);
+      assert.equal(production.requests, 1, `${JSON.stringify(token)}: one request, not retried`);
+      assert.equal(production.received.length, 0, `${JSON.stringify(token)} reached another device`);
+    }
+  });
   test("APNs: a topic the key may not use (TopicDisallowed) is 400, as in push-relay", async () => {
     await assertAnswer(apns(apnsToken(), { bundleid: "org.example.other" }), 400);
   });

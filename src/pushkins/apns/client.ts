@@ -51,7 +51,7 @@ export interface ApnsClientOptions {
 }
 
 export interface ApnsPush {
-  /** The device token in hex. */
+  /** The device token (hex, for a real one); percent-encoded into the request path here. */
   token: string;
   /** `apns-topic`, `apns-priority`, `apns-push-type`, `apns-expiration`, `apns-collapse-id`…; `apns-id` is added. */
   headers: Record<string, string>;
@@ -176,7 +176,9 @@ export class ApnsClient {
     try {
       const answer = await this.origin.request({
         method: "POST",
-        path: `/3/device/${push.token}`,
+        // The token is whatever the caller was given (push-relay and WalletConnect take it from the request): encoded,
+        // it stays one path segment, and `/`, `?` or `#` in it cannot send the push to another path or device.
+        path: `/3/device/${encodeURIComponent(push.token)}`,
         headers,
         body: push.body,
         signal: ctx.signal,
