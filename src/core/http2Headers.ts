@@ -26,9 +26,14 @@ export function wireHeaders(method: string, path: string, headers: OutgoingHttpH
   return wire;
 }
 
+/** Whether an HTTP header can carry the value (as UTF-8 when it is not ASCII). */
+export function isCarriableHeaderValue(value: string): boolean {
+  return !UNCARRIABLE.test(value);
+}
+
 function wireValue<T>(name: string, value: T): T | string {
   if (typeof value !== "string") return value;
-  if (UNCARRIABLE.test(value)) {
+  if (!isCarriableHeaderValue(value)) {
     throw new PermanentFailure(
       `the header ${name} holds a character no HTTP header can carry (${JSON.stringify(value)}); nothing was sent`,
     );

@@ -13,6 +13,8 @@ import { SANDBOX_APNS, SANDBOX_FCM, startSandbox, type Sandbox } from "../../src
 import { rawRequest, startTestHerald, testApp, type TestHerald } from "../helpers/herald.js";
 
 const BUNDLE = "ch.threema.webclient.test";
+/** A bundle id the sandbox APNs knows too, which only UTF-8 headers carry intact. */
+const UNICODE_BUNDLE = "ch.threema.wébclient€";
 const HMS_APP = "hms-app";
 const DEADLINE_S = 3;
 const FORM = "application/x-www-form-urlencoded";
@@ -73,7 +75,7 @@ before(async () => {
       .export({ type: "spki", format: "pem" })
       .toString(),
   };
-  const topics = [BUNDLE, `${BUNDLE}.voip`];
+  const topics = [BUNDLE, `${BUNDLE}.voip`, UNICODE_BUNDLE];
   [production, apnsSandbox] = await Promise.all([
     ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
     ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
@@ -236,6 +238,28 @@ describe("validation, in push-relay's order and with its texts", () => {
   test("a collapse id of exactly 64 bytes is accepted", async () => {
     await assertAnswer(apns(apnsToken(), { collapse_key: "k".repeat(58) }), 204);
     assert.equal(production.received[0]?.collapseId, `relay.${"k".repeat(58)}`);
+  });
+  test("apns: a bundleid or collapse_key no HTTP header can carry is 400 Invalid parameters, nothing sent", async () => {
+    const controls = ["a\nb", "a\r\nX-Injected: 1", "a\u0000b", "a\u0001", "a\u007f"];
+    const cases: Record<string, string>[] = [
+      ...controls.flatMap((value): Record<string, string>[] => [{ bundleid: value }, { collapse_key: value }]),
+      // At either end of the value as sent: the collapse id is `relay.<key>`.
+      { bundleid: "trailing " },
+      { bundleid: "\tleading" },
+      { collapse_key: "trailing\t" },
+    ];
+    for (const extra of cases) {
+      const res = await push(apns(apnsToken(), extra));
+      assert.equal(res.status, 400, `${JSON.stringify(extra)}: ${res.status} ${res.body}`);
+      assert.equal(res.body, "Invalid parameters");
+      assert.equal(res.type, "text/plain; charset=utf-8");
+    }
+    assert.equal(production.requests, 0);
+  });
+  test("apns: a non-ASCII bundleid and collapse_key are sent as UTF-8", async () => {
+    await assertAnswer(apns(apnsToken(), { bundleid: UNICODE_BUNDLE, collapse_key: "clé€😀" }), 204);
+    assert.equal(production.received[0]?.topic, UNICODE_BUNDLE);
+    assert.equal(production.received[0]?.collapseId, "relay.clé€😀");
   });
   test("for a key given twice, the first value wins", async () => {
     const token = unique("fcm-token-first-");
