@@ -391,6 +391,12 @@ describe("the answer to each provider outcome", () => {
       assert.equal(production.received.length, 0, `${JSON.stringify(token)} reached another device`);
     }
   });
+  test("APNs: an empty token is a bad token, 400 without asking Apple and without an error logged", async () => {
+    const errors = herald.logs.filter((line) => Number(line.level) >= 50).length;
+    await assertAnswer(apns(""), 400);
+    assert.equal(production.requests, 0);
+    assert.equal(herald.logs.filter((line) => Number(line.level) >= 50).length, errors);
+  });
   test("APNs: a topic the key may not use (TopicDisallowed) is 400, as in push-relay", async () => {
     await assertAnswer(apns(apnsToken(), { bundleid: "org.example.other" }), 400);
   });

@@ -120,6 +120,9 @@ export class ApnsClient {
   deliver(push: ApnsPush, ctx: DeliveryContext): Promise<Delivery> {
     const problem = this.credentialProblem();
     if (problem) return Promise.reject(problem);
+    // An empty token names no device: Apple can never deliver it, and its answer (a bad path) would read as a
+    // configuration error of the app, logged as such. It is a bad token, as push-relay's clients and pushers see it.
+    if (push.token === "") return Promise.resolve({ kind: "rejected", why: "the device token is empty" });
     return deliverWithRetries(NAMES, ctx, async (attempt) => {
       const reply = await this.send(push, ctx, attempt);
       const answer = { status: reply.status, reason: reply.reason };
