@@ -471,6 +471,12 @@ describe("the answer to each provider outcome", () => {
     sandbox.hms.script(params, { httpStatus: 400, code: "80100001" });
     await assertAnswer(hms(params), 400);
   });
+  test("HMS: an empty token is a bad token, 400 without asking Push Kit and without an error logged", async () => {
+    const errors = herald.logs.filter((line) => Number(line.level) >= 50).length;
+    await assertAnswer(hms(""), 400);
+    assert.equal(sandbox.hms.requests, 0);
+    assert.equal(herald.logs.filter((line) => Number(line.level) >= 50).length, errors);
+  });
   test("HMS: 81000001 (Huawei's internal error) is 502", async () => {
     const token = unique("hms-token-");
     sandbox.hms.script(token, { code: "81000001" });
