@@ -9,6 +9,8 @@ import { invalidField, missingField, undecodableBody, type WalletConnectAnswer }
 
 /** WalletConnect's client ids are did:keys; the push server keeps them without this prefix. */
 export const DID_KEY_PREFIX = "did:key:";
+/** The longest client id kept, without its prefix (WalletConnect's `clients.id` is a varchar(255)). */
+export const MAX_CLIENT_ID_CHARACTERS = 255;
 
 export interface Registration {
   /** Without its `did:key:` prefix. */
@@ -63,10 +65,19 @@ export function parseRegistration(body: Buffer): Parsed<Registration> {
   const json = parseJson(body);
   if (json === undefined) return { ok: false, answer: undecodableBody() };
   if (!validateRegistration(json)) return { ok: false, answer: fieldProblem(validateRegistration.errors ?? []) };
+  const clientId = stripDidKey(json.client_id);
+  // WalletConnect keeps ids in a varchar(255); a longer one could not even come back in a request path (Node refuses
+  // request heads over 16 KiB), so the client could be neither pushed to nor unregistered.
+  if ([...clientId].length > MAX_CLIENT_ID_CHARACTERS) {
+    return {
+      ok: false,
+      answer: invalidField("client_id", `must be at most ${MAX_CLIENT_ID_CHARACTERS} characters`),
+    };
+  }
   return {
     ok: true,
     value: {
-      clientId: stripDidKey(json.client_id),
+      clientId,
       type: json.type,
       token: json.token,
       alwaysRaw: json.always_raw === true,
