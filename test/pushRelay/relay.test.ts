@@ -397,6 +397,11 @@ describe("the answer to each provider outcome", () => {
     assert.equal(production.requests, 0);
     assert.equal(herald.logs.filter((line) => Number(line.level) >= 50).length, errors);
   });
+  test("APNs: a token too long to be a device token (60,000 hex digits) is 400 without asking Apple", async () => {
+    // Its request path would be larger than any HTTP/2 server takes: the stream is reset, again at every retry.
+    await assertAnswer(apns("ab".repeat(30_000)), 400);
+    assert.equal(production.requests, 0);
+  });
   test("APNs: a topic the key may not use (TopicDisallowed) is 400, as in push-relay", async () => {
     await assertAnswer(apns(apnsToken(), { bundleid: "org.example.other" }), 400);
   });
