@@ -7,8 +7,11 @@
 import assert from "node:assert/strict";
 import type { RawAnswer, RawRequest } from "./rawHttp.js";
 
-/** How the body of an error status must look; `empty`: it may have none (a peer's own answer that has none). */
-export type ErrorShape = "text" | "json-errcode" | "empty";
+/**
+ * How the body of an error status must look; `empty`: it may have none (a peer's own answer that has none); `any`: a
+ * body of any type, which the surface checks itself.
+ */
+export type ErrorShape = "text" | "json-errcode" | "empty" | "any";
 
 /** The shapes common to Herald's surfaces: 400 and the HTTP layer's own refusals in plain text, the rest JSON. */
 export const defaultErrorShapes: Readonly<Record<number, ErrorShape>> = {
