@@ -11,6 +11,8 @@ import { invalidField, missingField, undecodableBody, type WalletConnectAnswer }
 export const DID_KEY_PREFIX = "did:key:";
 /** The longest client id kept, without its prefix (WalletConnect's `clients.id` is a varchar(255)). */
 export const MAX_CLIENT_ID_CHARACTERS = 255;
+/** The longest device token kept. */
+export const MAX_TOKEN_CHARACTERS = 4096;
 
 export interface Registration {
   /** Without its `did:key:` prefix. */
@@ -73,6 +75,11 @@ export function parseRegistration(body: Buffer): Parsed<Registration> {
       ok: false,
       answer: invalidField("client_id", `must be at most ${MAX_CLIENT_ID_CHARACTERS} characters`),
     };
+  }
+  // No provider's device token is this long (APNs' are 64 hex digits, FCM's a few hundred characters); a longer one
+  // could only be refused by the provider at every message, answered 502, which the relay retries for ever.
+  if ([...json.token].length > MAX_TOKEN_CHARACTERS) {
+    return { ok: false, answer: invalidField("token", `must be at most ${MAX_TOKEN_CHARACTERS} characters`) };
   }
   return {
     ok: true,

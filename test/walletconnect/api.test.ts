@@ -156,6 +156,24 @@ for (const kind of storeKinds()) {
         assert.deepEqual((await relayPush(herald.url, longest, legacy(), relay)).body, SUCCESS);
       });
 
+      test("a token over 4,096 characters is 400 naming token; one of 4,096 is registered", async () => {
+        // No provider's device token is that long; FCM refuses a message that holds one of 100,000 emoji (413), and the
+        // relay would be answered 502 and retry for ever.
+        const refused = await register(herald.url, {
+          client_id: unique("c"),
+          type: "fcm",
+          token: "😀".repeat(100_000),
+        });
+        assert.equal(refused.status, 400);
+        assert.deepEqual(refused.body, {
+          status: "FAILURE",
+          errors: [{ name: "field", message: "field is invalid" }],
+          fields: [{ field: "token", description: "must be at most 4096 characters", location: "body" }],
+        });
+        const id = await registerClient("fcm", fcmToken().padEnd(4096, "x"));
+        assert.equal((await relayPush(herald.url, id, legacy(), relay)).status, 202);
+      });
+
       test("a body that is not a JSON object: 400 decode", async () => {
         for (const body of ["{not json", "[1,2]", '"text"']) {
           const answer = await register(herald.url, body);
