@@ -41,6 +41,7 @@ export function registrationAnswer(
   if ([...stripDidKey(value.client_id as string)].length > 255) {
     return { status: 400, body: { error: "field", field: "client_id" } };
   }
+  if ([...(value.token as string)].length > 4096) return { status: 400, body: { error: "field", field: "token" } };
   if (!(PUSH_TYPES as readonly string[]).includes(type)) {
     return { status: 400, body: { error: "provider_not_available", field: "provider" } };
   }
