@@ -7,6 +7,7 @@
  * - Streams the server refused unprocessed (above a GOAWAY's last stream id, or REFUSED_STREAM) are sent again on a
  *   new connection at once: nothing in flight is lost to a GOAWAY, and nothing is sent twice.
  * - An idle connection is pinged, so that a dead one is found before a request waits on it.
+ * - Header values with non-ASCII characters go out as UTF-8; one no header can carry is refused unsent (http2Headers).
  * - Through an HTTP CONNECT proxy when one is configured; TLS trust is the system's plus NODE_EXTRA_CA_CERTS, or `ca`.
  *
  * Failures to reach the provider are `TemporaryFailure`s: the caller decides whether time allows another try.
@@ -22,6 +23,7 @@ import {
 import { connect as connectTls } from "node:tls";
 import type { Logger } from "pino";
 import type { ProxyConfig } from "../config/proxy.js";
+import { wireHeaders } from "./http2Headers.js";
 import { openTunnel } from "./proxyTunnel.js";
 import { TemporaryFailure } from "./pushkin.js";
 
@@ -101,10 +103,11 @@ export class Http2Origin {
   constructor(private readonly options: Http2OriginOptions) {}
 
   async request(request: Http2Request): Promise<Http2Response> {
+    const headers = wireHeaders(request.method, request.path, request.headers);
     for (let resend = 0; ; resend++) {
       const connection = await this.acquire(request.signal);
       try {
-        return await send(connection, request);
+        return await send(connection, request, headers);
       } catch (error) {
         if (!(error instanceof RefusedStream) || resend >= MAX_RESENDS) throw error;
         this.options.log?.debug({ origin: this.options.origin }, "Stream refused unprocessed; sending it again");
@@ -228,12 +231,13 @@ export class Http2Origin {
   }
 }
 
-function send(connection: Connection, request: Http2Request): Promise<Http2Response> {
+/** `wire`: the pseudo-headers and headers as they go on the wire (wireHeaders). */
+function send(connection: Connection, request: Http2Request, wire: OutgoingHttpHeaders): Promise<Http2Response> {
   return new Promise((resolve, reject) => {
     const { signal } = request;
     let stream: ClientHttp2Stream;
     try {
-      stream = connection.session!.request({ ":method": request.method, ":path": request.path, ...request.headers });
+      stream = connection.session!.request(wire);
     } catch (error) {
       connection.release();
       connection.usable = false;

@@ -8,6 +8,7 @@
  * wins. The values are then validated with `schemas/push-relay.schema.json`.
  */
 import type { ErrorObject } from "ajv";
+import { isCarriableHeaderValue } from "../core/http2Headers.js";
 import { createAjv, loadSchema } from "../schemas.js";
 
 /** The schema's x-message for any check it names none for (it names one for each). */
@@ -115,10 +116,14 @@ ajv.addFormat("threema-identity", {
   type: "string",
   validate: (s: string) => Buffer.byteLength(s) === 8 && !s.startsWith("*"),
 });
+// Both go in APNs headers (apns-collapse-id, apns-topic): a value no header can carry is refused here, not at sending.
 ajv.addFormat("apns-collapse-key", {
   type: "string",
-  validate: (s: string) => Buffer.byteLength(COLLAPSE_KEY_PREFIX + s) <= MAX_COLLAPSE_ID_BYTES,
+  validate: (s: string) =>
+    Buffer.byteLength(COLLAPSE_KEY_PREFIX + s) <= MAX_COLLAPSE_ID_BYTES &&
+    isCarriableHeaderValue(COLLAPSE_KEY_PREFIX + s),
 });
+ajv.addFormat("header-value", { type: "string", validate: isCarriableHeaderValue });
 const validateForm = ajv.compile<Record<string, string>>(loadSchema("push-relay.schema.json"));
 
 /** The body of a request whose content type was accepted. */

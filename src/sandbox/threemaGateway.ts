@@ -172,9 +172,9 @@ export class ThreemaGatewaySandbox extends EventEmitter<{ push: [ReceivedThreema
     account.credits = credits;
   }
 
-  /** A new Threema user with a fresh key pair. */
-  createRecipient(identity: string = randomId(8)): ThreemaSandboxRecipient {
-    const keys = nacl.box.keyPair();
+  /** A new Threema user with a fresh key pair, or the one of `secretKey` (a test that must know the key beforehand). */
+  createRecipient(identity: string = randomId(8), secretKey?: Uint8Array): ThreemaSandboxRecipient {
+    const keys = secretKey ? nacl.box.keyPair.fromSecretKey(secretKey) : nacl.box.keyPair();
     const recipient = {
       identity,
       publicKeyHex: Buffer.from(keys.publicKey).toString("hex"),

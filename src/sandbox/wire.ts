@@ -10,7 +10,9 @@ import type { SandboxCa } from "./ca.js";
 /** A header's value; a repeated header arrives joined or as an array, and is then checked as one odd value. */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
+  const text = Array.isArray(value) ? value.join(", ") : value;
+  // Node hands over a header's bytes one character each; the providers read them as UTF-8.
+  return text !== undefined && /[^\u0000-\u007f]/.test(text) ? Buffer.from(text, "latin1").toString("utf8") : text;
 }
 
 /** An HTTPS/1.1 server with a certificate of the sandbox CA for localhost, listening (by default on any free port). */

@@ -80,8 +80,7 @@ export function apnsPush(
   const body = JSON.stringify(apnsPayload(message, cleartext));
   if (Buffer.byteLength(body) > APNS_MAX_PAYLOAD_BYTES) return undefined;
   return {
-    // The token goes in the request path: whatever a wallet registered must stay inside it.
-    token: encodeURIComponent(token),
+    token,
     headers: { "apns-topic": topic, "apns-push-type": "alert", "apns-priority": "10" },
     body,
   };

@@ -9,6 +9,10 @@ import { invalidField, missingField, undecodableBody, type WalletConnectAnswer }
 
 /** WalletConnect's client ids are did:keys; the push server keeps them without this prefix. */
 export const DID_KEY_PREFIX = "did:key:";
+/** The longest client id kept, without its prefix (WalletConnect's `clients.id` is a varchar(255)). */
+export const MAX_CLIENT_ID_CHARACTERS = 255;
+/** The longest device token kept. */
+export const MAX_TOKEN_CHARACTERS = 4096;
 
 export interface Registration {
   /** Without its `did:key:` prefix. */
@@ -63,10 +67,24 @@ export function parseRegistration(body: Buffer): Parsed<Registration> {
   const json = parseJson(body);
   if (json === undefined) return { ok: false, answer: undecodableBody() };
   if (!validateRegistration(json)) return { ok: false, answer: fieldProblem(validateRegistration.errors ?? []) };
+  const clientId = stripDidKey(json.client_id);
+  // WalletConnect keeps ids in a varchar(255); a longer one could not even come back in a request path (Node refuses
+  // request heads over 16 KiB), so the client could be neither pushed to nor unregistered.
+  if ([...clientId].length > MAX_CLIENT_ID_CHARACTERS) {
+    return {
+      ok: false,
+      answer: invalidField("client_id", `must be at most ${MAX_CLIENT_ID_CHARACTERS} characters`),
+    };
+  }
+  // No provider's device token is this long (APNs' are 64 hex digits, FCM's a few hundred characters); a longer one
+  // could only be refused by the provider at every message, answered 502, which the relay retries for ever.
+  if ([...json.token].length > MAX_TOKEN_CHARACTERS) {
+    return { ok: false, answer: invalidField("token", `must be at most ${MAX_TOKEN_CHARACTERS} characters`) };
+  }
   return {
     ok: true,
     value: {
-      clientId: stripDidKey(json.client_id),
+      clientId,
       type: json.type,
       token: json.token,
       alwaysRaw: json.always_raw === true,

@@ -7,8 +7,11 @@
 import assert from "node:assert/strict";
 import type { RawAnswer, RawRequest } from "./rawHttp.js";
 
-/** How the body of an error status must look. */
-export type ErrorShape = "text" | "json-errcode";
+/**
+ * How the body of an error status must look; `empty`: it may have none (a peer's own answer that has none); `any`: a
+ * body of any type, which the surface checks itself.
+ */
+export type ErrorShape = "text" | "json-errcode" | "empty" | "any";
 
 /** The shapes common to Herald's surfaces: 400 and the HTTP layer's own refusals in plain text, the rest JSON. */
 export const defaultErrorShapes: Readonly<Record<number, ErrorShape>> = {
@@ -50,6 +53,7 @@ export function checkAnswer(request: RawRequest, answer: RawAnswer, allow: Allow
 /** A 4xx explains itself: a body (for HEAD, the length it would have), in the shape its status calls for. */
 function checkErrorBody(request: RawRequest, answer: RawAnswer, shape: ErrorShape | undefined): void {
   const { status, headers, body } = answer;
+  if (shape === "empty") return;
   if (request.method === "HEAD") {
     assert.ok(Number(headers["content-length"]) > 0, `a ${status} answer to HEAD says no body would explain it`);
     return;

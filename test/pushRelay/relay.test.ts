@@ -13,6 +13,8 @@ import { SANDBOX_APNS, SANDBOX_FCM, startSandbox, type Sandbox } from "../../src
 import { rawRequest, startTestHerald, testApp, type TestHerald } from "../helpers/herald.js";
 
 const BUNDLE = "ch.threema.webclient.test";
+/** A bundle id the sandbox APNs knows too, which only UTF-8 headers carry intact. */
+const UNICODE_BUNDLE = "ch.threema.wébclient€";
 const HMS_APP = "hms-app";
 const DEADLINE_S = 3;
 const FORM = "application/x-www-form-urlencoded";
@@ -73,7 +75,7 @@ before(async () => {
       .export({ type: "spki", format: "pem" })
       .toString(),
   };
-  const topics = [BUNDLE, `${BUNDLE}.voip`];
+  const topics = [BUNDLE, `${BUNDLE}.voip`, UNICODE_BUNDLE];
   [production, apnsSandbox] = await Promise.all([
     ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
     ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
@@ -237,6 +239,28 @@ describe("validation, in push-relay's order and with its texts", () => {
     await assertAnswer(apns(apnsToken(), { collapse_key: "k".repeat(58) }), 204);
     assert.equal(production.received[0]?.collapseId, `relay.${"k".repeat(58)}`);
   });
+  test("apns: a bundleid or collapse_key no HTTP header can carry is 400 Invalid parameters, nothing sent", async () => {
+    const controls = ["a\nb", "a\r\nX-Injected: 1", "a\u0000b", "a\u0001", "a\u007f"];
+    const cases: Record<string, string>[] = [
+      ...controls.flatMap((value): Record<string, string>[] => [{ bundleid: value }, { collapse_key: value }]),
+      // At either end of the value as sent: the collapse id is `relay.<key>`.
+      { bundleid: "trailing " },
+      { bundleid: "\tleading" },
+      { collapse_key: "trailing\t" },
+    ];
+    for (const extra of cases) {
+      const res = await push(apns(apnsToken(), extra));
+      assert.equal(res.status, 400, `${JSON.stringify(extra)}: ${res.status} ${res.body}`);
+      assert.equal(res.body, "Invalid parameters");
+      assert.equal(res.type, "text/plain; charset=utf-8");
+    }
+    assert.equal(production.requests, 0);
+  });
+  test("apns: a non-ASCII bundleid and collapse_key are sent as UTF-8", async () => {
+    await assertAnswer(apns(apnsToken(), { bundleid: UNICODE_BUNDLE, collapse_key: "clé€😀" }), 204);
+    assert.equal(production.received[0]?.topic, UNICODE_BUNDLE);
+    assert.equal(production.received[0]?.collapseId, "relay.clé€😀");
+  });
   test("for a key given twice, the first value wins", async () => {
     const token = unique("fcm-token-first-");
     await assertAnswer(`type=fcm&token=${token}&token=second-token-x&session=s1&session=s2&version=3&version=x`, 204);
@@ -358,6 +382,26 @@ describe("the answer to each provider outcome", () => {
     production.script(bad, { status: 400, reason: "BadDeviceToken" });
     await assertAnswer(apns(bad), 400);
   });
+  test("APNs: a token with /, ?, #, % or a space stays in the path: Apple sees it whole (BadDeviceToken, 400)", async () => {
+    for (const suffix of ["/x", "?x", "#x", "%2F", " x", "/../../x"]) {
+      const token = `${apnsToken()}${suffix}`;
+      production.reset();
+      await assertAnswer(apns(token), 400);
+      assert.equal(production.requests, 1, `${JSON.stringify(token)}: one request, not retried`);
+      assert.equal(production.received.length, 0, `${JSON.stringify(token)} reached another device`);
+    }
+  });
+  test("APNs: an empty token is a bad token, 400 without asking Apple and without an error logged", async () => {
+    const errors = herald.logs.filter((line) => Number(line.level) >= 50).length;
+    await assertAnswer(apns(""), 400);
+    assert.equal(production.requests, 0);
+    assert.equal(herald.logs.filter((line) => Number(line.level) >= 50).length, errors);
+  });
+  test("APNs: a token too long to be a device token (60,000 hex digits) is 400 without asking Apple", async () => {
+    // Its request path would be larger than any HTTP/2 server takes: the stream is reset, again at every retry.
+    await assertAnswer(apns("ab".repeat(30_000)), 400);
+    assert.equal(production.requests, 0);
+  });
   test("APNs: a topic the key may not use (TopicDisallowed) is 400, as in push-relay", async () => {
     await assertAnswer(apns(apnsToken(), { bundleid: "org.example.other" }), 400);
   });
@@ -431,6 +475,12 @@ describe("the answer to each provider outcome", () => {
     const params = unique("hms-token-");
     sandbox.hms.script(params, { httpStatus: 400, code: "80100001" });
     await assertAnswer(hms(params), 400);
+  });
+  test("HMS: an empty token is a bad token, 400 without asking Push Kit and without an error logged", async () => {
+    const errors = herald.logs.filter((line) => Number(line.level) >= 50).length;
+    await assertAnswer(hms(""), 400);
+    assert.equal(sandbox.hms.requests, 0);
+    assert.equal(herald.logs.filter((line) => Number(line.level) >= 50).length, errors);
   });
   test("HMS: 81000001 (Huawei's internal error) is 502", async () => {
     const token = unique("hms-token-");

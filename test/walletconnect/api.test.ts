@@ -134,6 +134,46 @@ for (const kind of storeKinds()) {
         assert.deepEqual((await relayPush(herald.url, "c-nul", legacy(), relay)).body, SUCCESS);
       });
 
+      test("a client_id over 255 characters (did:key: aside) is 400; one of 255 can be pushed to and unregistered", async () => {
+        // An id that long could never come back in a request path (DELETE and POST /clients/:id): Node refuses
+        // request heads over 16 KiB, so such a client could neither be pushed to nor unregistered.
+        const long = `z6Mk${"é".repeat(70_000)}`;
+        const refused = await register(herald.url, { client_id: `did:key:${long}`, type: "noop", token: apnsToken() });
+        assert.equal(refused.status, 400);
+        assert.deepEqual(refused.body, {
+          status: "FAILURE",
+          errors: [{ name: "field", message: "field is invalid" }],
+          fields: [{ field: "client_id", description: "must be at most 255 characters", location: "body" }],
+        });
+        const longest = unique("c").padEnd(255, "é");
+        const token = apnsToken();
+        const answer = await register(herald.url, { client_id: `did:key:${longest}`, type: "apns", token });
+        assert.equal(answer.status, 200, answer.text);
+        const pushed = await relayPush(herald.url, longest, legacy(), relay);
+        assert.equal(pushed.status, 202, pushed.text);
+        assert.equal(sandbox.apns.received[0]?.token, token);
+        assert.deepEqual((await unregister(herald.url, `did:key:${longest}`)).body, SUCCESS);
+        assert.deepEqual((await relayPush(herald.url, longest, legacy(), relay)).body, SUCCESS);
+      });
+
+      test("a token over 4,096 characters is 400 naming token; one of 4,096 is registered", async () => {
+        // No provider's device token is that long; FCM refuses a message that holds one of 100,000 emoji (413), and the
+        // relay would be answered 502 and retry for ever.
+        const refused = await register(herald.url, {
+          client_id: unique("c"),
+          type: "fcm",
+          token: "😀".repeat(100_000),
+        });
+        assert.equal(refused.status, 400);
+        assert.deepEqual(refused.body, {
+          status: "FAILURE",
+          errors: [{ name: "field", message: "field is invalid" }],
+          fields: [{ field: "token", description: "must be at most 4096 characters", location: "body" }],
+        });
+        const id = await registerClient("fcm", fcmToken().padEnd(4096, "x"));
+        assert.equal((await relayPush(herald.url, id, legacy(), relay)).status, 202);
+      });
+
       test("a body that is not a JSON object: 400 decode", async () => {
         for (const body of ["{not json", "[1,2]", '"text"']) {
           const answer = await register(herald.url, body);

@@ -22,6 +22,8 @@ const MINUTE = 60_000;
 const JWT_RENEW_AFTER = 50 * MINUTE;
 const JWT_MIN_AGE = 20 * MINUTE;
 const NAMES = { provider: "APNs", recipient: "APNs token" };
+/** No device token is longer; a request path with one is refused before it is sent. */
+const MAX_TOKEN_CHARACTERS = 4096;
 
 /** What to do when Apple answers 403 with this reason: the credentials, not the device, are at fault. */
 const CREDENTIAL_FIXES: Record<string, string> = {
@@ -51,7 +53,7 @@ export interface ApnsClientOptions {
 }
 
 export interface ApnsPush {
-  /** The device token in hex. */
+  /** The device token (hex, for a real one); percent-encoded into the request path here. */
   token: string;
   /** `apns-topic`, `apns-priority`, `apns-push-type`, `apns-expiration`, `apns-collapse-id`…; `apns-id` is added. */
   headers: Record<string, string>;
@@ -120,6 +122,15 @@ export class ApnsClient {
   deliver(push: ApnsPush, ctx: DeliveryContext): Promise<Delivery> {
     const problem = this.credentialProblem();
     if (problem) return Promise.reject(problem);
+    // An empty token names no device: Apple can never deliver it, and its answer (a bad path) would read as a
+    // configuration error of the app, logged as such. It is a bad token, as push-relay's clients and pushers see it.
+    if (push.token === "") return Promise.resolve({ kind: "rejected", why: "the device token is empty" });
+    // Apple's tokens are 64 hex digits today and variable in length, but never this long: such a path is more than an
+    // HTTP/2 server takes in a request head, so the stream would be reset at every try and the push answered as a
+    // provider outage, which the caller (WalletConnect's relay) retries for ever.
+    if (push.token.length > MAX_TOKEN_CHARACTERS) {
+      return Promise.resolve({ kind: "rejected", why: `the device token is over ${MAX_TOKEN_CHARACTERS} characters` });
+    }
     return deliverWithRetries(NAMES, ctx, async (attempt) => {
       const reply = await this.send(push, ctx, attempt);
       const answer = { status: reply.status, reason: reply.reason };
@@ -176,7 +187,9 @@ export class ApnsClient {
     try {
       const answer = await this.origin.request({
         method: "POST",
-        path: `/3/device/${push.token}`,
+        // The token is whatever the caller was given (push-relay and WalletConnect take it from the request): encoded,
+        // it stays one path segment, and `/`, `?` or `#` in it cannot send the push to another path or device.
+        path: `/3/device/${encodeURIComponent(push.token)}`,
         headers,
         body: push.body,
         signal: ctx.signal,

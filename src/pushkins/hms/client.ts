@@ -62,6 +62,9 @@ export class HmsClient {
    * within the deadline.
    */
   deliver(body: string, token: string, ctx: DeliveryContext): Promise<Delivery> {
+    // An empty token names no device: Push Kit answers it as illegal parameters, which would read as the app's own
+    // error. It is a bad token, as push-relay's clients and pushers see it.
+    if (token === "") return Promise.resolve({ kind: "rejected", why: "the registration token is empty" });
     return deliverWithRetries(NAMES, ctx, async () => {
       const reply = await this.send(body, token, ctx);
       const answer = { status: reply.status, reason: reply.code };
