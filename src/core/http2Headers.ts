@@ -17,7 +17,8 @@ const VISIBLE_ASCII = /^[\u0021-\u007e]+$/;
 /** The headers of a request to `path`, ready for Node's HTTP/2 client; throws PermanentFailure for what cannot go. */
 export function wireHeaders(method: string, path: string, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   if (!VISIBLE_ASCII.test(path)) {
-    throw new PermanentFailure(`the request path ${JSON.stringify(path)} is not visible ASCII; nothing was sent`);
+    // The path is not quoted: it can hold a device token, and failures are logged.
+    throw new PermanentFailure("the request path is not visible ASCII; nothing was sent");
   }
   const wire: OutgoingHttpHeaders = { ":method": method, ":path": path };
   for (const [name, value] of Object.entries(headers)) {
