@@ -4,13 +4,12 @@
  * sandbox receives, and the answer to each provider outcome.
  */
 import assert from "node:assert/strict";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
-import { ApnsSandbox } from "../../src/sandbox/apns.js";
-import { SANDBOX_APNS, SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import type { ApnsSandbox } from "../../src/sandbox/apns.js";
+import { SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { rawRequest, startTestHerald, testApp, type TestHerald } from "../helpers/herald.js";
+import { pushRelaySection, startApnsEndpoints } from "./sandboxConfig.js";
 
 const BUNDLE = "ch.threema.webclient.test";
 /** A bundle id the sandbox APNs knows too, which only UTF-8 headers carry intact. */
@@ -68,18 +67,11 @@ async function assertAnswer(body: string | Buffer, status: number) {
 
 before(async () => {
   sandbox = await startSandbox();
-  const key = {
-    keyId: SANDBOX_APNS.keyId,
-    teamId: SANDBOX_APNS.teamId,
-    publicKeyPem: createPublicKey(readFileSync(sandbox.files.apnsKey))
-      .export({ type: "spki", format: "pem" })
-      .toString(),
-  };
-  const topics = [BUNDLE, `${BUNDLE}.voip`, UNICODE_BUNDLE];
-  [production, apnsSandbox] = await Promise.all([
-    ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
-    ApnsSandbox.start({ ca: sandbox.ca, keys: [key], topics }),
-  ]);
+  ({ production, development: apnsSandbox } = await startApnsEndpoints(sandbox, [
+    BUNDLE,
+    `${BUNDLE}.voip`,
+    UNICODE_BUNDLE,
+  ]));
   const hmsApp = sandbox.hms.createApp(HMS_APP);
   const hmsSection = {
     client_id: hmsApp.clientId,
@@ -88,37 +80,21 @@ before(async () => {
     token_endpoint: sandbox.hms.tokenUrl,
     ca: sandbox.files.ca,
   };
+  const section = pushRelaySection(
+    sandbox,
+    { production, development: apnsSandbox },
+    {
+      [HMS_APP]: hmsSection,
+      "hms-voip": { ...hmsSection, high_priority: true },
+      "hms-down": { ...hmsSection, endpoint: await closedPortUrl(), token_endpoint: `${await closedPortUrl()}/t` },
+    },
+  );
   herald = await startTestHerald({
     request_deadline: DEADLINE_S,
     metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
     push_relay: {
-      fcm: {
-        service_account_key_base64: readFileSync(sandbox.files.serviceAccount).toString("base64"),
-        project_id: SANDBOX_FCM.projectId,
-        max_retries: 6,
-        endpoint: sandbox.fcm.url,
-        ca: sandbox.files.ca,
-      },
-      apns: {
-        keyfile: sandbox.files.apnsKey,
-        key_id: SANDBOX_APNS.keyId,
-        team_id: SANDBOX_APNS.teamId,
-        production_endpoint: production.url,
-        sandbox_endpoint: apnsSandbox.url,
-        ca: sandbox.files.ca,
-      },
-      hms: {
-        [HMS_APP]: hmsSection,
-        "hms-voip": { ...hmsSection, high_priority: true },
-        "hms-down": { ...hmsSection, endpoint: await closedPortUrl(), token_endpoint: `${await closedPortUrl()}/t` },
-      },
-      threema_gateway: {
-        base_url: sandbox.threema.url,
-        identity: sandbox.threemaAccount.identity,
-        secret: sandbox.threemaAccount.secret,
-        private_key_file: sandbox.files.threemaKey,
-        ca: sandbox.files.ca,
-      },
+      ...section,
+      fcm: { ...section.fcm, max_retries: 6 },
     },
   });
 });

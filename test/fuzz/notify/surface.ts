@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startTestHerald, testApp } from "../../helpers/herald.js";
+import { heraldProbes } from "../heraldTarget.js";
 import { defineProperty, type FuzzSurface, type FuzzTarget } from "../harness.js";
 import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
 import { checkAnswer } from "../invariants.js";
@@ -29,16 +30,7 @@ async function startNotifyTarget(): Promise<FuzzTarget> {
   const config = { apps, log: { access: { x_forwarded_for: true } } };
   const herald = await startTestHerald(config, {}, { logLevel: "warn" });
   return {
-    port: Number(new URL(herald.url).port),
-    takeErrors: () =>
-      herald.logs
-        .splice(0)
-        .filter((line) => Number(line.level) >= 50)
-        .map((line) => JSON.stringify(line).slice(0, 500)),
-    async checkHealth() {
-      const res = await fetch(`${herald.url}/health`);
-      assert.equal(res.status, 200, "/health");
-    },
+    ...heraldProbes(herald),
     stop: () => herald.stop(),
   };
 }

@@ -6,12 +6,12 @@
  * be the payload push-relay documents.
  */
 import assert from "node:assert/strict";
-import { createPublicKey } from "node:crypto";
-import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { ApnsSandbox } from "../../../src/sandbox/apns.js";
-import { SANDBOX_APNS, SANDBOX_FCM, startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
+import type { ApnsSandbox } from "../../../src/sandbox/apns.js";
+import { SANDBOX_FCM, startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
 import { startTestHerald } from "../../helpers/herald.js";
+import { pushRelaySection, startApnsEndpoints } from "../../pushRelay/sandboxConfig.js";
+import { heraldProbes } from "../heraldTarget.js";
 import { defineProperty, type FuzzSurface, type FuzzTarget } from "../harness.js";
 import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
 import { checkAnswer } from "../invariants.js";
@@ -51,18 +51,8 @@ interface PushRelayTarget extends FuzzTarget {
 
 async function startPushRelayTarget(): Promise<PushRelayTarget> {
   const sandbox = await startSandbox();
-  const key = {
-    keyId: SANDBOX_APNS.keyId,
-    teamId: SANDBOX_APNS.teamId,
-    publicKeyPem: createPublicKey(readFileSync(sandbox.files.apnsKey))
-      .export({ type: "spki", format: "pem" })
-      .toString(),
-  };
   // No topic list: any bundle id is a topic the key may push to.
-  const [production, development] = await Promise.all([
-    ApnsSandbox.start({ ca: sandbox.ca, keys: [key] }),
-    ApnsSandbox.start({ ca: sandbox.ca, keys: [key] }),
-  ]);
+  const { production, development } = await startApnsEndpoints(sandbox);
   const hms = Object.fromEntries(
     HMS_APPIDS.map((appId, i) => {
       const app = sandbox.hms.createApp(appId);
@@ -81,37 +71,14 @@ async function startPushRelayTarget(): Promise<PushRelayTarget> {
   const herald = await startTestHerald(
     {
       request_deadline: 5,
-      push_relay: {
-        fcm: {
-          service_account_key_base64: readFileSync(sandbox.files.serviceAccount).toString("base64"),
-          project_id: SANDBOX_FCM.projectId,
-          endpoint: sandbox.fcm.url,
-          ca: sandbox.files.ca,
-        },
-        apns: {
-          keyfile: sandbox.files.apnsKey,
-          key_id: SANDBOX_APNS.keyId,
-          team_id: SANDBOX_APNS.teamId,
-          production_endpoint: production.url,
-          sandbox_endpoint: development.url,
-          ca: sandbox.files.ca,
-        },
-        hms,
-        threema_gateway: {
-          base_url: sandbox.threema.url,
-          identity: sandbox.threemaAccount.identity,
-          secret: sandbox.threemaAccount.secret,
-          private_key_file: sandbox.files.threemaKey,
-          ca: sandbox.files.ca,
-        },
-      },
+      push_relay: pushRelaySection(sandbox, { production, development }, hms),
     },
     {},
     // Warnings and errors only: at 100,000 runs the access log would fill the memory.
     { logLevel: "warn" },
   );
   return {
-    port: Number(new URL(herald.url).port),
+    ...heraldProbes(herald),
     sandbox,
     apns: { p: production, s: development },
     recipients: {
@@ -124,15 +91,6 @@ async function startPushRelayTarget(): Promise<PushRelayTarget> {
       sandbox.threema.reset();
       production.reset();
       development.reset();
-    },
-    takeErrors: () =>
-      herald.logs
-        .splice(0)
-        .filter((line) => Number(line.level) >= 50)
-        .map((line) => JSON.stringify(line).slice(0, 500)),
-    async checkHealth() {
-      const res = await fetch(`${herald.url}/health`);
-      assert.equal(res.status, 200, "/health");
     },
     async stop() {
       await herald.stop();

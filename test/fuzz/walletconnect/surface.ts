@@ -12,6 +12,7 @@ import { startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
 import { relaySignatureHeaders } from "../../../src/walletConnect/signature.js";
 import { startTestHerald } from "../../helpers/herald.js";
 import { ed25519Pair, storeKinds, walletConnectSection, type TestStore } from "../../walletconnect/helpers.js";
+import { heraldProbes } from "../heraldTarget.js";
 import { defineProperty, type FuzzSurface, type FuzzTarget } from "../harness.js";
 import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
 import { checkAnswer } from "../invariants.js";
@@ -49,17 +50,8 @@ async function startWalletConnectTarget(): Promise<WalletConnectTarget> {
     { logLevel: "warn" },
   );
   return {
-    port: Number(new URL(herald.url).port),
+    ...heraldProbes(herald),
     sandbox,
-    takeErrors: () =>
-      herald.logs
-        .splice(0)
-        .filter((line) => Number(line.level) >= 50)
-        .map((line) => JSON.stringify(line).slice(0, 500)),
-    async checkHealth() {
-      const res = await fetch(`${herald.url}/health`);
-      assert.equal(res.status, 200, "/health");
-    },
     async stop() {
       await herald.stop();
       await Promise.all([sandbox.close(), store.drop()]);
