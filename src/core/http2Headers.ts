@@ -35,9 +35,8 @@ export function isCarriableHeaderValue(value: string): boolean {
 function wireValue<T>(name: string, value: T): T | string {
   if (typeof value !== "string") return value;
   if (!isCarriableHeaderValue(value)) {
-    throw new PermanentFailure(
-      `the header ${name} holds a character no HTTP header can carry (${JSON.stringify(value)}); nothing was sent`,
-    );
+    // The value is not quoted: the header may be an Authorization, and failures are logged.
+    throw new PermanentFailure(`the header ${name} holds a character no HTTP header can carry; nothing was sent`);
   }
   return NON_ASCII.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
 }
