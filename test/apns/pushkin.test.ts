@@ -98,6 +98,23 @@ describe("APNs pushkin", () => {
     assert.ok(herald.logs.some((l) => String(l.why).includes("not a base64 APNs token")));
   });
 
+  test("an empty pushkey, or one too long to be a token, is rejected without asking Apple", async () => {
+    const long = "a".repeat(4097);
+    for (const app of [APP, "com.example.apns.nohex"]) {
+      const res = await herald.notify({
+        notification: {
+          ...FULL.notification,
+          devices: [
+            { app_id: app, pushkey: "" },
+            { app_id: app, pushkey: long },
+          ],
+        },
+      });
+      assert.equal(await res.text(), `{"rejected": ["", "${long}"]}`);
+    }
+    assert.equal(apns.sandbox.requests, 0);
+  });
+
   test("a default_payload that is not an object is rejected without asking Apple", async () => {
     const res = await herald.notify({
       notification: {

@@ -130,6 +130,11 @@ describe("HMS pushkin", () => {
     }
   });
 
+  test("an empty pushkey is rejected without asking Push Kit", async () => {
+    assert.equal(await (await notify("")).text(), '{"rejected": [""]}');
+    assert.equal(sandbox.hms.requests, 0);
+  });
+
   test("a badge-only update with no counts to send: nothing is sent", async () => {
     const res = await notify(token(), { type: null, sender: "", counts: { unread: 0 } });
     assert.equal(await res.text(), '{"rejected": []}');
