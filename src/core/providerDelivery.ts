@@ -60,3 +60,9 @@ export function deliverWithRetries(
     }
   });
 }
+
+/** A token the caller can tell is no device's (empty, too long): rejected without asking the provider, logged alike. */
+export function rejectUnsent(names: ProviderNames, ctx: DeliveryContext, why: string): Promise<Delivery> {
+  ctx.log().info(`${names.recipient} was rejected, nothing sent: ${why}`);
+  return Promise.resolve({ kind: "rejected", why });
+}

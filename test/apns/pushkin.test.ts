@@ -113,6 +113,9 @@ describe("APNs pushkin", () => {
       assert.equal(await res.text(), `{"rejected": ["", "${long}"]}`);
     }
     assert.equal(apns.sandbox.requests, 0);
+    const said = herald.logs.map((line) => String(line.msg));
+    assert.ok(said.includes("APNs token was rejected, nothing sent: the device token is empty"));
+    assert.ok(said.includes("APNs token was rejected, nothing sent: the device token is over 4096 characters"));
   });
 
   test("a default_payload that is not an object is rejected without asking Apple", async () => {

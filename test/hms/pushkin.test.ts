@@ -133,6 +133,8 @@ describe("HMS pushkin", () => {
   test("an empty pushkey is rejected without asking Push Kit", async () => {
     assert.equal(await (await notify("")).text(), '{"rejected": [""]}');
     assert.equal(sandbox.hms.requests, 0);
+    const said = herald.logs.map((line) => String(line.msg));
+    assert.ok(said.includes("HMS token was rejected, nothing sent: the registration token is empty"));
   });
 
   test("a badge-only update with no counts to send: nothing is sent", async () => {

@@ -9,7 +9,7 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http2Origin } from "../../core/http2Origin.js";
 import { signJwt } from "../../core/jwt.js";
-import { deliverWithRetries } from "../../core/providerDelivery.js";
+import { deliverWithRetries, rejectUnsent } from "../../core/providerDelivery.js";
 import { CredentialFailure, type Delivery, type DeliveryContext } from "../../core/pushkin.js";
 import { RefreshingToken } from "../../core/refreshingToken.js";
 import { parseRetryAfter } from "../../core/retry.js";
@@ -124,12 +124,12 @@ export class ApnsClient {
     if (problem) return Promise.reject(problem);
     // An empty token names no device: Apple can never deliver it, and its answer (a bad path) would read as a
     // configuration error of the app, logged as such. It is a bad token, as push-relay's clients and pushers see it.
-    if (push.token === "") return Promise.resolve({ kind: "rejected", why: "the device token is empty" });
+    if (push.token === "") return rejectUnsent(NAMES, ctx, "the device token is empty");
     // Apple's tokens are 64 hex digits today and variable in length, but never this long: such a path is more than an
     // HTTP/2 server takes in a request head, so the stream would be reset at every try and the push answered as a
     // provider outage, which the caller (WalletConnect's relay) retries for ever.
     if (push.token.length > MAX_TOKEN_CHARACTERS) {
-      return Promise.resolve({ kind: "rejected", why: `the device token is over ${MAX_TOKEN_CHARACTERS} characters` });
+      return rejectUnsent(NAMES, ctx, `the device token is over ${MAX_TOKEN_CHARACTERS} characters`);
     }
     return deliverWithRetries(NAMES, ctx, async (attempt) => {
       const reply = await this.send(push, ctx, attempt);

@@ -49,7 +49,7 @@ export class ApnsPushkin implements Pushkin {
       return { kind: "rejected", why: "its data.default_payload is not an object" };
     }
     const token = this.settings.convertDeviceTokenToHex ? deviceTokenOf(device.pushkey) : device.pushkey;
-    if (!token) {
+    if (token === undefined) {
       return {
         kind: "rejected",
         why: "its pushkey is not a base64 APNs token (convert_device_token_to_hex is on: is it hex, or an FCM token?)",

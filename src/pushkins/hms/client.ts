@@ -8,7 +8,7 @@ import type { Registry } from "prom-client";
 import type { ProxyConfig } from "../../config/proxy.js";
 import { Http1Client } from "../../core/http1Client.js";
 import type { OAuthToken } from "../../core/oauthToken.js";
-import { deliverWithRetries } from "../../core/providerDelivery.js";
+import { deliverWithRetries, rejectUnsent } from "../../core/providerDelivery.js";
 import type { Delivery, DeliveryContext } from "../../core/pushkin.js";
 import { RequestLimiter } from "../../core/requestLimiter.js";
 import { parseRetryAfter } from "../../core/retry.js";
@@ -64,7 +64,7 @@ export class HmsClient {
   deliver(body: string, token: string, ctx: DeliveryContext): Promise<Delivery> {
     // An empty token names no device: Push Kit answers it as illegal parameters, which would read as the app's own
     // error. It is a bad token, as push-relay's clients and pushers see it.
-    if (token === "") return Promise.resolve({ kind: "rejected", why: "the registration token is empty" });
+    if (token === "") return rejectUnsent(NAMES, ctx, "the registration token is empty");
     return deliverWithRetries(NAMES, ctx, async () => {
       const reply = await this.send(body, token, ctx);
       const answer = { status: reply.status, reason: reply.code };
