@@ -1,19 +1,20 @@
 /** The `herald` command as an operator runs it: exit codes, messages, SYGNAL_CONF, and SIGTERM under load. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import { readVapidKeys } from "../src/pushkins/webpush/settings.js";
-import { runHerald } from "./helpers/cli.js";
-import { heraldBin, testPushkinPath } from "./helpers/paths.js";
+import { testPushkinPath } from "./helpers/paths.js";
+import { runHerald, spawnHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
 
 const herald = runHerald;
+const dir = tempDir(after, "herald-cli-");
+let configs = 0;
 
 function configFile(yaml: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), "herald-cli-")), "sygnal.yaml");
+  const path = join(dir, `sygnal-${++configs}.yaml`);
   writeFileSync(path, yaml);
   return path;
 }
@@ -85,19 +86,19 @@ describe("herald serve", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /apps: no apps are configured/);
   });
-  test("exits 1 when its port is taken", async () => {
+  test("exits 1 when its port is taken", async (t) => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    t.after(() => taken.close());
     const { port } = taken.address() as AddressInfo;
     const run = await herald(["serve", "--config", configFile(`http: {port: ${port}}\n${GOOD}`)]);
-    taken.close();
     assert.equal(run.code, 1);
     assert.match(run.stdout, /Start-up failed: listen EADDRINUSE/);
   });
-  test("finishes a request in flight on SIGTERM, then exits 0", async () => {
-    const server = await startServe();
+  test("finishes a request in flight on SIGTERM, then exits 0", async (t) => {
+    const server = await startServe(t);
     const inFlight = server.notify("slow:1500");
-    await new Promise((r) => setTimeout(r, 300)); // the request is now inside the pushkin, which takes 1.5 s
+    await server.waitForOutput(/test pushkin: dispatching/, "the request inside the pushkin, which takes 1.5 s");
     server.child.kill("SIGTERM");
     const res = await inFlight;
     assert.equal(res.status, 200);
@@ -106,34 +107,26 @@ describe("herald serve", () => {
     assert.match(server.output(), /"msg":"Shut down"/);
   });
 
-  test("a second signal, of either kind, exits at once with 1", async () => {
-    const server = await startServe();
+  test("a second signal, of either kind, exits at once with 1", async (t) => {
+    const server = await startServe(t);
     const inFlight = server.notify("stubborn:5000").catch(() => "cut");
-    await new Promise((r) => setTimeout(r, 300));
+    await server.waitForOutput(/test pushkin: dispatching/, "the request inside the pushkin");
     server.child.kill("SIGTERM");
-    while (!server.output().includes("Signal received")) await new Promise((r) => setTimeout(r, 20));
+    await server.waitForOutput(/Signal received/, "the first signal's log line");
     server.child.kill("SIGINT");
     assert.equal(await server.exited, 1);
     assert.equal(await inFlight, "cut");
   });
 });
 
-/** `herald serve` on a free port, once it listens. */
-async function startServe(yaml = `http: {port: 0}\n${GOOD}`) {
-  const child = spawn(process.execPath, [heraldBin, "serve", "--config", configFile(yaml)]);
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  let listening: RegExpMatchArray | null = null;
-  while (!(listening = output.match(/"port":(\d+),"msg":"Listening for push requests"/))) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** `herald serve` on a free port, once it listens; killed when the test ends if it is still running. */
+async function startServe(t: TestContext, yaml = `http: {port: 0}\n${GOOD}`) {
+  const server = spawnHerald(t, ["serve", "--config", configFile(yaml)]);
+  const listening = await server.waitForOutput(/"port":(\d+),"msg":"Listening for push requests"/, "its port");
   const port = Number(listening[1]);
   return {
-    child,
+    ...server,
     port,
-    exited,
-    output: () => output,
     notify: (pushkey: string) =>
       fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
         method: "POST",
@@ -143,11 +136,12 @@ async function startServe(yaml = `http: {port: 0}\n${GOOD}`) {
 }
 
 describe("herald serve with http.workers", () => {
-  test("two workers share the port, the primary aggregates their metrics, SIGTERM drains both", async () => {
+  test("two workers share the port, the primary aggregates their metrics, SIGTERM drains both", async (t) => {
     const server = await startServe(
+      t,
       `http: {port: 0, workers: 2}\nmetrics: {prometheus: {enabled: true, address: 127.0.0.1, port: 0}}\n${GOOD}`,
     );
-    while (!server.output().includes("All workers are serving")) await new Promise((r) => setTimeout(r, 20));
+    await server.waitForOutput(/All workers are serving/, "both workers serving");
     const metricsPort = Number(
       server.output().match(/"port":(\d+),"msg":"Serving Prometheus metrics of every worker"/)?.[1],
     );
@@ -179,9 +173,9 @@ describe("herald serve with http.workers", () => {
     assert.equal(server.output().match(/"msg":"Shut down"/g)?.length, 2);
   });
 
-  test("a worker that dies while serving is replaced, and the port keeps answering", async () => {
-    const server = await startServe(`http: {port: 0, workers: 2}\n${GOOD}`);
-    while (!server.output().includes("All workers are serving")) await new Promise((r) => setTimeout(r, 20));
+  test("a worker that dies while serving is replaced, and the port keeps answering", async (t) => {
+    const server = await startServe(t, `http: {port: 0, workers: 2}\n${GOOD}`);
+    await server.waitForOutput(/All workers are serving/, "both workers serving");
     const workerPid = (
       JSON.parse(
         server
@@ -191,9 +185,11 @@ describe("herald serve with http.workers", () => {
       ) as { pid: number }
     ).pid;
     process.kill(workerPid, "SIGKILL");
-    while (!server.output().includes("A worker died; starting another")) await new Promise((r) => setTimeout(r, 20));
-    const listening = () => server.output().match(/"msg":"Listening for push requests"/g)?.length ?? 0;
-    while (listening() < 3) await new Promise((r) => setTimeout(r, 20));
+    await server.waitForOutput(/A worker died; starting another/, "the primary replacing the worker");
+    await server.waitForOutput(
+      /("msg":"Listening for push requests"[^]*){3}/,
+      "the new worker listening (a third 'Listening' line)",
+    );
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`http://127.0.0.1:${server.port}/_matrix/push/v1/notify`, {
         method: "POST",
@@ -219,7 +215,7 @@ describe("herald serve with http.workers", () => {
 
 describe("herald vapid-keys", () => {
   test("writes a key the webpush pushkin accepts, prints its applicationServerKey, and never overwrites", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "herald-vapid-")), "vapid.pem");
+    const out = join(dir, "vapid.pem");
     const run = await herald(["vapid-keys", "--out", out]);
     assert.equal(run.code, 0, run.stderr);
     const printed = run.stdout.match(/applicationServerKey[^\n]*\n {2}([A-Za-z0-9_-]+)/)?.[1];

@@ -4,8 +4,7 @@
  * name and the fix, shown by `herald_credentials_ok{pushkin}`; Herald keeps serving the other apps.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { after, before, describe, test } from "node:test";
@@ -15,7 +14,8 @@ import { createLogger } from "../src/observability/logger.js";
 import { GatewayMetrics } from "../src/observability/metrics.js";
 import { createApnsPushkin } from "../src/pushkins/apns/index.js";
 import { deviceToken, startApnsFixture, TOPIC, type ApnsFixture } from "./apns/apnsFixture.js";
-import { runHerald } from "./helpers/cli.js";
+import { runHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
 
@@ -130,9 +130,9 @@ describe("credential problems", () => {
     }
   });
 
-  test("an expired certificate: check-config refuses it; serve starts, says so once with the fix, and sends nothing", async () => {
+  test("an expired certificate: check-config refuses it; serve starts, says so once with the fix, and sends nothing", async (t) => {
     const expired = await apns.ca.issueClientCertificate({ uid: TOPIC }, -1);
-    const certfile = join(mkdtempSync(join(tmpdir(), "herald-expired-")), "expired.pem");
+    const certfile = join(tempDir(t, "herald-expired-"), "expired.pem");
     writeFileSync(certfile, expired.certPem + expired.keyPem);
     const app = apns.certApp({ certfile });
 

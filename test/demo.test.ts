@@ -3,24 +3,19 @@
  * shown in plain words, through /notify, through push-relay's /push and through WalletConnect's /clients.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { test } from "node:test";
-import { runHerald } from "./helpers/cli.js";
-import { heraldBin } from "./helpers/paths.js";
+import { runHerald, spawnHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
 
-test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups and a WalletConnect message too, and stops on Ctrl-C", async () => {
-  // Below the ephemeral range (32768+), where the demo's own sandboxes take their ports.
-  const port = 20000 + Math.floor(Math.random() * 12000);
-  const child = spawn(process.execPath, [heraldBin, "demo", "--port", String(port)]);
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  const until = Date.now() + 15_000;
-  while (!output.includes("Ctrl-C stops the demo")) {
-    assert.ok(Date.now() < until, `the demo did not come up:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawei and Threema services, /push wake-ups and a WalletConnect message too, and stops on Ctrl-C", async (t) => {
+  // Its own temporary directory, to see that the demo leaves nothing behind when it stops.
+  const tmp = tempDir(t, "herald-demo-");
+  const demo = spawnHerald(t, ["demo", "--port", "0"], { TMPDIR: tmp });
+  await demo.waitForOutput(/Ctrl-C stops the demo/, "the demo's instructions", 30_000);
+  const output = demo.output();
+  const port = Number(output.match(/curl -s -X POST http:\/\/127\.0\.0\.1:(\d+)\/_matrix\/push\/v1\/notify/)?.[1]);
+  assert.ok(port > 0, "the curl examples name the port Herald listens on");
   assert.match(
     output,
     /sandbox APNs received a push for device c0ffee00dead… \(topic org\.example\.herald\.demo, priority 10\): alert MSG_FROM_USER_IN_ROOM_WITH_CONTENT \["Major Tom","Mission Control","Hello from Herald"\], badge 1/,
@@ -99,11 +94,7 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawe
     const relayed = await fetch(relayUrl, { method: "POST", headers, body: relayBody });
     assert.equal(relayed.status, expected);
   }
-  const shown = Date.now() + 5000;
-  while (!output.includes('alert "Session proposal: dapp.example wants to connect"')) {
-    assert.ok(Date.now() < shown, `the relay's second message was not shown:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await demo.waitForOutput(/alert "Session proposal: dapp\.example wants to connect"/, "the relay's second message");
 
   // The send-test command it prints works on the config it wrote.
   const sendTestLine = lines.find((l) => l.includes(" send-test --config "))!;
@@ -112,6 +103,7 @@ test("herald demo shows pushes arriving in the sandbox APNs, FCM, WebPush, Huawe
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /Delivered: the provider accepted the push/);
 
-  child.kill("SIGINT");
-  assert.equal(await exited, 0);
+  demo.child.kill("SIGINT");
+  assert.equal(await demo.exited, 0);
+  assert.deepEqual(readdirSync(tmp), [], "the demo removed its sandbox's files");
 });

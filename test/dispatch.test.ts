@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 let herald: TestHerald | undefined;
 afterEach(async () => {
@@ -130,7 +131,7 @@ describe("inflight_request_limit", () => {
   test("a request over a pushkin's limit gets 503 with Retry-After, and nothing of it is sent", async () => {
     const h = await limited(1);
     const first = h.notify(notification([device("slow:300")]));
-    await waitFor(() => calls.length === 1);
+    await waitFor("the request at the pushkin", () => calls.length === 1);
     const second = await h.notify(notification([device("accept"), device("accept", "com.example.other")]));
     assert.equal(second.status, 503);
     assert.equal(second.headers.get("retry-after"), "1");
@@ -141,7 +142,7 @@ describe("inflight_request_limit", () => {
   test("other pushkins are not affected by one at its limit", async () => {
     const h = await limited(1);
     const first = h.notify(notification([device("slow:300")]));
-    await waitFor(() => calls.length === 1);
+    await waitFor("the request at the pushkin", () => calls.length === 1);
     const other = await h.notify(notification([device("accept", "com.example.other")]));
     assert.equal(other.status, 200);
     await first;
@@ -163,7 +164,7 @@ describe("inflight_request_limit", () => {
     });
     assert.equal((await h.notify(notification([device("stubborn:400")]))).status, 502);
     assert.equal((await h.notify(notification([device("accept")]))).status, 503, "the stubborn send is still running");
-    await waitFor(() => calls[0]?.finished === true);
+    await waitFor("the pushkin to finish", () => calls[0]?.finished === true);
     assert.equal((await h.notify(notification([device("accept")]))).status, 200);
   });
 });
@@ -246,11 +247,3 @@ describe("dead-token cache", () => {
     assert.equal(calls.length, 2);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

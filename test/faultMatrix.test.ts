@@ -258,6 +258,7 @@ for (const provider of providers()) {
           assert.equal(res.status, 502, `answered ${res.status}: ${JSON.stringify(body)}`);
           assert.equal(body.rejected, undefined, "a failure has no 'rejected': no pusher is deleted");
           if (fault === "429") assert.equal(res.headers.get("retry-after"), String(RETRY_AFTER_S));
+          if (fault === "timeout") assert.match(String(body.error), /deadline/, "the request waited out its deadline");
         }
         assert.ok(
           calls.some((c) => c.pushkey === control.pushkey),

@@ -9,8 +9,9 @@ import { test } from "node:test";
 import { Http2Origin } from "../src/core/http2Origin.js";
 import { PermanentFailure, TemporaryFailure } from "../src/core/pushkin.js";
 import { createSandboxCa } from "../src/sandbox/ca.js";
+import { within } from "./helpers/waitFor.js";
 
-test("close() finishes after connections that failed their TLS handshake", { timeout: 10_000 }, async () => {
+test("close() finishes after connections that failed their TLS handshake", async () => {
   const ca = await createSandboxCa();
   const certificate = await ca.issueServerCertificate(["localhost", "127.0.0.1"]);
   const server = http2.createSecureServer({ cert: certificate.certPem, key: certificate.keyPem }, (_req, res) =>
@@ -26,9 +27,8 @@ test("close() finishes after connections that failed their TLS handshake", { tim
         (error: unknown) => error instanceof TemporaryFailure && /cannot connect/.test(error.message),
       );
     }
-    const started = performance.now();
-    await origin.close(60_000);
-    assert.ok(performance.now() - started < 5000, "nothing was left to wait for");
+    // close() would wait up to its 60 s drain for a connection it kept; it has none to wait for.
+    await within("close() after failed handshakes", origin.close(60_000));
   } finally {
     server.close();
   }

@@ -50,6 +50,7 @@ describe("Sygnal's HTTP cases", () => {
   });
   after(() => herald.stop());
 
+  test("the fixtures hold every HTTP case (55 when recorded)", () => assert.ok(cases.length >= 55, `${cases.length}`));
   for (const httpCase of cases) {
     test(httpCase.name, async () => {
       const { request, response } = httpCase;

@@ -7,6 +7,7 @@ import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { sendRaw, type RawRequest } from "./fuzz/rawHttp.js";
 import { startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 const body = new TextEncoder().encode(
   '{"notification": {"devices": [{"app_id": "com.example.spqr", "pushkey": "accept"}]}}',
@@ -151,7 +152,7 @@ describe("HTTP the application never sees", () => {
       socket.on("data", (chunk: Buffer) => received.push(chunk));
       const closed = new Promise((resolve) => socket.on("close", resolve));
       socket.write(head);
-      await until(() => Buffer.concat(received).includes("\r\n\r\n"));
+      await waitFor("the answer's head", () => Buffer.concat(received).includes("\r\n\r\n"));
       for (let i = 0; i < 10; i++) {
         socket.write(Buffer.alloc(60_000, 0x20));
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -163,7 +164,3 @@ describe("HTTP the application never sees", () => {
     });
   }
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, rawRequest, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 let herald: TestHerald | undefined;
 afterEach(async () => {
@@ -23,19 +24,11 @@ async function start(loadShedding: Record<string, unknown>): Promise<TestHerald>
   return herald;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe("load shedding", () => {
   test("over max_concurrent_requests: 503 with Retry-After, nothing sent, the connection closed", async () => {
     const h = await start({ max_concurrent_requests: 1 });
     const first = h.notify(notification([device("slow:300")]));
-    await waitFor(() => calls.length === 1);
+    await waitFor("the first request at the pushkin", () => calls.length === 1);
     const second = await h.notify(notification([device("accept")]));
     assert.equal(second.status, 503);
     assert.equal(second.headers.get("retry-after"), "1");
@@ -55,19 +48,22 @@ describe("load shedding", () => {
   test("/health is never shed", async () => {
     const h = await start({ max_concurrent_requests: 1 });
     const first = h.notify(notification([device("slow:300")]));
-    await waitFor(() => calls.length === 1);
+    await waitFor("the first request at the pushkin", () => calls.length === 1);
     assert.equal((await rawRequest(h.url, { method: "GET", path: "/health" })).status, 200);
     await first;
   });
 
   test("a heap used beyond max_heap_used sheds requests", async () => {
-    // Any real heap is above a millionth of its limit; the sampler reads the heap every 100 ms.
+    // Any real heap is above a millionth of its limit; the sampler reads the heap every 100 ms, and until its first
+    // reading requests are served.
     const h = await start({ max_heap_used: 0.000001 });
-    await new Promise((r) => setTimeout(r, 250));
-    const res = await h.notify(notification([device("accept")]));
-    assert.equal(res.status, 503);
-    assert.match(((await res.json()) as { error: string }).error, /overloaded \(heap\)/);
-    assert.equal(calls.length, 0);
+    const shed = await waitFor("the heap sampler's first reading to shed a request", async () => {
+      const dispatched = calls.length;
+      const res = await h.notify(notification([device("accept")]));
+      return res.status === 503 && { res, dispatched: calls.length - dispatched };
+    });
+    assert.match(((await shed.res.json()) as { error: string }).error, /overloaded \(heap\)/);
+    assert.equal(shed.dispatched, 0, "the shed request was not dispatched");
   });
 
   test("an event loop that lags beyond max_event_loop_delay sheds requests, and recovers", async () => {
@@ -79,8 +75,11 @@ describe("load shedding", () => {
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as { error: string }).error, /overloaded \(event loop delay\)/);
     // The lag is remembered for a second, then requests are served again.
-    await new Promise((r) => setTimeout(r, 1300));
-    assert.equal((await h.notify(notification([device("accept")]))).status, 200);
+    await waitFor(
+      "requests served again",
+      async () => (await h.notify(notification([device("accept")]))).status === 200,
+      { intervalMs: 100 },
+    );
   });
 
   test("defaults shed nothing under ordinary use", async () => {

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { device, notification, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { calls } from "./helpers/testPushkin.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 /** The value of one sample of the exposition, 0 when absent. */
 function sample(text: string, name: string, labels = ""): number {
@@ -77,7 +79,7 @@ describe("metrics", () => {
   test("count in-flight drops, dead-token hits and suppressed duplicates", async () => {
     const before = await scrape();
     const slow = herald.notify(notification([device("slow:200")]));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor("the slow request at the pushkin", () => calls.some((c) => c.pushkey === "slow:200" && !c.finished));
     assert.equal((await herald.notify(notification([device("accept")]))).status, 503);
     await slow;
     await herald.notify(notification([device("reject")])); // dead since the test above

@@ -3,13 +3,13 @@
  * answer (delivered, a dead token with its likely cause, refused credentials with the fix, a provider that fails).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { SANDBOX_APPS, startSandbox, type Sandbox } from "../src/sandbox/index.js";
-import { runHerald } from "./helpers/cli.js";
+import { runHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
 
 const IPHONE = "ab".repeat(32);
 /** The WebPush app without allowed_endpoints: the sandbox, on loopback, is refused by the SSRF guard. */
@@ -18,10 +18,9 @@ const base64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
 
 describe("herald send-test", () => {
   let sandbox: Sandbox;
-  let config: string;
+  const config = join(tempDir(after, "herald-send-test-"), "sygnal.yaml");
   before(async () => {
     sandbox = await startSandbox();
-    config = join(mkdtempSync(join(tmpdir(), "herald-send-test-")), "sygnal.yaml");
     const apps = sandbox.apps();
     const { allowed_endpoints: _, ...unlisted } = apps[SANDBOX_APPS.webpush]!;
     writeFileSync(config, stringify({ request_deadline: 3, apps: { ...apps, [UNLISTED]: unlisted } }));

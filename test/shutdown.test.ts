@@ -4,13 +4,14 @@ import { connect } from "node:net";
 import { describe, test } from "node:test";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, startTestHerald, testApp } from "./helpers/herald.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 describe("shutdown", () => {
   test("finishes the request in flight and refuses new connections", async () => {
     resetCalls();
     const herald = await startTestHerald({ apps: { "com.example.spqr": testApp() } });
     const inFlight = herald.notify(notification([device("slow:300")]));
-    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the request at the pushkin", () => calls.length > 0);
 
     const stopped = herald.stop();
     await assert.rejects(fetch(`${herald.url}/health`), "no new connections");
@@ -33,7 +34,7 @@ describe("shutdown", () => {
     let received = "";
     socket.on("data", (d: Buffer) => (received += d.toString()));
     const closed = new Promise((resolve) => socket.on("close", resolve));
-    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the request at the pushkin", () => calls.length > 0);
     const stopped = herald.stop();
     socket.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
     await closed;
@@ -53,7 +54,7 @@ describe("shutdown", () => {
       apps: { "com.example.spqr": testApp() },
     });
     const inFlight = herald.notify(notification([device("stubborn:2000")])).catch(() => "cut");
-    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the request at the pushkin", () => calls.length > 0);
     await herald.stop();
     assert.equal(await inFlight, "cut", "the connection was closed under it");
     assert.ok(herald.logs.some((l) => l.msg === "Shutdown timeout: closing connections with requests still in flight"));

@@ -5,15 +5,15 @@
  * 200 was given for a push that did not reach Apple.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { request } from "node:http";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { stringify } from "yaml";
 import { SANDBOX_APPS, startSandbox } from "../src/sandbox/index.js";
-import { heraldBin } from "./helpers/paths.js";
+import { spawnHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 const CLIENTS = 16;
 
@@ -46,69 +46,61 @@ function notify(port: number, token: string): Promise<Outcome> {
 test(
   "SIGTERM under load: every accepted request finishes or gets 503; nothing is lost",
   { timeout: 60_000 },
-  async () => {
+  async (t) => {
     const sandbox = await startSandbox();
+    t.after(() => sandbox.close());
     sandbox.apns.faults = { latencyMs: [20, 120] };
-    const config = join(mkdtempSync(join(tmpdir(), "herald-sigterm-")), "sygnal.yaml");
+    const config = join(tempDir(t, "herald-sigterm-"), "sygnal.yaml");
     writeFileSync(
       config,
       stringify({ http: { port: 0 }, log: { level: "info" }, shutdown_timeout: 20, apps: sandbox.apps() }),
     );
-    const child = spawn(process.execPath, [heraldBin, "serve", "--config", config]);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    try {
-      let listening: RegExpMatchArray | null = null;
-      while (!(listening = output.match(/"port":(\d+),"msg":"Listening for push requests"/))) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const port = Number(listening[1]);
+    const herald = spawnHerald(t, ["serve", "--config", config]);
+    const output = () => herald.stdout();
+    const listening = await herald.waitForOutput(/"port":(\d+),"msg":"Listening for push requests"/, "its port");
+    const port = Number(listening[1]);
 
-      const outcomes: Outcome[] = [];
-      let sent = 0;
-      const client = async (c: number) => {
-        for (;;) {
-          const token = `${c.toString(16).padStart(4, "0")}${(++sent).toString(16).padStart(60, "0")}`;
-          const outcome = await notify(port, token);
-          outcomes.push(outcome);
-          if ("error" in outcome) return; // the listener is gone
-        }
-      };
-      const load = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
-      while (outcomes.filter((o) => "status" in o && o.status === 200).length < 50) {
-        await new Promise((r) => setTimeout(r, 10));
+    const outcomes: Outcome[] = [];
+    let sent = 0;
+    const client = async (c: number) => {
+      for (;;) {
+        const token = `${c.toString(16).padStart(4, "0")}${(++sent).toString(16).padStart(60, "0")}`;
+        const outcome = await notify(port, token);
+        outcomes.push(outcome);
+        if ("error" in outcome) return; // the listener is gone
       }
-      child.kill("SIGTERM");
-      await load;
-      assert.equal(await exited, 0, output.slice(-2000));
+    };
+    const load = Promise.all(Array.from({ length: CLIENTS }, (_, c) => client(c)));
+    await waitFor(
+      "50 requests answered 200",
+      () => outcomes.filter((o) => "status" in o && o.status === 200).length >= 50,
+    );
+    herald.child.kill("SIGTERM");
+    await load;
+    assert.equal(await herald.exited, 0, output().slice(-2000));
 
-      const answered = new Map(outcomes.filter((o) => "status" in o).map((o) => [o.token, o]));
-      for (const outcome of outcomes) {
-        if ("error" in outcome) {
-          assert.match(outcome.error, /^(ECONNREFUSED|ECONNRESET)$/, "only a connection the listener never accepted");
-        } else if (outcome.status === 503) {
-          assert.equal(outcome.retryAfter, "1");
-        } else {
-          assert.equal(outcome.status, 200);
-        }
+    const answered = new Map(outcomes.filter((o) => "status" in o).map((o) => [o.token, o]));
+    for (const outcome of outcomes) {
+      if ("error" in outcome) {
+        assert.match(outcome.error, /^(ECONNREFUSED|ECONNRESET)$/, "only a connection the listener never accepted");
+      } else if (outcome.status === 503) {
+        assert.equal(outcome.retryAfter, "1");
+      } else {
+        assert.equal(outcome.status, 200);
       }
-      const delivered = new Set(sandbox.apns.received.map((push) => push.token));
-      for (const token of delivered) {
-        assert.equal(
-          (answered.get(token) as { status?: number } | undefined)?.status,
-          200,
-          `a push reached Apple, and its request was answered 200: ${token}`,
-        );
-      }
-      for (const [token, outcome] of answered) {
-        if ("status" in outcome && outcome.status === 200)
-          assert.ok(delivered.has(token), `200 means delivered: ${token}`);
-      }
-      assert.match(output, /"msg":"Shut down"/);
-    } finally {
-      child.kill("SIGKILL");
-      await sandbox.close();
     }
+    const delivered = new Set(sandbox.apns.received.map((push) => push.token));
+    for (const token of delivered) {
+      assert.equal(
+        (answered.get(token) as { status?: number } | undefined)?.status,
+        200,
+        `a push reached Apple, and its request was answered 200: ${token}`,
+      );
+    }
+    for (const [token, outcome] of answered) {
+      if ("status" in outcome && outcome.status === 200)
+        assert.ok(delivered.has(token), `200 means delivered: ${token}`);
+    }
+    assert.match(output(), /"msg":"Shut down"/);
   },
 );

@@ -223,6 +223,11 @@ export class ApnsSandbox extends EventEmitter<{ push: [ReceivedPush] }> {
     return this.sessionCount;
   }
 
+  /** Connections open now (closed ones, after a GOAWAY for instance, are not counted). */
+  get sessionsOpen(): number {
+    return this.sessions.size;
+  }
+
   /** Answers for that token, used in order; the last one repeats. */
   script(token: string, ...answers: ApnsAnswer[]): void {
     this.scripts.set(token.toLowerCase(), answers);

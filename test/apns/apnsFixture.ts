@@ -3,7 +3,7 @@
  * Herald `apps` that point at it.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApnsSandbox, type ApnsSandboxOptions } from "../../src/sandbox/apns.js";
@@ -21,6 +21,7 @@ export interface ApnsFixture {
   tokenApp(extra?: Record<string, unknown>): Record<string, unknown>;
   certApp(extra?: Record<string, unknown>): Record<string, unknown>;
   clock: { offsetMs: number };
+  /** Stops the sandbox and removes the credential files. */
   close(): Promise<void>;
 }
 
@@ -70,7 +71,10 @@ export async function startApnsFixture(options: Partial<ApnsSandboxOptions> = {}
       ...extra,
     }),
     certApp: (extra = {}) => ({ type: "apns", endpoint: sandbox.url, ca: files.ca, certfile: files.cert, ...extra }),
-    close: () => sandbox.close(),
+    close: async () => {
+      await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

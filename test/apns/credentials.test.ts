@@ -1,16 +1,16 @@
 /** APNs credentials: JWT lifetime against the sandbox's clock, and the checks that stop start-up. */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, test } from "node:test";
+import { after, afterEach, beforeEach, describe, test } from "node:test";
 import type { Device, Notification } from "../../src/core/notification.js";
 import { PushkinSetupError, type DispatchContext, type PushkinSetup } from "../../src/core/pushkin.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { createApnsPushkin } from "../../src/pushkins/apns/index.js";
 import { readApnsSettings } from "../../src/pushkins/apns/settings.js";
+import { tempDir } from "../helpers/tempDir.js";
 import { deviceToken, startApnsFixture, type ApnsFixture } from "./apnsFixture.js";
 
 const MINUTE = 60_000;
@@ -96,7 +96,7 @@ describe("the APNs JWT", () => {
 });
 
 describe("APNs configuration checks", () => {
-  const dir = mkdtempSync(join(tmpdir(), "herald-apns-config-"));
+  const dir = tempDir(after, "herald-apns-config-");
   const p8 = join(dir, "AuthKey.p8");
   writeFileSync(
     p8,

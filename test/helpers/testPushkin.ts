@@ -14,7 +14,8 @@
  *   barrier:N                 waits until N barrier devices are in flight at once, then delivered
  *   anything else             delivered
  *
- * Every call is recorded in `calls`, so tests see what reached the "provider".
+ * Every call is recorded in `calls`, so tests in the same process see what reached the "provider", and logged, so
+ * that tests of a `herald serve` process can wait for it.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -54,6 +55,7 @@ export function createPushkin(setup: PushkinSetup): Pushkin {
         finished: false,
       };
       calls.push(call);
+      ctx.log.info("test pushkin: dispatching");
       const onAbort = () => (call.aborted = true);
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       try {

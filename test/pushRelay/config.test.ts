@@ -4,17 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { ConfigError, parseConfig } from "../../src/config/load.js";
 import { PushRelayConfigError, readPushRelaySettings } from "../../src/pushRelay/settings.js";
-import { runHerald } from "../helpers/cli.js";
+import { runHerald } from "../helpers/processes.js";
 import { startTestHerald } from "../helpers/herald.js";
+import { tempDir } from "../helpers/tempDir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "herald-push-relay-config-"));
+const dir = tempDir(after, "herald-push-relay-config-");
 const keyfile = join(dir, "AuthKey.p8");
 const serviceAccountFile = join(dir, "service-account.json");
 const serviceAccount = JSON.stringify({

@@ -1,14 +1,13 @@
 /** `herald import-push-relay`: push-relay's config.toml in, the push_relay section of Herald's config out. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
-import { heraldBin } from "../helpers/paths.js";
+import { runHerald } from "../helpers/processes.js";
+import { tempDir } from "../helpers/tempDir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "herald-import-"));
+const dir = tempDir(after, "herald-import-");
 
 /** push-relay's README config, with every section, an InfluxDB section and a project id written as a number. */
 const SAMPLE = `[fcm]
@@ -50,15 +49,8 @@ function file(name: string, text: string): string {
   return path;
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [heraldBin, "import-push-relay", ...args]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[]) {
+  return runHerald(["import-push-relay", ...args]);
 }
 
 describe("herald import-push-relay", () => {

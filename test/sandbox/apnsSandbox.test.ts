@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { ClientHttp2Session } from "node:http2";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ApnsSandbox, type ReceivedPush } from "../../src/sandbox/apns.js";
 import { createSandboxCa, type SandboxCa } from "../../src/sandbox/ca.js";
 import { connect, makeSigningKey, reasonOf, send, signJwt, type PushRequest } from "./apnsClient.js";
+import { waitFor, within } from "../helpers/waitFor.js";
 
 const TOPIC = "com.example.app";
 const TOKEN = "00fc13adff785122b4ad28809a3420982341241421348097878e577c991de8f0";
@@ -331,7 +331,7 @@ describe("GOAWAY", () => {
       const sessions = [await connect(closing.url, ca.certPem), await connect(closing.url, ca.certPem)];
       closing.script(TOKEN, { status: 200, delayMs: 100 });
       const inFlight = send(sessions[0]!, push());
-      while (closing.requests === 0) await sleep(5);
+      await waitFor("the request at the sandbox", () => closing.requests > 0);
       const goaways = sessions.map((session) => once(session, "goaway") as Promise<[number]>);
       closing.goawayAll();
       for (const [code] of await Promise.all(goaways)) assert.equal(code, 0);
@@ -371,10 +371,8 @@ describe("concurrency and shutdown", () => {
     const session = await connect(doomed.url, ca.certPem);
     doomed.script(TOKEN, { status: 200, hang: true });
     const hung = send(session, push());
-    while (doomed.requests === 0) await sleep(5);
-    const started = Date.now();
-    await doomed.close();
-    assert.ok(Date.now() - started < 1000);
+    await waitFor("the hung request at the sandbox", () => doomed.requests > 0);
+    await within("close() with requests hanging", doomed.close());
     await assert.rejects(hung);
   });
 });

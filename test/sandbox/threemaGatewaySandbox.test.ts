@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import nacl from "tweetnacl";
 import { createSandboxCa, type SandboxCa } from "../../src/sandbox/ca.js";
 import {
@@ -15,6 +14,7 @@ import {
   type ThreemaSandboxRecipient,
 } from "../../src/sandbox/threemaGateway.js";
 import { httpsPost, type HttpsResponse } from "./fcmClient.js";
+import { waitFor, within } from "../helpers/waitFor.js";
 
 const PUSH = Buffer.concat([Buffer.of(0xfe), Buffer.from('{"room_id":"!r:example.org","unread":"2"}'), Buffer.of(1)]);
 
@@ -313,11 +313,8 @@ describe("Threema Gateway sandbox faults and shutdown", () => {
     };
     // Both are expected to fail when the sandbox closes; the expectations are attached before that happens.
     const hung = [assert.rejects(hang(first)), assert.rejects(hang(second))];
-    while (doomed.requests < 2) await sleep(5);
-    await sleep(20);
-    const started = Date.now();
-    await doomed.close();
-    assert.ok(Date.now() - started < 1000);
+    await waitFor("the hung requests at the sandbox", () => doomed.requests >= 2);
+    await within("close() with requests hanging", doomed.close());
     await Promise.all(hung);
     assert.equal(doomed.received.length, 0);
   });

@@ -1,18 +1,17 @@
 /** Opening a registry: where SQLite keeps its file, what a failure to open says, and SQLite shared by processes. */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { openStore, StoreOpenError } from "../../src/store/index.js";
 import { loadSqliteDriver, sqliteDriverName } from "../../src/store/sqlite/driver.js";
+import { tempDir } from "../helpers/tempDir.js";
 import type { RaceOrder } from "./sqliteWorker.js";
 
-const directory = mkdtempSync(join(tmpdir(), "herald-open-store-"));
-after(() => rmSync(directory, { recursive: true, force: true }));
+const directory = tempDir(after, "herald-open-store-");
 
 function isOpenError(pattern: RegExp) {
   return (error: unknown) => error instanceof StoreOpenError && pattern.test(error.message);

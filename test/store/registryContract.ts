@@ -3,8 +3,9 @@
  * races included.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, describe, test } from "node:test";
+import { afterEach, describe } from "node:test";
 import { PUSH_TYPES, StoreOpenError, type Client, type Registry } from "../../src/store/registry.js";
+import { unless } from "../helpers/services.js";
 import type { TestDatabase, TestDatabases } from "./testDatabases.js";
 
 const RACERS = 20;
@@ -15,8 +16,10 @@ function client(id: string, token: string, overrides: Partial<Client> = {}): Cli
   return { id, token, type: "fcm", alwaysRaw: false, ...overrides };
 }
 
-export function registryContract(name: string, databases: TestDatabases): void {
+/** With `missing` (why this registry cannot be tested here), every test is reported skipped. */
+export function registryContract(name: string, databases: TestDatabases, missing: string | false = false): void {
   describe(`the ${name} registry`, () => {
+    const { test, after } = unless(missing);
     const opened: Registry[] = [];
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((store) => store.close()));

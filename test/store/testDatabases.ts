@@ -26,6 +26,12 @@ export interface TestDatabases {
   dropAll(): Promise<void>;
 }
 
+/** For a registry whose tests are all skipped here: nothing to create, nothing to drop. */
+export const noDatabases: TestDatabases = {
+  create: () => Promise.reject(new Error("no database to test against here")),
+  dropAll: async () => {},
+};
+
 export function sqliteDatabases(): TestDatabases {
   const directory = mkdtempSync(join(tmpdir(), "herald-store-"));
   let created = 0;

@@ -1,13 +1,13 @@
 /** push-relay's Threema Gateway private key file: what is read, and what stops start-up naming the file. */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { PushkinSetupError } from "../../src/core/pushkin.js";
 import { readGatewayPrivateKey } from "../../src/pushkins/threema/privateKey.js";
+import { tempDir } from "../helpers/tempDir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "herald-threema-key-"));
+const dir = tempDir(after, "herald-threema-key-");
 const KEY = "00112233445566778899aabbccddeeff0123456789abcdef0123456789abcdef";
 let files = 0;
 
@@ -18,8 +18,6 @@ function keyFile(text: string): string {
 }
 
 describe("readGatewayPrivateKey", () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
-
   test("reads 'private:' and 64 hex characters, with or without a final newline, of either case", () => {
     const expected = Buffer.from(KEY, "hex");
     assert.deepEqual(readGatewayPrivateKey(keyFile(`private:${KEY}`)), expected);

@@ -1,14 +1,16 @@
 /**
  * WalletConnect's push-server API over real sockets, against the sandbox APNs and FCM, on each registry (SQLite always,
- * PostgreSQL when HERALD_TEST_DATABASE_URL is set): every endpoint and error body, the relay's signature, dedup and
+ * PostgreSQL when HERALD_TEST_DATABASE_URL is set, its tests reported skipped when not): every endpoint and error body, the relay's signature, dedup and
  * replays, registration races, each mapping as the sandbox receives it, and each provider answer.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
+import * as nodeTest from "node:test";
+import { afterEach, describe } from "node:test";
 import { startSandbox, SANDBOX_APNS, type Sandbox } from "../../src/sandbox/index.js";
 import { ENCRYPTED_TITLE } from "../../src/walletConnect/payload.js";
 import { messageIdOf } from "../../src/walletConnect/request.js";
 import type { TestHerald } from "../helpers/herald.js";
+import { unless } from "../helpers/services.js";
 import {
   apnsToken,
   ed25519Pair,
@@ -31,10 +33,10 @@ let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}-${Date.now()}`;
 const blob = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
 
-before(async () => {
+nodeTest.before(async () => {
   sandbox = await startSandbox();
 });
-after(async () => {
+nodeTest.after(async () => {
   await sandbox.close();
 });
 afterEach(() => {
@@ -44,6 +46,8 @@ afterEach(() => {
 
 for (const kind of storeKinds()) {
   describe(`WalletConnect API on ${kind.name}`, () => {
+    // Where this registry is not available, each test is reported skipped, with why, and the hooks do not run.
+    const { test, before, after } = unless(kind.missing);
     let store: TestStore;
     let herald: TestHerald;
     before(async () => {

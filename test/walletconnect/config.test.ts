@@ -4,9 +4,7 @@
  * remembered message ids after `message_ttl`.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "prom-client";
@@ -18,20 +16,19 @@ import { SANDBOX_APPS, startSandbox, type Sandbox } from "../../src/sandbox/inde
 import { openStore } from "../../src/store/index.js";
 import { walletConnectMetrics } from "../../src/walletConnect/metrics.js";
 import { WalletConnectService } from "../../src/walletConnect/service.js";
-import { heraldBin } from "../helpers/paths.js";
+import { runHerald } from "../helpers/processes.js";
+import { tempDir } from "../helpers/tempDir.js";
 import { apnsToken, ed25519Pair, fcmToken, register, relayPush, startWalletConnectHerald, SUCCESS } from "./helpers.js";
 
 const relay = ed25519Pair();
 let sandbox: Sandbox;
-let dir: string;
+const dir = tempDir(after, "herald-wc-config-");
 
 before(async () => {
   sandbox = await startSandbox();
-  dir = mkdtempSync(join(tmpdir(), "herald-wc-config-"));
 });
 after(async () => {
   await sandbox.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const sqlite = (name: string) => ({ type: "sqlite", path: join(dir, `${name}.sqlite3`) });
@@ -111,17 +108,10 @@ describe("start-up", () => {
 });
 
 describe("herald check-config", () => {
-  function checkConfig(config: Record<string, unknown>) {
+  async function checkConfig(config: Record<string, unknown>) {
     const path = join(mkdtempSync(join(dir, "check-")), "sygnal.yaml");
     writeFileSync(path, stringify(config));
-    return new Promise<{ code: number | null; stdout: string; stderr: string; dir: string }>((resolve) => {
-      const child = spawn(process.execPath, [heraldBin, "check-config", "--config", path]);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("close", (code) => resolve({ code, stdout, stderr, dir: join(path, "..") }));
-    });
+    return { ...(await runHerald(["check-config", "--config", path])), dir: join(path, "..") };
   }
 
   test("names the apps serving each push type and the registry, without creating it", async () => {

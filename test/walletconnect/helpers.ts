@@ -1,7 +1,7 @@
 /**
  * What the WalletConnect suites share: a relay key that signs as the relay does, a Herald whose `walletconnect`
  * section sends to the sandbox, the registries to run against (SQLite always, PostgreSQL when
- * `HERALD_TEST_DATABASE_URL` names a database), and requests to the API.
+ * `HERALD_TEST_DATABASE_URL` names a database, its tests skipped otherwise), and requests to the API.
  */
 import { generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +12,7 @@ import { SANDBOX_APPS, type Sandbox } from "../../src/sandbox/index.js";
 import { didKeyOf } from "../../src/walletConnect/clientAuth.js";
 import { relaySignatureHeaders } from "../../src/walletConnect/signature.js";
 import { rawRequest, startTestHerald, type RawResponse, type TestHerald } from "../helpers/herald.js";
+import { postgres } from "../helpers/services.js";
 
 export interface Ed25519Pair {
   privateKey: KeyObject;
@@ -56,27 +57,28 @@ export interface TestStore {
 
 export interface StoreKind {
   name: string;
+  /** Why this registry's tests cannot run here, or false. */
+  missing: string | false;
   create(): TestStore;
 }
 
-/** SQLite always; PostgreSQL when `HERALD_TEST_DATABASE_URL` is set. */
+/** A new SQLite registry in a directory of its own. */
+export function sqliteStore(): TestStore {
+  const directory = mkdtempSync(join(tmpdir(), "herald-wc-"));
+  return {
+    config: { type: "sqlite", path: join(directory, "registry.sqlite3") },
+    drop: async () => rmSync(directory, { recursive: true, force: true }),
+  };
+}
+
+/** SQLite always; PostgreSQL when `HERALD_TEST_DATABASE_URL` is set, its tests skipped (saying why) when not. */
 export function storeKinds(): StoreKind[] {
-  const kinds: StoreKind[] = [
+  const { url, missing } = postgres();
+  return [
+    { name: "SQLite", missing: false, create: sqliteStore },
     {
-      name: "SQLite",
-      create() {
-        const directory = mkdtempSync(join(tmpdir(), "herald-wc-"));
-        return {
-          config: { type: "sqlite", path: join(directory, "registry.sqlite3") },
-          drop: async () => rmSync(directory, { recursive: true, force: true }),
-        };
-      },
-    },
-  ];
-  const url = process.env.HERALD_TEST_DATABASE_URL;
-  if (url) {
-    kinds.push({
       name: "PostgreSQL",
+      missing,
       create() {
         const schema = `herald_wc_${randomBytes(6).toString("hex")}`;
         return {
@@ -89,9 +91,8 @@ export function storeKinds(): StoreKind[] {
           },
         };
       },
-    });
-  }
-  return kinds;
+    },
+  ];
 }
 
 /** A `walletconnect` section that sends apns and apns-sandbox to the sandbox APNs, fcm to the sandbox FCM. */

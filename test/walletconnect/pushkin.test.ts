@@ -5,9 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
@@ -19,13 +17,15 @@ import { GatewayMetrics } from "../../src/observability/metrics.js";
 import { relayBody } from "../../src/pushkins/walletconnect/payload.js";
 import { ENCRYPTED_TITLE } from "../../src/walletConnect/payload.js";
 import { device, notification, startTestHerald, type TestHerald } from "../helpers/herald.js";
+import { closedPort } from "../helpers/ports.js";
+import { tempDir } from "../helpers/tempDir.js";
 import {
   apnsToken,
   ed25519Pair,
   fcmToken,
   register,
   startWalletConnectHerald,
-  storeKinds,
+  sqliteStore,
   walletConnectSection,
   type Ed25519Pair,
   type TestStore,
@@ -35,7 +35,7 @@ const APP = "org.example.wallet";
 const ROOM = "!room:example.org";
 
 let sandbox: Sandbox;
-let dir: string;
+const dir = tempDir(after, "herald-wc-pushkin-");
 let signer: Ed25519Pair;
 let keyFile: string;
 let store: TestStore;
@@ -73,10 +73,9 @@ function notify(herald: TestHerald, pushkey: string, data?: Record<string, unkno
 
 before(async () => {
   sandbox = await startSandbox();
-  dir = mkdtempSync(join(tmpdir(), "herald-wc-pushkin-"));
   signer = ed25519Pair();
   keyFile = writeKey(signer, "signing.pem");
-  store = storeKinds()[0]!.create();
+  store = sqliteStore();
   heraldB = await startWalletConnectHerald(sandbox, walletConnectSection(signer, store));
   heraldA = await startTestHerald({ request_deadline: 3, apps: { [APP]: walletConnectApp(heraldB.url) } });
 });
@@ -85,7 +84,6 @@ after(async () => {
   await heraldB.stop();
   await store.drop();
   await sandbox.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => {
   sandbox.apns.reset();
@@ -233,10 +231,7 @@ describe("walletconnect pushkin against a scripted push server", () => {
   });
 
   test("a push server that cannot be reached: 502", async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedPort();
     const unreachable = await startTestHerald({
       request_deadline: 2,
       apps: { [APP]: walletConnectApp(`https://127.0.0.1:${port}`) },

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
 import { relaySignatureHeaders } from "../../../src/walletConnect/signature.js";
 import { startTestHerald } from "../../helpers/herald.js";
-import { ed25519Pair, storeKinds, walletConnectSection, type TestStore } from "../../walletconnect/helpers.js";
+import { ed25519Pair, sqliteStore, walletConnectSection, type TestStore } from "../../walletconnect/helpers.js";
 import { heraldProbes } from "../heraldTarget.js";
 import { defineProperty, type FuzzSurface, type FuzzTarget } from "../harness.js";
 import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
@@ -42,7 +42,7 @@ interface WalletConnectTarget extends FuzzTarget {
 
 async function startWalletConnectTarget(): Promise<WalletConnectTarget> {
   const sandbox = await startSandbox();
-  const store: TestStore = storeKinds()[0]!.create();
+  const store: TestStore = sqliteStore();
   const herald = await startTestHerald(
     { request_deadline: 5, apps: sandbox.apps(), walletconnect: walletConnectSection(relay, store) },
     {},
