@@ -31,7 +31,7 @@ import { readPushRelaySettings } from "./pushRelay/settings.js";
 import { listen } from "./core/listen.js";
 import { openStore, StoreOpenError } from "./store/index.js";
 import { walletConnectMetrics } from "./walletConnect/metrics.js";
-import { sendersFor } from "./walletConnect/senders.js";
+import { sendersByTenant } from "./walletConnect/senders.js";
 import { WalletConnectService } from "./walletConnect/service.js";
 import { readWalletConnectSettings } from "./walletConnect/settings.js";
 
@@ -213,7 +213,7 @@ async function createWalletConnectService(
   return new WalletConnectService({
     settings,
     registry,
-    senders: sendersFor(settings.providers, pushkins),
+    senders: sendersByTenant(settings, pushkins),
     metrics: walletConnectMetrics(metrics.registry, () => registry.countClients()),
     credentials,
     requestDeadline: config.request_deadline,

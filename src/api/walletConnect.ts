@@ -5,6 +5,9 @@
  *   DELETE /clients/:id   a wallet unregisters
  *   POST   /clients/:id   the relay sends a message for a wallet (signed)
  *
+ * and the same under `/:projectId/clients…`, the multi-tenant routes that WalletConnect's SDKs and relay call. A path
+ * of both shapes (`/clients/clients`) is the single-tenant route's.
+ *
  * Reads at most 1 MiB (413 beyond), passes the rest to the engine (src/walletConnect/), and writes its answer: a JSON
  * body of WalletConnect's shape, or none. Any other method on these paths is a 405.
  */
@@ -19,17 +22,37 @@ import type { RequestState } from "./state.js";
 export const WALLETCONNECT_MAX_BODY_BYTES = 1024 * 1024;
 const CLIENTS = /^\/clients$/;
 const CLIENT = /^\/clients\/([^/]+)$/;
+const TENANT_CLIENTS = /^\/([^/]+)\/clients$/;
+const TENANT_CLIENT = /^\/([^/]+)\/clients\/([^/]+)$/;
+
+/** Whether a path is one of this API's: its answers carry CORS headers. */
+export function isWalletConnectPath(path: string): boolean {
+  return [CLIENTS, CLIENT, TENANT_CLIENTS, TENANT_CLIENT].some((route) => route.test(path));
+}
 
 export function mountWalletConnect(router: Router<RequestState>, service: WalletConnectService): void {
-  router.post(CLIENTS, (ctx) => withBody(ctx, (body) => service.register(body, authorization(ctx), state(ctx).log)));
-  router.delete(CLIENT, (ctx) =>
-    answer(ctx, () => service.unregister(pathId(ctx), authorization(ctx), state(ctx).log)),
-  );
-  router.post(CLIENT, (ctx) =>
-    withBody(ctx, (body) => service.push(pathId(ctx), body, ctx.req.headers, state(ctx).log)),
-  );
-  router.all(CLIENTS, (ctx) => methodNotAllowed(ctx, "POST"));
-  router.all(CLIENT, (ctx) => methodNotAllowed(ctx, "POST, DELETE"));
+  const routes = [
+    { clients: CLIENTS, client: CLIENT, project: () => undefined, id: (ctx: Context) => segment(CLIENT, ctx, 1) },
+    {
+      clients: TENANT_CLIENTS,
+      client: TENANT_CLIENT,
+      project: (ctx: Context) => segment(TENANT_CLIENTS, ctx, 1) ?? segment(TENANT_CLIENT, ctx, 1),
+      id: (ctx: Context) => segment(TENANT_CLIENT, ctx, 2),
+    },
+  ];
+  for (const { clients, client, project, id } of routes) {
+    router.post(clients, (ctx) =>
+      withBody(ctx, (body) => service.register(project(ctx), body, authorization(ctx), state(ctx).log)),
+    );
+    router.delete(client, (ctx) =>
+      answer(ctx, () => service.unregister(project(ctx), id(ctx)!, authorization(ctx), state(ctx).log)),
+    );
+    router.post(client, (ctx) =>
+      withBody(ctx, (body) => service.push(project(ctx), id(ctx)!, body, ctx.req.headers, state(ctx).log)),
+    );
+    router.all(clients, (ctx) => methodNotAllowed(ctx, "POST"));
+    router.all(client, (ctx) => methodNotAllowed(ctx, "POST, DELETE"));
+  }
 }
 
 async function withBody(ctx: Context, handle: (body: Buffer) => Promise<WalletConnectAnswer>): Promise<void> {
@@ -65,9 +88,13 @@ function write(ctx: Context, { status, body }: WalletConnectAnswer): void {
   ctx.body = JSON.stringify(body);
 }
 
-/** The path's client id, percent-decoded; a malformed escape is kept as it came (no client can have such an id). */
-function pathId(ctx: Context): string {
-  const raw = CLIENT.exec(ctx.path)?.[1] ?? "";
+/**
+ * A segment of the path (a project or client id), percent-decoded; a malformed escape is kept as it came (no client
+ * or project can have such an id). undefined when the path is not of that route.
+ */
+function segment(route: RegExp, ctx: Context, index: number): string | undefined {
+  const raw = route.exec(ctx.path)?.[index];
+  if (raw === undefined) return undefined;
   try {
     return decodeURIComponent(raw);
   } catch {

@@ -74,13 +74,25 @@ function pushRelayProviders(section: PushRelayConfig): string {
   return providers.join(", ") || "no provider";
 }
 
-/** e.g. "apns → com.example.ios, fcm → com.example.android; registry sqlite /srv/herald/data/walletconnect.sqlite3" */
+/**
+ * e.g. "apns → com.example.ios, fcm → com.example.android; any project under /{project id}/clients; registry sqlite
+ * /srv/herald/data/walletconnect.sqlite3"
+ */
 function walletConnectSummary(settings: WalletConnectSettings): string {
-  const providers = [...settings.providers].map(([type, app]) => `${type} → ${app}`);
-  if (settings.acceptNoop) providers.push("noop");
+  const providersOf = (providers: ReadonlyMap<string, string>) => {
+    const served = [...providers].map(([type, app]) => `${type} → ${app}`);
+    if (settings.acceptNoop) served.push("noop");
+    return served.join(", ") || "no provider";
+  };
+  const projects = settings.tenants
+    ? [...settings.tenants].map(([id, tenant]) => `project ${id}: ${providersOf(tenant.providers)}`).join("; ") ||
+      "no project"
+    : settings.allowedTenants
+      ? `projects ${[...settings.allowedTenants].join(", ")} share them`
+      : "any project under /{project id}/clients shares them";
   const { store } = settings;
   const registry = store.kind === "sqlite" ? `sqlite ${store.path}` : `postgres (schema ${store.schema ?? "herald"})`;
-  return `${providers.join(", ") || "no provider"}; registry ${registry}`;
+  return `${providersOf(settings.defaultTenant.providers)}; ${projects}; registry ${registry}`;
 }
 
 /** A logger that prints what pushkins warn about at start-up as plain lines, like the config's own warnings. */

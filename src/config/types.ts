@@ -95,6 +95,12 @@ export interface PushRelayConfig {
 }
 
 /** The `walletconnect` section as validated, defaults applied. */
+export interface WalletConnectProviders {
+  apns?: string;
+  "apns-sandbox"?: string;
+  fcm?: string;
+}
+
 export interface WalletConnectConfig {
   relay_public_key?: string;
   validate_signatures: boolean;
@@ -102,7 +108,11 @@ export interface WalletConnectConfig {
   timestamp_window: number;
   public_url?: string | string[];
   /** Push type → the key of the app that serves it. */
-  providers?: { apns?: string; "apns-sandbox"?: string; fcm?: string };
+  providers?: WalletConnectProviders;
+  /** Without `tenants`: the only project ids served under `/{id}/clients`; absent: any. */
+  allowed_tenants?: string[];
+  /** Project id → its own apps; its clients are its own. */
+  tenants?: Record<string, { providers?: WalletConnectProviders }>;
   accept_noop: boolean;
   store: { type: "sqlite"; path?: string } | { type: "postgres"; url: string; schema?: string };
   /** seconds */

@@ -3,16 +3,21 @@
  * token, and which relay messages each client has already been sent (the relay retries, and its retries must not
  * ring the phone twice). Two implementations keep the same contract: SQLite, embedded, for one Herald; PostgreSQL
  * for several Herald instances behind a load balancer.
+ *
+ * Clients belong to a tenant (a WalletConnect project with apps of its own): the same client id, or the same token,
+ * under two tenants is two clients. The tenant of `/clients`, and of every project when none is configured, is "".
  */
 
 export const PUSH_TYPES = ["apns", "apns-sandbox", "fcm", "noop"] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
 export interface Client {
+  /** The tenant the client registered under; "" for the default. */
+  tenant: string;
   /** The client id, as stored: the API strips a `did:key:` prefix before it gets here. */
   id: string;
   type: PushType;
-  /** The device token; one token belongs to one client at most. */
+  /** The device token; within a tenant, one token belongs to one client at most. */
   token: string;
   /** Relay messages reach this client as they are (`topic`, `tag`, `message`), never in the legacy shape. */
   alwaysRaw: boolean;
@@ -23,27 +28,34 @@ export type RecordOutcome = "new" | "duplicate" | "unknown-client";
 
 export interface Registry {
   /**
-   * Registers a client, atomically even when several registrations of the same id or token arrive at once:
+   * Registers a client, atomically even when several registrations of the same id or token arrive at once, within
+   * the client's tenant:
    * - the id's row, if any, takes the new token, type and always_raw;
    * - a row holding the token under another id is taken over: its notifications are deleted and the row is re-keyed to
    *   this id (or dropped, when this id already has a row of its own), so that the token stays with one client.
    */
   registerClient(client: Client): Promise<void>;
-  getClient(id: string): Promise<Client | undefined>;
+  getClient(tenant: string, id: string): Promise<Client | undefined>;
   /** Deletes a client and its notifications; whether it existed. */
-  deleteClient(id: string): Promise<boolean>;
+  deleteClient(tenant: string, id: string): Promise<boolean>;
   /**
    * Deletes a client only while it still holds `token`: a provider said that token is dead, and the wallet may have
    * registered a new one meanwhile. Whether it was deleted.
    */
-  deleteClientIfToken(id: string, token: string): Promise<boolean>;
+  deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean>;
   /**
    * Remembers that relay message `messageId` reached client `clientId`: `new` the first time, `duplicate` after, exactly
    * once among concurrent calls.
    */
-  recordNotification(clientId: string, messageId: string, payloadJson: string, nowMs: number): Promise<RecordOutcome>;
+  recordNotification(
+    tenant: string,
+    clientId: string,
+    messageId: string,
+    payloadJson: string,
+    nowMs: number,
+  ): Promise<RecordOutcome>;
   /** Forgets a recorded message (its push failed), so that the relay's retry is pushed again. */
-  forgetNotification(clientId: string, messageId: string): Promise<void>;
+  forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void>;
   /** Deletes the notifications recorded before `cutoffMs` (ms since the epoch); how many. */
   deleteNotificationsBefore(cutoffMs: number): Promise<number>;
   countClients(): Promise<number>;
@@ -60,7 +72,7 @@ export function driverLoadError(name: string, error: unknown): StoreOpenError {
   return new StoreOpenError(`cannot load the registry's database driver ${name}: ${describeError(error)}`);
 }
 
-/** A row that holds the id or the token being registered. */
+/** A row of the same tenant that holds the id or the token being registered. */
 export interface HeldRow {
   id: string;
   token: string;

@@ -67,6 +67,20 @@ export function bodyTooLarge(limit: number): WalletConnectAnswer {
   return failure(413, [{ name: "body", message: `The request body is larger than ${limit} bytes` }]);
 }
 
+/** A tenant (project) id this server does not serve. */
+export function invalidTenant(tenant: string): WalletConnectAnswer {
+  return failure(
+    400,
+    [
+      {
+        name: "tenant",
+        message: `The provided Tenant ID, ${tenant}, is invalid. Please ensure it's valid and the url is in the format /:tenant_id/...path`,
+      },
+    ],
+    [{ field: "tenant_id", description: `Invalid Tenant ID, ${tenant}`, location: "path" }],
+  );
+}
+
 export function providerNotFound(type: string): WalletConnectAnswer {
   const message = `The requested provider (${type}) is not a valid provider`;
   return failure(

@@ -1,6 +1,6 @@
 /**
- * The provider clients the WalletConnect API sends through: those of the apps named in `walletconnect.providers`,
- * shared with `/notify`. An app whose credentials could not be loaded at start-up is served by a stand-in pushkin;
+ * The provider clients the WalletConnect API sends through: those of the apps named in `walletconnect.providers` and
+ * in each tenant's, shared with `/notify`. An app whose credentials could not be loaded at start-up is served by a stand-in pushkin;
  * its push type then fails every push with that credential problem (502), as the app's own pushes do.
  */
 import { CredentialFailure, type Delivery, type DeliveryContext, type Pushkin } from "../core/pushkin.js";
@@ -10,7 +10,7 @@ import { FcmPushkin } from "../pushkins/fcm/index.js";
 import type { FcmV1Client } from "../pushkins/fcm/v1Client.js";
 import { apnsPush, fcmMessage, type Cleartext } from "./payload.js";
 import type { RelayMessage } from "./request.js";
-import type { ProviderType } from "./settings.js";
+import type { ProviderType, WalletConnectSettings } from "./settings.js";
 
 export type Sender =
   | { kind: "apns"; app: string; client: ApnsClient; topic: string }
@@ -20,7 +20,13 @@ export type Sender =
 /** `payload-too-large`: nothing was sent, Apple would refuse it. */
 export type SendResult = Delivery | { kind: "payload-too-large" };
 
-export function sendersFor(providers: ReadonlyMap<ProviderType, string>, pushkins: readonly Pushkin[]) {
+/** Each tenant's senders, by its registry tenant. */
+export function sendersByTenant(settings: WalletConnectSettings, pushkins: readonly Pushkin[]) {
+  const tenants = [settings.defaultTenant, ...(settings.tenants?.values() ?? [])];
+  return new Map(tenants.map((tenant) => [tenant.registryTenant, sendersFor(tenant.providers, pushkins)]));
+}
+
+function sendersFor(providers: ReadonlyMap<ProviderType, string>, pushkins: readonly Pushkin[]) {
   const senders = new Map<ProviderType, Sender>();
   for (const [type, app] of providers) {
     const pushkin = pushkins.find((p) => p.name === app);

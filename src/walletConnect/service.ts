@@ -29,13 +29,14 @@ import {
   type RelayMessage,
 } from "./request.js";
 import { send, type Sender, type SendResult } from "./senders.js";
-import type { ProviderType, WalletConnectSettings } from "./settings.js";
+import { tenantOf, type ProviderType, type WalletConnectSettings } from "./settings.js";
 import { checkRelaySignature } from "./signature.js";
 
 export interface WalletConnectServiceOptions {
   settings: WalletConnectSettings;
   registry: Registry;
-  senders: ReadonlyMap<ProviderType, Sender>;
+  /** Each tenant's senders, by its registry tenant. */
+  senders: ReadonlyMap<string, ReadonlyMap<ProviderType, Sender>>;
   metrics: WalletConnectMetrics;
   credentials: CredentialHealth;
   /** Seconds a push may take, provider retries included (`request_deadline`). */
@@ -71,8 +72,16 @@ export class WalletConnectService {
     }
   }
 
-  /** `POST /clients`. */
-  async register(body: Buffer, authorization: string | undefined, log: Logger): Promise<WalletConnectAnswer> {
+  /**
+   * `POST /clients`, or `POST /{projectId}/clients`. A project this server does not serve is refused after the
+   * registration's own checks, in the original's order.
+   */
+  async register(
+    projectId: string | undefined,
+    body: Buffer,
+    authorization: string | undefined,
+    log: Logger,
+  ): Promise<WalletConnectAnswer> {
     const parsed = parseRegistration(body);
     if (!parsed.ok) return parsed.answer;
     const { clientId, token, alwaysRaw } = parsed.value;
@@ -85,34 +94,61 @@ export class WalletConnectService {
     if (!isPushType(type) || (type === "noop" && !this.options.settings.acceptNoop)) {
       return answers.providerNotFound(parsed.value.type);
     }
-    if (type !== "noop" && !this.options.senders.has(type)) return answers.providerNotAvailable(type);
+    const tenant = tenantOf(this.options.settings, projectId);
+    if (tenant === undefined) return answers.invalidTenant(projectId!);
+    if (type !== "noop" && !tenant.providers.has(type)) return answers.providerNotAvailable(type);
     if (token === "") return answers.missingField("token");
     if (clientId === "") return answers.missingField("client_id");
 
-    await this.options.registry.registerClient({ id: clientId, type, token, alwaysRaw });
+    await this.options.registry.registerClient({ tenant: tenant.registryTenant, id: clientId, type, token, alwaysRaw });
     this.options.metrics.registrations.labels(type).inc();
-    log.info({ client_id: clientId, push_type: type, token: shortPushkey(token) }, "WalletConnect client registered");
+    log.info(
+      { tenant: projectId, client_id: clientId, push_type: type, token: shortPushkey(token) },
+      "WalletConnect client registered",
+    );
     return answers.success(200);
   }
 
-  /** `DELETE /clients/:id`: whether or not the client existed, as the original. */
-  async unregister(pathId: string, authorization: string | undefined, log: Logger): Promise<WalletConnectAnswer> {
+  /**
+   * `DELETE /clients/:id`, or `DELETE /{projectId}/clients/:id`: 200 whether or not the client existed, as the
+   * original; in a project this server does not serve, no client exists.
+   */
+  async unregister(
+    projectId: string | undefined,
+    pathId: string,
+    authorization: string | undefined,
+    log: Logger,
+  ): Promise<WalletConnectAnswer> {
     const clientId = stripDidKey(pathId);
     const auth = checkClientAuth(authorization, clientId, this.options.settings.audiences, this.now());
     if (!auth.ok) {
       log.info({ client_id: clientId }, auth.why);
       return answers.authenticationFailed();
     }
+    const tenant = tenantOf(this.options.settings, projectId);
     // An id the registry could never hold is a client that does not exist.
-    if (isStorableText(clientId) && (await this.options.registry.deleteClient(clientId))) {
+    if (
+      tenant !== undefined &&
+      isStorableText(clientId) &&
+      (await this.options.registry.deleteClient(tenant.registryTenant, clientId))
+    ) {
       this.options.metrics.deletions.labels("unregistered").inc();
-      log.info({ client_id: clientId }, "WalletConnect client unregistered");
+      log.info({ tenant: projectId, client_id: clientId }, "WalletConnect client unregistered");
     }
     return answers.success(200);
   }
 
-  /** `POST /clients/:id`, from the relay. */
-  async push(pathId: string, body: Buffer, headers: IncomingHttpHeaders, log: Logger): Promise<WalletConnectAnswer> {
+  /**
+   * `POST /clients/:id`, or `POST /{projectId}/clients/:id`, from the relay. In a project this server does not serve,
+   * no client exists: 202, as for any unknown client.
+   */
+  async push(
+    projectId: string | undefined,
+    pathId: string,
+    body: Buffer,
+    headers: IncomingHttpHeaders,
+    log: Logger,
+  ): Promise<WalletConnectAnswer> {
     const { settings, metrics } = this.options;
     if (settings.relayPublicKey) {
       const check = checkRelaySignature(headers, body, settings.relayPublicKey, settings.timestampWindow, this.now());
@@ -132,7 +168,11 @@ export class WalletConnectService {
     if (!parsed.ok) return outcome("bad_request", parsed.answer);
 
     const clientId = stripDidKey(pathId);
-    const client = isStorableText(clientId) ? await this.options.registry.getClient(clientId) : undefined;
+    const tenant = tenantOf(settings, projectId);
+    const client =
+      tenant !== undefined && isStorableText(clientId)
+        ? await this.options.registry.getClient(tenant.registryTenant, clientId)
+        : undefined;
     if (client === undefined) return outcome("unknown_client", answers.success(202));
     const message = client.alwaysRaw ? parsed.value.raw : parsed.value.legacy;
     if (message === undefined) {
@@ -141,15 +181,26 @@ export class WalletConnectService {
     }
 
     const messageId = messageIdOf(message);
-    const pushLog = log.child({ client_id: clientId, message_id: messageId, push_type: client.type });
+    const pushLog = log.child({
+      tenant: projectId,
+      client_id: clientId,
+      message_id: messageId,
+      push_type: client.type,
+    });
     const stored = JSON.stringify({ shape: message.shape, topic: message.topic });
-    const recorded = await this.options.registry.recordNotification(clientId, messageId, stored, this.now());
+    const recorded = await this.options.registry.recordNotification(
+      client.tenant,
+      clientId,
+      messageId,
+      stored,
+      this.now(),
+    );
     if (recorded === "duplicate") return outcome("duplicate", answers.empty(200));
     if (recorded === "unknown-client") return outcome("unknown_client", answers.success(202));
 
     const [name, answer] = await this.deliver(client, message, pushLog);
     if (name !== "delivered" && name !== "client_deleted") {
-      await this.options.registry.forgetNotification(clientId, messageId).catch((error: unknown) => {
+      await this.options.registry.forgetNotification(client.tenant, clientId, messageId).catch((error: unknown) => {
         pushLog.error({ err: error }, "Could not forget the message id: the relay's retry will be answered 200");
       });
     }
@@ -167,7 +218,7 @@ export class WalletConnectService {
     log: Logger,
   ): Promise<[RelayOutcome, WalletConnectAnswer]> {
     if (client.type === "noop") return ["delivered", answers.empty(202)];
-    const sender = this.options.senders.get(client.type);
+    const sender = this.options.senders.get(client.tenant)?.get(client.type);
     if (sender === undefined) {
       log.error(`No app serves push type ${client.type} any more (walletconnect.providers): the message is refused`);
       return ["failed", answers.providerNotAvailable(client.type, 502)];
@@ -201,7 +252,7 @@ export class WalletConnectService {
     this.options.credentials.accepted(sender.app);
     if (result.kind === "delivered") return ["delivered", answers.empty(202)];
     // The provider says the token is dead; unless the wallet registered another one meanwhile, the client goes.
-    if (await this.options.registry.deleteClientIfToken(client.id, client.token)) {
+    if (await this.options.registry.deleteClientIfToken(client.tenant, client.id, client.token)) {
       this.options.metrics.deletions.labels("dead_token").inc();
     }
     ctx.log().info({ why: result.why }, "WalletConnect client deleted: the provider declared its token dead");

@@ -1,11 +1,11 @@
 /**
  * The `walletconnect` section, checked at start-up: the relay's public key, the apps that serve each push type (each
- * must be configured, and of the right type), and where the registry lives. A problem stops start-up with a message
- * that begins with its key.
+ * must be configured, and of the right type), the tenants (WalletConnect projects) served, and where the registry
+ * lives. A problem stops start-up with a message that begins with its key.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
-import type { AppConfig, WalletConnectConfig } from "../config/types.js";
+import type { AppConfig, WalletConnectConfig, WalletConnectProviders } from "../config/types.js";
 import type { StoreOptions } from "../store/index.js";
 import type { PushType } from "../store/registry.js";
 
@@ -21,6 +21,13 @@ export class WalletConnectConfigError extends Error {
 export type ProviderType = Exclude<PushType, "noop">;
 export const PROVIDER_TYPES: readonly ProviderType[] = ["apns", "apns-sandbox", "fcm"];
 
+/** A tenant as served: the registry's tenant of its clients, and the app serving each push type that has one. */
+export interface Tenant {
+  /** "" for `/clients`, and for every project when no `tenants` are configured: they share one set of clients. */
+  registryTenant: string;
+  providers: Map<ProviderType, string>;
+}
+
 export interface WalletConnectSettings {
   /** undefined: signatures are not checked (`validate_signatures: false`). */
   relayPublicKey: KeyObject | undefined;
@@ -28,8 +35,12 @@ export interface WalletConnectSettings {
   timestampWindow: number;
   /** The audiences a wallet's Authorization JWT may name; undefined: not checked. */
   audiences: string[] | undefined;
-  /** The app key serving each push type that has one. */
-  providers: Map<ProviderType, string>;
+  /** `/clients`, and each project when no `tenants` are configured. */
+  defaultTenant: Tenant;
+  /** The configured tenants, by project id; undefined: none are configured. */
+  tenants: Map<string, Tenant> | undefined;
+  /** Without `tenants`: the project ids served; undefined: any. */
+  allowedTenants: Set<string> | undefined;
   acceptNoop: boolean;
   store: StoreOptions;
   /** Seconds a relay message id is remembered. */
@@ -63,19 +74,29 @@ export function readWalletConnectSettings(
       `must exceed timestamp_window (${config.timestamp_window}s): a relay message replayed within the window must still be remembered`,
     );
   }
-  const providers = new Map<ProviderType, string>();
-  for (const type of PROVIDER_TYPES) {
-    const app = config.providers?.[type];
-    if (app === undefined) continue;
-    checkProviderApp(type, app, apps);
-    providers.set(type, app);
+  if (config.tenants !== undefined && config.allowed_tenants !== undefined) {
+    throw new WalletConnectConfigError(
+      "allowed_tenants",
+      "cannot be used with walletconnect.tenants, which names the projects served already: remove one of the two",
+    );
   }
+  const defaultTenant = { registryTenant: "", providers: readProviders("providers", config.providers, apps) };
+  const tenants =
+    config.tenants &&
+    new Map(
+      Object.entries(config.tenants).map(([id, tenant]): [string, Tenant] => [
+        id,
+        { registryTenant: id, providers: readProviders(`tenants.${id}.providers`, tenant?.providers, apps) },
+      ]),
+    );
   const audiences = config.public_url === undefined ? undefined : [config.public_url].flat();
   return {
     relayPublicKey,
     timestampWindow: config.timestamp_window,
     audiences,
-    providers,
+    defaultTenant,
+    tenants,
+    allowedTenants: config.allowed_tenants && new Set(config.allowed_tenants),
     acceptNoop: config.accept_noop,
     store:
       config.store.type === "postgres"
@@ -83,6 +104,32 @@ export function readWalletConnectSettings(
         : { kind: "sqlite", path: resolve(configDir, config.store.path ?? DEFAULT_SQLITE_PATH) },
     messageTtl: config.message_ttl,
   };
+}
+
+/**
+ * The tenant a request's path names, or undefined when this server does not serve it. `projectId` undefined: the
+ * path has none (`/clients`).
+ */
+export function tenantOf(settings: WalletConnectSettings, projectId: string | undefined): Tenant | undefined {
+  if (projectId === undefined) return settings.defaultTenant;
+  if (settings.tenants) return settings.tenants.get(projectId);
+  if (settings.allowedTenants && !settings.allowedTenants.has(projectId)) return undefined;
+  return settings.defaultTenant;
+}
+
+function readProviders(
+  key: string,
+  providers: WalletConnectProviders | undefined,
+  apps: Record<string, AppConfig>,
+): Map<ProviderType, string> {
+  const served = new Map<ProviderType, string>();
+  for (const type of PROVIDER_TYPES) {
+    const app = providers?.[type];
+    if (app === undefined) continue;
+    checkProviderApp(`${key}.${type}`, type, app, apps);
+    served.set(type, app);
+  }
+  return served;
 }
 
 /** An ed25519 public key from its 32 bytes in hex. */
@@ -94,8 +141,7 @@ export function ed25519PublicKey(hex: string): KeyObject {
   });
 }
 
-function checkProviderApp(type: ProviderType, name: string, apps: Record<string, AppConfig>): void {
-  const key = `providers.${type}`;
+function checkProviderApp(key: string, type: ProviderType, name: string, apps: Record<string, AppConfig>): void {
   const app = apps[name];
   if (app === undefined) {
     throw new WalletConnectConfigError(key, `names the app '${name}', which is not configured under apps`);

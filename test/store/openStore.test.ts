@@ -60,7 +60,7 @@ describe("the SQLite registry's file", () => {
   test("threads sharing the file register one token and record the same messages at once, without a busy error", async () => {
     const path = join(directory, "shared.sqlite3");
     const setup = await openStore({ kind: "sqlite", path });
-    await setup.registerClient({ id: "wallet", type: "apns", token: "wallet-token", alwaysRaw: false });
+    await setup.registerClient({ tenant: "", id: "wallet", type: "apns", token: "wallet-token", alwaysRaw: false });
     const threads = 4;
     const messages = 30;
     const start = new SharedArrayBuffer(4);

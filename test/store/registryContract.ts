@@ -13,7 +13,7 @@ const ROUNDS = 3;
 const payload = JSON.stringify({ topic: "t", tag: 4002, message: "m" });
 
 function client(id: string, token: string, overrides: Partial<Client> = {}): Client {
-  return { id, token, type: "fcm", alwaysRaw: false, ...overrides };
+  return { tenant: "", id, token, type: "fcm", alwaysRaw: false, ...overrides };
 }
 
 /** With `missing` (why this registry cannot be tested here), every test is reported skipped. */
@@ -41,25 +41,25 @@ export function registryContract(name: string, databases: TestDatabases, missing
         }
         for (const type of PUSH_TYPES) {
           assert.deepEqual(
-            await store.getClient(`wallet-${type}`),
+            await store.getClient("", `wallet-${type}`),
             client(`wallet-${type}`, `token-${type}`, { type, alwaysRaw: type === "apns" }),
           );
         }
-        assert.equal(await store.getClient("nobody"), undefined);
+        assert.equal(await store.getClient("", "nobody"), undefined);
         assert.equal(await store.countClients(), PUSH_TYPES.length);
       });
 
       test("the same id again takes the new token, type and always_raw, and keeps its notifications", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "old-token"));
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 1000), "new");
         await store.registerClient(client("wallet", "new-token", { type: "apns-sandbox", alwaysRaw: true }));
         assert.deepEqual(
-          await store.getClient("wallet"),
+          await store.getClient("", "wallet"),
           client("wallet", "new-token", { type: "apns-sandbox", alwaysRaw: true }),
         );
         assert.equal(await store.countClients(), 1);
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 2000), "duplicate");
         // The old token is free: another wallet can have it.
         await store.registerClient(client("other", "old-token"));
         assert.equal(await store.countClients(), 2);
@@ -69,39 +69,83 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const store = await fresh();
         await store.registerClient(client("wallet", "token", { alwaysRaw: true }));
         await store.registerClient(client("wallet", "token", { alwaysRaw: true }));
-        assert.deepEqual(await store.getClient("wallet"), client("wallet", "token", { alwaysRaw: true }));
+        assert.deepEqual(await store.getClient("", "wallet"), client("wallet", "token", { alwaysRaw: true }));
         assert.equal(await store.countClients(), 1);
       });
 
       test("a token held by another id moves to the new id, without the old client's notifications", async () => {
         const store = await fresh();
         await store.registerClient(client("old-wallet", "token"));
-        assert.equal(await store.recordNotification("old-wallet", "message-1", payload, 1000), "new");
+        assert.equal(await store.recordNotification("", "old-wallet", "message-1", payload, 1000), "new");
         await store.registerClient(client("new-wallet", "token", { type: "apns", alwaysRaw: true }));
-        assert.equal(await store.getClient("old-wallet"), undefined);
+        assert.equal(await store.getClient("", "old-wallet"), undefined);
         assert.deepEqual(
-          await store.getClient("new-wallet"),
+          await store.getClient("", "new-wallet"),
           client("new-wallet", "token", { type: "apns", alwaysRaw: true }),
         );
         assert.equal(await store.countClients(), 1);
         // What the old client was sent does not count as sent to the new one.
-        assert.equal(await store.recordNotification("new-wallet", "message-1", payload, 2000), "new");
-        assert.equal(await store.recordNotification("old-wallet", "message-2", payload, 2000), "unknown-client");
+        assert.equal(await store.recordNotification("", "new-wallet", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("", "old-wallet", "message-2", payload, 2000), "unknown-client");
       });
 
       test("a token held by another id, registered to an id that has a row: one row keeps the id and the token", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet-a", "token-a"));
         await store.registerClient(client("wallet-b", "token-b"));
-        assert.equal(await store.recordNotification("wallet-a", "message-a", payload, 1000), "new");
-        assert.equal(await store.recordNotification("wallet-b", "message-b", payload, 1000), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-a", payload, 1000), "new");
+        assert.equal(await store.recordNotification("", "wallet-b", "message-b", payload, 1000), "new");
 
         await store.registerClient(client("wallet-a", "token-b"));
-        assert.deepEqual(await store.getClient("wallet-a"), client("wallet-a", "token-b"));
-        assert.equal(await store.getClient("wallet-b"), undefined);
+        assert.deepEqual(await store.getClient("", "wallet-a"), client("wallet-a", "token-b"));
+        assert.equal(await store.getClient("", "wallet-b"), undefined);
         assert.equal(await store.countClients(), 1);
-        assert.equal(await store.recordNotification("wallet-a", "message-a", payload, 2000), "duplicate");
-        assert.equal(await store.recordNotification("wallet-a", "message-b", payload, 2000), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-a", payload, 2000), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-b", payload, 2000), "new");
+      });
+    });
+
+    describe("tenants", () => {
+      const a = { tenant: "project-a" };
+      const b = { tenant: "project-b" };
+
+      test("the same id under two tenants is two clients, each with its own token, type and messages", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token-a", { ...a, type: "apns" }));
+        await store.registerClient(client("wallet", "token-b", b));
+        assert.deepEqual(
+          await store.getClient("project-a", "wallet"),
+          client("wallet", "token-a", { ...a, type: "apns" }),
+        );
+        assert.deepEqual(await store.getClient("project-b", "wallet"), client("wallet", "token-b", b));
+        assert.equal(await store.getClient("", "wallet"), undefined, "nor is it the default tenant's");
+        assert.equal(await store.recordNotification("project-a", "wallet", "message", payload, 1000), "new");
+        assert.equal(await store.recordNotification("project-b", "wallet", "message", payload, 1000), "new");
+        assert.equal(await store.recordNotification("project-a", "wallet", "message", payload, 1000), "duplicate");
+      });
+
+      test("a token is taken over only within its tenant", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet-1", "token", a));
+        await store.registerClient(client("wallet-2", "token", b));
+        await store.registerClient(client("wallet-3", "token", b));
+        assert.deepEqual(await store.getClient("project-a", "wallet-1"), client("wallet-1", "token", a));
+        assert.equal(await store.getClient("project-b", "wallet-2"), undefined, "taken over by wallet-3");
+        assert.deepEqual(await store.getClient("project-b", "wallet-3"), client("wallet-3", "token", b));
+      });
+
+      test("deleting a client, or forgetting its message, leaves the other tenant's alone", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token", a));
+        await store.registerClient(client("wallet", "token", b));
+        await store.recordNotification("project-a", "wallet", "message", payload, 1000);
+        await store.recordNotification("project-b", "wallet", "message", payload, 1000);
+        await store.forgetNotification("project-a", "wallet", "message");
+        assert.equal(await store.recordNotification("project-b", "wallet", "message", payload, 2000), "duplicate");
+        assert.equal(await store.deleteClientIfToken("project-a", "wallet", "token"), true);
+        assert.deepEqual(await store.getClient("project-b", "wallet"), client("wallet", "token", b));
+        assert.equal(await store.deleteClient("project-b", "wallet"), true);
+        assert.equal(await store.countClients(), 0);
       });
     });
 
@@ -109,24 +153,24 @@ export function registryContract(name: string, databases: TestDatabases, missing
       test("deleteClient says whether the client existed, and its notifications go with it", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
-        assert.equal(await store.deleteClient("wallet"), true);
-        assert.equal(await store.getClient("wallet"), undefined);
-        assert.equal(await store.deleteClient("wallet"), false);
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 1000), "new");
+        assert.equal(await store.deleteClient("", "wallet"), true);
+        assert.equal(await store.getClient("", "wallet"), undefined);
+        assert.equal(await store.deleteClient("", "wallet"), false);
         assert.equal(await store.countClients(), 0);
         await store.registerClient(client("wallet", "token"));
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 2000), "new");
       });
 
       test("deleteClientIfToken deletes only while the client still holds that token", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "dead-token"));
         await store.registerClient(client("wallet", "fresh-token"));
-        assert.equal(await store.deleteClientIfToken("wallet", "dead-token"), false);
-        assert.deepEqual(await store.getClient("wallet"), client("wallet", "fresh-token"));
-        assert.equal(await store.deleteClientIfToken("nobody", "fresh-token"), false);
-        assert.equal(await store.deleteClientIfToken("wallet", "fresh-token"), true);
-        assert.equal(await store.getClient("wallet"), undefined);
+        assert.equal(await store.deleteClientIfToken("", "wallet", "dead-token"), false);
+        assert.deepEqual(await store.getClient("", "wallet"), client("wallet", "fresh-token"));
+        assert.equal(await store.deleteClientIfToken("", "nobody", "fresh-token"), false);
+        assert.equal(await store.deleteClientIfToken("", "wallet", "fresh-token"), true);
+        assert.equal(await store.getClient("", "wallet"), undefined);
       });
 
       test("countClients counts the clients", async () => {
@@ -135,7 +179,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
         await store.registerClient(client("wallet-a", "token-a"));
         await store.registerClient(client("wallet-b", "token-b"));
         assert.equal(await store.countClients(), 2);
-        await store.deleteClient("wallet-a");
+        await store.deleteClient("", "wallet-a");
         assert.equal(await store.countClients(), 1);
       });
     });
@@ -145,52 +189,52 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const store = await fresh();
         await store.registerClient(client("wallet-a", "token-a"));
         await store.registerClient(client("wallet-b", "token-b"));
-        assert.equal(await store.recordNotification("wallet-a", "message-1", payload, 1000), "new");
-        assert.equal(await store.recordNotification("wallet-a", "message-1", payload, 1001), "duplicate");
-        assert.equal(await store.recordNotification("wallet-b", "message-1", payload, 1002), "new");
-        assert.equal(await store.recordNotification("wallet-a", "message-2", payload, 1003), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-1", payload, 1000), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-1", payload, 1001), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet-b", "message-1", payload, 1002), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "message-2", payload, 1003), "new");
       });
 
       test("a message for an unknown client is not recorded", async () => {
         const store = await fresh();
-        assert.equal(await store.recordNotification("nobody", "message-1", payload, 1000), "unknown-client");
+        assert.equal(await store.recordNotification("", "nobody", "message-1", payload, 1000), "unknown-client");
         await store.registerClient(client("nobody", "token"));
-        assert.equal(await store.recordNotification("nobody", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("", "nobody", "message-1", payload, 2000), "new");
       });
 
       test("a forgotten message is new again; forgetting an unknown one does nothing", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
-        await store.recordNotification("wallet", "message-1", payload, 1000);
-        await store.recordNotification("wallet", "message-2", payload, 1000);
-        await store.forgetNotification("wallet", "message-1");
-        await store.forgetNotification("wallet", "never-sent");
-        await store.forgetNotification("nobody", "message-2");
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 2000), "new");
-        assert.equal(await store.recordNotification("wallet", "message-2", payload, 2000), "duplicate");
+        await store.recordNotification("", "wallet", "message-1", payload, 1000);
+        await store.recordNotification("", "wallet", "message-2", payload, 1000);
+        await store.forgetNotification("", "wallet", "message-1");
+        await store.forgetNotification("", "wallet", "never-sent");
+        await store.forgetNotification("", "nobody", "message-2");
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 2000), "new");
+        assert.equal(await store.recordNotification("", "wallet", "message-2", payload, 2000), "duplicate");
       });
 
       test("deleteNotificationsBefore deletes those received before the cutoff, and counts them", async () => {
         const store = await fresh();
         const now = Date.UTC(2026, 0, 1, 12, 0, 0, 123);
         await store.registerClient(client("wallet", "token"));
-        await store.recordNotification("wallet", "old-1", payload, now - 60_000);
-        await store.recordNotification("wallet", "old-2", payload, now - 1);
-        await store.recordNotification("wallet", "at-cutoff", payload, now);
-        await store.recordNotification("wallet", "recent", payload, now + 1);
+        await store.recordNotification("", "wallet", "old-1", payload, now - 60_000);
+        await store.recordNotification("", "wallet", "old-2", payload, now - 1);
+        await store.recordNotification("", "wallet", "at-cutoff", payload, now);
+        await store.recordNotification("", "wallet", "recent", payload, now + 1);
         assert.equal(await store.deleteNotificationsBefore(now), 2);
         assert.equal(await store.deleteNotificationsBefore(now), 0);
-        assert.equal(await store.recordNotification("wallet", "old-1", payload, now + 2), "new");
-        assert.equal(await store.recordNotification("wallet", "old-2", payload, now + 2), "new");
-        assert.equal(await store.recordNotification("wallet", "at-cutoff", payload, now + 2), "duplicate");
-        assert.equal(await store.recordNotification("wallet", "recent", payload, now + 2), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet", "old-1", payload, now + 2), "new");
+        assert.equal(await store.recordNotification("", "wallet", "old-2", payload, now + 2), "new");
+        assert.equal(await store.recordNotification("", "wallet", "at-cutoff", payload, now + 2), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet", "recent", payload, now + 2), "duplicate");
       });
 
       test("a payload that is not JSON is refused", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
-        await assert.rejects(store.recordNotification("wallet", "message-1", "{not json", 1000));
-        assert.equal(await store.recordNotification("wallet", "message-1", payload, 1000), "new");
+        await assert.rejects(store.recordNotification("", "wallet", "message-1", "{not json", 1000));
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 1000), "new");
       });
     });
 
@@ -202,7 +246,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
           const ids = Array.from({ length: RACERS }, (_, i) => `wallet-${round}-${i}`);
           await Promise.all(ids.map((id) => store.registerClient(client(id, `token-${round}`))));
           assert.equal(await store.countClients(), round);
-          const holders = (await Promise.all(ids.map((id) => store.getClient(id)))).filter((found) => found);
+          const holders = (await Promise.all(ids.map((id) => store.getClient("", id)))).filter((found) => found);
           assert.equal(holders.length, 1);
           assert.equal(holders[0]?.token, `token-${round}`);
         }
@@ -215,7 +259,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
           const tokens = Array.from({ length: RACERS }, (_, i) => `token-${round}-${i}`);
           await Promise.all(tokens.map((token) => store.registerClient(client(`wallet-${round}`, token))));
           assert.equal(await store.countClients(), round);
-          const kept = await store.getClient(`wallet-${round}`);
+          const kept = await store.getClient("", `wallet-${round}`);
           assert.ok(kept && tokens.includes(kept.token), `kept ${kept?.token}`);
           losers.push(...tokens.filter((token) => token !== kept.token));
         }
@@ -231,8 +275,8 @@ export function registryContract(name: string, databases: TestDatabases, missing
         for (let round = 0; round < 5; round++) {
           const [a, b] = round % 2 === 0 ? ["token-2", "token-1"] : ["token-1", "token-2"];
           await Promise.all([store.registerClient(client("wallet-a", a)), store.registerClient(client("wallet-b", b))]);
-          assert.equal((await store.getClient("wallet-a"))?.token, a);
-          assert.equal((await store.getClient("wallet-b"))?.token, b);
+          assert.equal((await store.getClient("", "wallet-a"))?.token, a);
+          assert.equal((await store.getClient("", "wallet-b"))?.token, b);
           assert.equal(await store.countClients(), 2);
         }
       });
@@ -244,7 +288,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
           (i % 2 ? first : second).registerClient(client(`wallet-${i % 4}`, `token-${i % 3}`)),
         );
         await Promise.all(registrations);
-        const clients = (await Promise.all(["0", "1", "2", "3"].map((i) => first.getClient(`wallet-${i}`)))).filter(
+        const clients = (await Promise.all(["0", "1", "2", "3"].map((i) => first.getClient("", `wallet-${i}`)))).filter(
           (found) => found !== undefined,
         );
         assert.equal(await first.countClients(), clients.length);
@@ -258,7 +302,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
         for (let round = 1; round <= ROUNDS; round++) {
           const outcomes = await Promise.all(
             Array.from({ length: RACERS }, (_, i) =>
-              (i % 2 ? first : second).recordNotification("wallet", `message-${round}`, payload, 1000 + i),
+              (i % 2 ? first : second).recordNotification("", "wallet", `message-${round}`, payload, 1000 + i),
             ),
           );
           assert.equal(outcomes.filter((outcome) => outcome === "new").length, 1);
@@ -272,17 +316,17 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const database = await databases.create();
         const first = await database.open();
         await first.registerClient(client("wallet", "token", { type: "apns", alwaysRaw: true }));
-        await first.recordNotification("wallet", "message-1", payload, 1000);
+        await first.recordNotification("", "wallet", "message-1", payload, 1000);
         await first.close();
         const migrated = await database.appliedMigrations();
         assert.ok(migrated.length > 0);
 
         const reopened = await open(database);
         assert.deepEqual(
-          await reopened.getClient("wallet"),
+          await reopened.getClient("", "wallet"),
           client("wallet", "token", { type: "apns", alwaysRaw: true }),
         );
-        assert.equal(await reopened.recordNotification("wallet", "message-1", payload, 2000), "duplicate");
+        assert.equal(await reopened.recordNotification("", "wallet", "message-1", payload, 2000), "duplicate");
         assert.deepEqual(await database.appliedMigrations(), migrated);
       });
 
@@ -293,6 +337,24 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const stores = await Promise.all(Array.from({ length: 4 }, () => open(database)));
         await stores[0]?.registerClient(client("wallet", "token"));
         for (const store of stores) assert.equal(await store.countClients(), 1);
+      });
+
+      test("a registry made before tenants keeps its clients and their messages, in the default tenant", async () => {
+        const database = await databases.create();
+        await database.migrateTo(1, [
+          "INSERT INTO clients (id, push_type, device_token, always_raw, created_at) VALUES ('wallet', 'apns', 'token', true, {now})",
+          "INSERT INTO notifications (id, client_id, payload, received_at) VALUES ('message-1', 'wallet', '{}', {now})",
+        ]);
+        const store = await open(database);
+        assert.deepEqual(
+          await store.getClient("", "wallet"),
+          client("wallet", "token", { type: "apns", alwaysRaw: true }),
+        );
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, Date.now()), "duplicate");
+        // The tables now hold tenants: the same id and token under another tenant is another client.
+        await store.registerClient(client("wallet", "token", { tenant: "project-a" }));
+        assert.equal(await store.countClients(), 2);
+        assert.ok((await database.appliedMigrations()).includes(2));
       });
 
       test("a database migrated by a newer Herald is refused, saying so", async () => {

@@ -24,13 +24,14 @@ const outcomes = [];
 for (let i = 0; i < Math.max(order.registrations, order.messages); i++) {
   if (i < order.registrations) {
     await store.registerClient({
+      tenant: "",
       id: `thread-${order.thread}-${i}`,
       type: "fcm",
       token: "shared-token",
       alwaysRaw: false,
     });
   }
-  if (i < order.messages) outcomes.push(await store.recordNotification("wallet", `message-${i}`, "{}", Date.now()));
+  if (i < order.messages) outcomes.push(await store.recordNotification("", "wallet", `message-${i}`, "{}", Date.now()));
 }
 await store.close();
 parentPort?.postMessage(outcomes);

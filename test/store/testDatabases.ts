@@ -9,7 +9,9 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { openStore } from "../../src/store/index.js";
 import type { Registry } from "../../src/store/registry.js";
+import { postgresMigrations } from "../../src/store/postgres/migrations.js";
 import { loadSqliteDriver, type SqliteDriver } from "../../src/store/sqlite/driver.js";
+import { sqliteMigrations } from "../../src/store/sqlite/migrations.js";
 
 export interface TestDatabase {
   /** Opens a store on this database; each call opens another store on the same data. */
@@ -18,6 +20,11 @@ export interface TestDatabase {
   appliedMigrations(): Promise<number[]>;
   /** Records a migration version as applied, as a newer Herald would have. */
   markMigrated(version: number): Promise<void>;
+  /**
+   * Makes the tables as a Herald of schema `version` made them, without opening a store, then runs `statements` on
+   * them (rows such a Herald wrote); `{now}` in a statement is the database's expression for the current time.
+   */
+  migrateTo(version: number, statements: string[]): Promise<void>;
 }
 
 export interface TestDatabases {
@@ -57,6 +64,18 @@ export function sqliteDatabases(): TestDatabases {
           direct((db) => {
             db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, Date.now());
           }),
+        migrateTo: async (version, statements) =>
+          direct((db) => {
+            db.pragma("foreign_keys = ON");
+            db.exec(
+              "CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            );
+            for (const migration of sqliteMigrations.filter((m) => m.version <= version)) {
+              db.exec(migration.sql);
+              db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(migration.version, 0);
+            }
+            for (const statement of statements) db.exec(statement.replaceAll("{now}", String(Date.now())));
+          }),
       };
     },
     async dropAll() {
@@ -82,6 +101,24 @@ export function postgresDatabases(url: string): TestDatabases {
         },
         markMigrated: async (version) => {
           await admin.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [version]);
+        },
+        migrateTo: async (version, statements) => {
+          const client = await admin.connect();
+          try {
+            await client.query(`CREATE SCHEMA ${schema}`);
+            await client.query(
+              `CREATE TABLE ${schema}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+            );
+            for (const migration of postgresMigrations.filter((m) => m.version <= version)) {
+              await client.query(migration.sql(schema));
+              await client.query(`INSERT INTO ${schema}.schema_migrations (version) VALUES ($1)`, [migration.version]);
+            }
+            await client.query(`SET search_path TO ${schema}`);
+            for (const statement of statements) await client.query(statement.replaceAll("{now}", "now()"));
+          } finally {
+            await client.query("RESET search_path").catch(() => {});
+            client.release();
+          }
         },
       };
     },

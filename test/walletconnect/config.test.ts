@@ -122,9 +122,58 @@ describe("herald check-config", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /walletconnect \(\/clients\): apns → org\.example\.herald\.demo\.ios, noop; registry sqlite .*data\/walletconnect\.sqlite3/,
+      /walletconnect \(\/clients\): apns → org\.example\.herald\.demo\.ios, noop; any project under \/\{project id\}\/clients shares them; registry sqlite .*data\/walletconnect\.sqlite3/,
     );
     assert.equal(existsSync(join(run.dir, "data")), false);
+  });
+
+  test("names each project's apps when tenants are configured, and the projects allowed otherwise", async () => {
+    const tenants = await checkConfig({
+      apps: sandbox.apps(),
+      walletconnect: {
+        relay_public_key: relay.publicHex,
+        providers: { apns: SANDBOX_APPS.apns },
+        tenants: { "project-a": { providers: { fcm: SANDBOX_APPS.fcm } }, "project-b": {} },
+      },
+    });
+    assert.equal(tenants.code, 0, tenants.stderr);
+    assert.match(
+      tenants.stdout,
+      /apns → org\.example\.herald\.demo\.ios; project project-a: fcm → org\.example\.herald\.demo\.android; project project-b: no provider;/,
+    );
+    const allowed = await checkConfig({
+      apps: sandbox.apps(),
+      walletconnect: { relay_public_key: relay.publicHex, allowed_tenants: ["project-a", "project-b"] },
+    });
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /no provider; projects project-a, project-b share them;/);
+  });
+
+  test("a tenant's provider naming the wrong app, or tenants beside allowed_tenants: exit 1 with the key", async () => {
+    const wrongApp = await checkConfig({
+      apps: sandbox.apps(),
+      walletconnect: {
+        relay_public_key: relay.publicHex,
+        tenants: { "project-a": { providers: { apns: "org.example.missing" } } },
+      },
+    });
+    assert.equal(wrongApp.code, 1);
+    assert.match(
+      wrongApp.stderr,
+      /walletconnect\.tenants\.project-a\.providers\.apns: names the app 'org\.example\.missing', which is not configured under apps/,
+    );
+    const both = await checkConfig({
+      apps: sandbox.apps(),
+      walletconnect: { relay_public_key: relay.publicHex, tenants: { a: {} }, allowed_tenants: ["a"] },
+    });
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /walletconnect\.allowed_tenants: cannot be used with walletconnect\.tenants/);
+    const slash = await checkConfig({
+      apps: sandbox.apps(),
+      walletconnect: { relay_public_key: relay.publicHex, allowed_tenants: ["a/b"] },
+    });
+    assert.equal(slash.code, 1);
+    assert.match(slash.stderr, /walletconnect\.allowed_tenants/);
   });
 
   test("a provider naming the wrong app: exit 1 with the key", async () => {
@@ -185,7 +234,9 @@ test("message ids are forgotten after message_ttl: the sweep deletes them, and t
       relayPublicKey: undefined,
       timestampWindow: 0,
       audiences: undefined,
-      providers: new Map(),
+      defaultTenant: { registryTenant: "", providers: new Map() },
+      tenants: undefined,
+      allowedTenants: undefined,
       acceptNoop: true,
       store: { kind: "sqlite", path: "" },
       messageTtl: 60,
@@ -200,15 +251,16 @@ test("message ids are forgotten after message_ttl: the sweep deletes them, and t
   });
   try {
     const log = createLogger("silent");
-    await service.register(Buffer.from(JSON.stringify({ client_id: "w", type: "noop", token: "t" })), undefined, log);
+    const registration = Buffer.from(JSON.stringify({ client_id: "w", type: "noop", token: "t" }));
+    await service.register(undefined, registration, undefined, log);
     const body = Buffer.from(JSON.stringify({ id: "m", payload: { topic: "t", flags: 1, blob: "b" } }));
-    assert.equal((await service.push("w", body, {}, log)).status, 202);
-    assert.equal((await service.push("w", body, {}, log)).status, 200);
+    assert.equal((await service.push(undefined, "w", body, {}, log)).status, 202);
+    assert.equal((await service.push(undefined, "w", body, {}, log)).status, 200);
     now += 30_000;
     assert.equal(await service.sweep(), 0);
     now += 31_000;
     assert.equal(await service.sweep(), 1);
-    assert.equal((await service.push("w", body, {}, log)).status, 202);
+    assert.equal((await service.push(undefined, "w", body, {}, log)).status, 202);
   } finally {
     await service.close();
   }

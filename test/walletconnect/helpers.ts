@@ -137,19 +137,35 @@ function answerOf(response: RawResponse): Answer {
   return { status: response.status, body, text: response.body, headers: response.headers };
 }
 
-export async function register(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+/** `/clients`, or a project's `/{project}/clients`. */
+function clientsPath(project: string | undefined): string {
+  return project === undefined ? "/clients" : `/${encodeURIComponent(project)}/clients`;
+}
+
+export async function register(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  project?: string,
+): Promise<Answer> {
   return answerOf(
     await rawRequest(url, {
       method: "POST",
-      path: "/clients",
+      path: clientsPath(project),
       body: typeof body === "string" ? body : JSON.stringify(body),
       headers: { "content-type": "application/json", ...headers },
     }),
   );
 }
 
-export async function unregister(url: string, id: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return answerOf(await rawRequest(url, { method: "DELETE", path: `/clients/${encodeURIComponent(id)}`, headers }));
+export async function unregister(
+  url: string,
+  id: string,
+  headers: Record<string, string> = {},
+  project?: string,
+): Promise<Answer> {
+  const path = `${clientsPath(project)}/${encodeURIComponent(id)}`;
+  return answerOf(await rawRequest(url, { method: "DELETE", path, headers }));
 }
 
 /**
@@ -161,14 +177,19 @@ export async function relayPush(
   id: string,
   body: unknown,
   relay: Ed25519Pair | undefined,
-  options: { headers?: Record<string, string>; omit?: string[]; nowMs?: number } = {},
+  options: { headers?: Record<string, string>; omit?: string[]; nowMs?: number; project?: string } = {},
 ): Promise<Answer> {
   const bytes = Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
   const signature = relay ? relaySignatureHeaders(bytes, relay.privateKey, options.nowMs ?? Date.now()) : {};
   const headers: Record<string, string> = { "content-type": "application/json", ...signature, ...options.headers };
   for (const name of options.omit ?? []) delete headers[name];
   return answerOf(
-    await rawRequest(url, { method: "POST", path: `/clients/${encodeURIComponent(id)}`, body: bytes, headers }),
+    await rawRequest(url, {
+      method: "POST",
+      path: `${clientsPath(options.project)}/${encodeURIComponent(id)}`,
+      body: bytes,
+      headers,
+    }),
   );
 }
 

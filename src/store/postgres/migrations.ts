@@ -25,4 +25,22 @@ export const postgresMigrations: readonly Migration<(schema: string) => string>[
       CREATE INDEX notifications_received_at ON ${schema}.notifications (received_at);
     `,
   },
+  {
+    version: 2,
+    description: "clients belong to a tenant",
+    // Every existing row goes to the default tenant ''. The keys are remade with the tenant in front.
+    sql: (schema) => `
+      ALTER TABLE ${schema}.notifications DROP CONSTRAINT notifications_client_id_fkey;
+      ALTER TABLE ${schema}.clients ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE ${schema}.notifications ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE ${schema}.clients DROP CONSTRAINT clients_pkey;
+      ALTER TABLE ${schema}.clients ADD PRIMARY KEY (tenant, id);
+      ALTER TABLE ${schema}.clients DROP CONSTRAINT clients_device_token_key;
+      ALTER TABLE ${schema}.clients ADD CONSTRAINT clients_tenant_device_token_key UNIQUE (tenant, device_token);
+      ALTER TABLE ${schema}.notifications DROP CONSTRAINT notifications_pkey;
+      ALTER TABLE ${schema}.notifications ADD PRIMARY KEY (tenant, client_id, id);
+      ALTER TABLE ${schema}.notifications ADD CONSTRAINT notifications_client_fkey
+        FOREIGN KEY (tenant, client_id) REFERENCES ${schema}.clients (tenant, id) ON DELETE CASCADE;
+    `,
+  },
 ];

@@ -15,7 +15,6 @@ import {
   tokenTakeover,
   type Client,
   type HeldRow,
-  type PushType,
   type RecordOutcome,
   type Registry,
 } from "../registry.js";
@@ -127,18 +126,20 @@ class PostgresRegistry implements Registry {
     const clients = `${quoted}.clients`;
     const notifications = `${quoted}.notifications`;
     this.sql = {
-      heldRows: `SELECT id, device_token AS token FROM ${clients} WHERE id = $1 OR device_token = $2 ORDER BY id FOR UPDATE`,
-      selectClient: `SELECT id, push_type AS type, device_token AS token, always_raw AS "alwaysRaw" FROM ${clients} WHERE id = $1`,
-      upsertClient: `INSERT INTO ${clients} (id, push_type, device_token, always_raw) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id) DO UPDATE SET
+      heldRows: `SELECT id, device_token AS token FROM ${clients}
+        WHERE tenant = $1 AND (id = $2 OR device_token = $3) ORDER BY id FOR UPDATE`,
+      selectClient: `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS "alwaysRaw"
+        FROM ${clients} WHERE tenant = $1 AND id = $2`,
+      upsertClient: `INSERT INTO ${clients} (tenant, id, push_type, device_token, always_raw) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (tenant, id) DO UPDATE SET
           push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
-      rekeyClient: `UPDATE ${clients} SET id = $1 WHERE id = $2`,
-      deleteById: `DELETE FROM ${clients} WHERE id = $1`,
-      deleteByIdAndToken: `DELETE FROM ${clients} WHERE id = $1 AND device_token = $2`,
-      deleteNotificationsOf: `DELETE FROM ${notifications} WHERE client_id = $1`,
-      insertNotification: `INSERT INTO ${notifications} (id, client_id, payload, received_at)
-        VALUES ($1, $2, $3, to_timestamp($4::float8 / 1000)) ON CONFLICT DO NOTHING`,
-      deleteNotification: `DELETE FROM ${notifications} WHERE client_id = $1 AND id = $2`,
+      rekeyClient: `UPDATE ${clients} SET id = $1 WHERE tenant = $2 AND id = $3`,
+      deleteById: `DELETE FROM ${clients} WHERE tenant = $1 AND id = $2`,
+      deleteByIdAndToken: `DELETE FROM ${clients} WHERE tenant = $1 AND id = $2 AND device_token = $3`,
+      deleteNotificationsOf: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2`,
+      insertNotification: `INSERT INTO ${notifications} (tenant, id, client_id, payload, received_at)
+        VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000)) ON CONFLICT DO NOTHING`,
+      deleteNotification: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2 AND id = $3`,
       deleteOldNotifications: `DELETE FROM ${notifications} WHERE received_at < to_timestamp($1::float8 / 1000)`,
       count: `SELECT count(*)::integer AS count FROM ${clients}`,
     };
@@ -147,43 +148,43 @@ class PostgresRegistry implements Registry {
   async registerClient(client: Client): Promise<void> {
     await inTransaction(this.pool, async (tx) => {
       const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
-      await tx.query(lock, [lockKey(this.schema, "id", client.id)]);
-      await tx.query(lock, [lockKey(this.schema, "token", client.token)]);
-      const held = await tx.query<HeldRow>(this.sql.heldRows, [client.id, client.token]);
+      const { tenant } = client;
+      await tx.query(lock, [lockKey(this.schema, "id", JSON.stringify([tenant, client.id]))]);
+      await tx.query(lock, [lockKey(this.schema, "token", JSON.stringify([tenant, client.token]))]);
+      const held = await tx.query<HeldRow>(this.sql.heldRows, [tenant, client.id, client.token]);
       const takeover = tokenTakeover(held.rows, client);
-      if (takeover.kind === "drop") await tx.query(this.sql.deleteById, [takeover.id]);
+      if (takeover.kind === "drop") await tx.query(this.sql.deleteById, [tenant, takeover.id]);
       if (takeover.kind === "rekey") {
-        await tx.query(this.sql.deleteNotificationsOf, [takeover.id]);
-        await tx.query(this.sql.rekeyClient, [client.id, takeover.id]);
+        await tx.query(this.sql.deleteNotificationsOf, [tenant, takeover.id]);
+        await tx.query(this.sql.rekeyClient, [client.id, tenant, takeover.id]);
       }
-      await tx.query(this.sql.upsertClient, [client.id, client.type, client.token, client.alwaysRaw]);
+      await tx.query(this.sql.upsertClient, [tenant, client.id, client.type, client.token, client.alwaysRaw]);
     });
   }
 
-  async getClient(id: string): Promise<Client | undefined> {
-    const result = await this.pool.query<{ id: string; type: PushType; token: string; alwaysRaw: boolean }>(
-      this.sql.selectClient,
-      [id],
-    );
+  async getClient(tenant: string, id: string): Promise<Client | undefined> {
+    const result = await this.pool.query<Client>(this.sql.selectClient, [tenant, id]);
     return result.rows[0];
   }
 
-  async deleteClient(id: string): Promise<boolean> {
-    return ((await this.pool.query(this.sql.deleteById, [id])).rowCount ?? 0) > 0;
+  async deleteClient(tenant: string, id: string): Promise<boolean> {
+    return ((await this.pool.query(this.sql.deleteById, [tenant, id])).rowCount ?? 0) > 0;
   }
 
-  async deleteClientIfToken(id: string, token: string): Promise<boolean> {
-    return ((await this.pool.query(this.sql.deleteByIdAndToken, [id, token])).rowCount ?? 0) > 0;
+  async deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean> {
+    return ((await this.pool.query(this.sql.deleteByIdAndToken, [tenant, id, token])).rowCount ?? 0) > 0;
   }
 
   async recordNotification(
+    tenant: string,
     clientId: string,
     messageId: string,
     payloadJson: string,
     nowMs: number,
   ): Promise<RecordOutcome> {
     try {
-      const result = await this.pool.query(this.sql.insertNotification, [messageId, clientId, payloadJson, nowMs]);
+      const values = [tenant, messageId, clientId, payloadJson, nowMs];
+      const result = await this.pool.query(this.sql.insertNotification, values);
       return (result.rowCount ?? 0) > 0 ? "new" : "duplicate";
     } catch (error) {
       if ((error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return "unknown-client";
@@ -191,8 +192,8 @@ class PostgresRegistry implements Registry {
     }
   }
 
-  async forgetNotification(clientId: string, messageId: string): Promise<void> {
-    await this.pool.query(this.sql.deleteNotification, [clientId, messageId]);
+  async forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void> {
+    await this.pool.query(this.sql.deleteNotification, [tenant, clientId, messageId]);
   }
 
   async deleteNotificationsBefore(cutoffMs: number): Promise<number> {

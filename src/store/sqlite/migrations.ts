@@ -25,4 +25,40 @@ export const sqliteMigrations: readonly Migration<string>[] = [
       CREATE INDEX notifications_received_at ON notifications (received_at);
     `,
   },
+  {
+    version: 2,
+    description: "clients belong to a tenant",
+    // SQLite cannot change a primary key in place: the tables are made anew and the rows copied, every one into the
+    // default tenant ''. The notifications go first, so that nothing references the old clients when they go.
+    sql: `
+      CREATE TABLE clients_by_tenant (
+        tenant TEXT NOT NULL DEFAULT '',
+        id TEXT NOT NULL,
+        push_type TEXT NOT NULL CHECK (push_type IN ('apns', 'apns-sandbox', 'fcm', 'noop')),
+        device_token TEXT NOT NULL,
+        always_raw INTEGER NOT NULL DEFAULT 0 CHECK (always_raw IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id),
+        UNIQUE (tenant, device_token)
+      ) STRICT;
+      INSERT INTO clients_by_tenant (tenant, id, push_type, device_token, always_raw, created_at)
+        SELECT '', id, push_type, device_token, always_raw, created_at FROM clients;
+      CREATE TABLE notifications_by_tenant (
+        tenant TEXT NOT NULL DEFAULT '',
+        id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, client_id, id),
+        FOREIGN KEY (tenant, client_id) REFERENCES clients_by_tenant (tenant, id) ON DELETE CASCADE
+      ) STRICT;
+      INSERT INTO notifications_by_tenant (tenant, id, client_id, payload, received_at)
+        SELECT '', id, client_id, payload, received_at FROM notifications;
+      DROP TABLE notifications;
+      DROP TABLE clients;
+      ALTER TABLE clients_by_tenant RENAME TO clients;
+      ALTER TABLE notifications_by_tenant RENAME TO notifications;
+      CREATE INDEX notifications_received_at ON notifications (received_at);
+    `,
+  },
 ];

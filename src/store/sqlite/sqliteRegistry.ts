@@ -70,6 +70,7 @@ function migrate(db: Database.Database, path: string): void {
 }
 
 interface ClientRow {
+  tenant: string;
   id: string;
   type: PushType;
   token: string;
@@ -91,35 +92,44 @@ class SqliteRegistry implements Registry {
   private readonly register;
 
   constructor(private readonly db: Database.Database) {
-    this.heldRows = db.prepare<[string, string], HeldRow>(
-      "SELECT id, device_token AS token FROM clients WHERE id = ? OR device_token = ?",
+    this.heldRows = db.prepare<[string, string, string], HeldRow>(
+      "SELECT id, device_token AS token FROM clients WHERE tenant = ? AND (id = ? OR device_token = ?)",
     );
-    this.selectClient = db.prepare<[string], ClientRow>(
-      "SELECT id, push_type AS type, device_token AS token, always_raw AS alwaysRaw FROM clients WHERE id = ?",
+    this.selectClient = db.prepare<[string, string], ClientRow>(
+      `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS alwaysRaw
+       FROM clients WHERE tenant = ? AND id = ?`,
     );
-    this.upsertClient = db.prepare<[string, PushType, string, number, number]>(
-      `INSERT INTO clients (id, push_type, device_token, always_raw, created_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET
+    this.upsertClient = db.prepare<[string, string, PushType, string, number, number]>(
+      `INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, id) DO UPDATE SET
          push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
     );
-    this.rekeyClient = db.prepare<[string, string]>("UPDATE clients SET id = ? WHERE id = ?");
-    this.deleteById = db.prepare<[string]>("DELETE FROM clients WHERE id = ?");
-    this.deleteByIdAndToken = db.prepare<[string, string]>("DELETE FROM clients WHERE id = ? AND device_token = ?");
-    this.deleteNotificationsOf = db.prepare<[string]>("DELETE FROM notifications WHERE client_id = ?");
-    this.insertNotification = db.prepare<[string, string, string, number]>(
-      "INSERT INTO notifications (id, client_id, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    this.rekeyClient = db.prepare<[string, string, string]>("UPDATE clients SET id = ? WHERE tenant = ? AND id = ?");
+    this.deleteById = db.prepare<[string, string]>("DELETE FROM clients WHERE tenant = ? AND id = ?");
+    this.deleteByIdAndToken = db.prepare<[string, string, string]>(
+      "DELETE FROM clients WHERE tenant = ? AND id = ? AND device_token = ?",
     );
-    this.deleteNotification = db.prepare<[string, string]>("DELETE FROM notifications WHERE client_id = ? AND id = ?");
+    this.deleteNotificationsOf = db.prepare<[string, string]>(
+      "DELETE FROM notifications WHERE tenant = ? AND client_id = ?",
+    );
+    this.insertNotification = db.prepare<[string, string, string, string, number]>(
+      `INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    );
+    this.deleteNotification = db.prepare<[string, string, string]>(
+      "DELETE FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
+    );
     this.deleteOldNotifications = db.prepare<[number]>("DELETE FROM notifications WHERE received_at < ?");
     this.count = db.prepare<[], number>("SELECT count(*) FROM clients").pluck();
     this.register = db.transaction((client: Client) => {
-      const takeover = tokenTakeover(this.heldRows.all(client.id, client.token), client);
-      if (takeover.kind === "drop") this.deleteById.run(takeover.id);
+      const { tenant } = client;
+      const takeover = tokenTakeover(this.heldRows.all(tenant, client.id, client.token), client);
+      if (takeover.kind === "drop") this.deleteById.run(tenant, takeover.id);
       if (takeover.kind === "rekey") {
-        this.deleteNotificationsOf.run(takeover.id);
-        this.rekeyClient.run(client.id, takeover.id);
+        this.deleteNotificationsOf.run(tenant, takeover.id);
+        this.rekeyClient.run(client.id, tenant, takeover.id);
       }
-      this.upsertClient.run(client.id, client.type, client.token, client.alwaysRaw ? 1 : 0, Date.now());
+      this.upsertClient.run(tenant, client.id, client.type, client.token, client.alwaysRaw ? 1 : 0, Date.now());
     });
   }
 
@@ -127,35 +137,37 @@ class SqliteRegistry implements Registry {
     this.register.immediate(client);
   }
 
-  async getClient(id: string): Promise<Client | undefined> {
-    const row = this.selectClient.get(id);
-    return row && { id: row.id, type: row.type, token: row.token, alwaysRaw: row.alwaysRaw === 1 };
+  async getClient(tenant: string, id: string): Promise<Client | undefined> {
+    const row = this.selectClient.get(tenant, id);
+    return row && { tenant: row.tenant, id: row.id, type: row.type, token: row.token, alwaysRaw: row.alwaysRaw === 1 };
   }
 
-  async deleteClient(id: string): Promise<boolean> {
-    return this.deleteById.run(id).changes > 0;
+  async deleteClient(tenant: string, id: string): Promise<boolean> {
+    return this.deleteById.run(tenant, id).changes > 0;
   }
 
-  async deleteClientIfToken(id: string, token: string): Promise<boolean> {
-    return this.deleteByIdAndToken.run(id, token).changes > 0;
+  async deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean> {
+    return this.deleteByIdAndToken.run(tenant, id, token).changes > 0;
   }
 
   async recordNotification(
+    tenant: string,
     clientId: string,
     messageId: string,
     payloadJson: string,
     nowMs: number,
   ): Promise<RecordOutcome> {
     try {
-      return this.insertNotification.run(messageId, clientId, payloadJson, nowMs).changes > 0 ? "new" : "duplicate";
+      const inserted = this.insertNotification.run(tenant, messageId, clientId, payloadJson, nowMs).changes > 0;
+      return inserted ? "new" : "duplicate";
     } catch (error) {
       if ((error as { code?: unknown }).code === "SQLITE_CONSTRAINT_FOREIGNKEY") return "unknown-client";
       throw error;
     }
   }
 
-  async forgetNotification(clientId: string, messageId: string): Promise<void> {
-    this.deleteNotification.run(clientId, messageId);
+  async forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void> {
+    this.deleteNotification.run(tenant, clientId, messageId);
   }
 
   async deleteNotificationsBefore(cutoffMs: number): Promise<number> {
