@@ -62,6 +62,26 @@ describe("APNs pushkin", () => {
     assert.equal(push.body, JSON.stringify(FULL.apns.payload), "compact JSON");
   });
 
+  test("an empty display name reaches Apple as an empty first loc-arg, not the Matrix ID or a space", async () => {
+    const { hex, pushkey } = deviceToken(7);
+    const res = await notify(herald, pushkey, { ...FULL.notification, sender_display_name: "" });
+    assert.equal(await res.text(), '{"rejected": []}');
+    const [push] = apns.sandbox.received;
+    assert.ok(push);
+    assert.equal(push.token, hex);
+    assert.deepEqual(push.payload, {
+      aps: {
+        alert: {
+          "loc-key": "MSG_FROM_USER_IN_ROOM_WITH_CONTENT",
+          "loc-args": ["", "Mission Control", "I'm floating in a most peculiar way."],
+        },
+        badge: 3,
+      },
+      room_id: "!slw48wfj34rtnrf:example.com",
+      event_id: "$qTOWWTEL48yPm3uT-gdNhFcoHxfKbZuqRVnnWWSkGBs",
+    });
+  });
+
   test("a low-priority notification is sent with apns-priority 5", async () => {
     await notify(herald, deviceToken(2).pushkey, { ...FULL.notification, prio: "low" });
     assert.equal(apns.sandbox.received[0]?.priority, "5");

@@ -76,6 +76,16 @@ function cut(text: string): string {
   return codePoints.length <= MAX_FIELD_CODE_POINTS ? text : codePoints.slice(0, MAX_FIELD_CODE_POINTS).join("");
 }
 
+/**
+ * Who the alert says the event is from: the display name whenever the homeserver sent one, even an empty one (then
+ * the alert shows no name, as Sygnal's does), else the Matrix ID. A single space when both are empty or missing, so
+ * that the app's format string still gets its argument.
+ */
+function senderShown(n: Notification): string {
+  if (!n.sender_display_name && !n.sender) return " ";
+  return n.sender_display_name ?? n.sender ?? " ";
+}
+
 interface Alert {
   locKey: string;
   locArgs: unknown[];
@@ -83,8 +93,8 @@ interface Alert {
 
 function alertOf(n: Notification): Alert | undefined {
   if (!n.type) return undefined;
-  const from = cut((n.sender_display_name ?? n.sender) || " ");
-  const roomName = n.room_name || n.room_alias;
+  const from = cut(senderShown(n));
+  const roomName = n.room_name || n.room_alias; // the first that is not empty
   const room = roomName ? cut(roomName) : undefined;
   const content = n.content;
 
