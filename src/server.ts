@@ -104,6 +104,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     trustForwardedFor: config.log.access.x_forwarded_for,
     loadShedding: config.load_shedding,
     pressure,
+    corsAllowedOrigins: config.http.cors_allowed_origins,
     pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
     walletConnect,
   });

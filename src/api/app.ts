@@ -1,7 +1,8 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → errorBoundary → shutdownGate → loadShedding → routes (/notify, /health, /push, /clients) → 404 JSON
+ *   requestContext → cors (/push, /clients) → errorBoundary → shutdownGate → loadShedding
+ *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
 import Router from "@koa/router";
@@ -12,13 +13,14 @@ import type { Dispatcher } from "../core/dispatcher.js";
 import type { Pressure } from "../core/pressure.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
+import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
 import { loadShedding } from "./loadShedding.js";
 import { mountNotify } from "./matrix.js";
-import { mountPushRelay, type PushRelayRoute } from "./pushRelay.js";
+import { isPushRelayPath, mountPushRelay, type PushRelayRoute } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
-import { mountWalletConnect } from "./walletConnect.js";
+import { isWalletConnectPath, mountWalletConnect } from "./walletConnect.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
 
 export interface AppOptions {
@@ -30,6 +32,8 @@ export interface AppOptions {
   trustForwardedFor: boolean;
   loadShedding: LoadSheddingConfig;
   pressure: Pressure;
+  /** `http.cors_allowed_origins`, for /push and /clients. */
+  corsAllowedOrigins: readonly string[];
   /** push-relay's `POST /push`, when the config has a `push_relay` section. */
   pushRelay?: PushRelayRoute;
   /** WalletConnect's `/clients` API, when the config has a `walletconnect` section. */
@@ -39,12 +43,20 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   const router = new Router<RequestState>();
+  const browserSurfaces: CorsSurface[] = [];
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
-  if (options.pushRelay) mountPushRelay(router, options.pushRelay);
-  if (options.walletConnect) mountWalletConnect(router, options.walletConnect);
+  if (options.pushRelay) {
+    mountPushRelay(router, options.pushRelay);
+    browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
+  }
+  if (options.walletConnect) {
+    mountWalletConnect(router, options.walletConnect);
+    browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
+  }
 
   app.use(requestContext(options.log, options.trustForwardedFor));
+  app.use(cors(options.corsAllowedOrigins, browserSurfaces));
   app.use(errorBoundary);
   app.use(shutdownGate(options.lifecycle));
   app.use(loadShedding(options.loadShedding, options.pressure, options.metrics));

@@ -16,6 +16,11 @@ import type { RequestState } from "./state.js";
 
 export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
 const PUSH_PATH = /^\/push$/;
+
+/** Whether a path is push-relay's: its answers carry CORS headers. */
+export function isPushRelayPath(path: string): boolean {
+  return PUSH_PATH.test(path);
+}
 const NOT_SUCCESSFUL = "Push not successful";
 
 export interface PushRelayRoute {
