@@ -50,7 +50,19 @@ describe("FCM pushkin", () => {
     await herald.stop();
     await sandbox.close();
   });
-  afterEach(() => sandbox.fcm.reset());
+  afterEach(() => {
+    sandbox.fcm.reset();
+    // Scripted token failures left by a failed test must not fail the next ones.
+    sandbox.oauth.reset();
+  });
+  /** The value of a metric of the v1 app, from Herald's metrics page. */
+  const metricOfV1 = async (name: string) => {
+    const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{pushkin="${V1}"} `));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  const blamingLines = () =>
+    herald.logs.filter((line) => String(line.msg).startsWith(`The credentials of app '${V1}' do not work`)).length;
 
   test("v1: Sygnal's message reaches FCM with a bearer token for the project", async () => {
     const pushkey = token();
@@ -89,6 +101,38 @@ describe("FCM pushkin", () => {
     assert.match(String(((await res.json()) as { error: string }).error), /invalid_grant/);
     sandbox.oauth.reset();
   });
+
+  for (const [status, body] of [
+    [503, undefined],
+    [429, "Rate Limit Exceeded"],
+  ] as const) {
+    test(`v1: a ${status} from the token endpoint is a 502, never a rejection nor bad credentials; delivered once it recovers`, async () => {
+      const pushkey = token();
+      // Credentials that work, so that a change of their health would show.
+      assert.equal((await notify(V1, token())).status, 200);
+      const failuresBefore = await metricOfV1("herald_credential_failures_total");
+      assert.notEqual(failuresBefore, undefined);
+      const blamedBefore = blamingLines();
+
+      // FCM refuses the token Herald holds, so Herald asks the token endpoint, which stays unwell for every try.
+      sandbox.oauth.expireAll();
+      sandbox.oauth.scriptFailure(10, status, body);
+      const res = await notify(V1, pushkey);
+      assert.equal(res.status, 502);
+      assert.match(
+        String(((await res.json()) as { error: string }).error),
+        new RegExp(`token endpoint .* answered ${status}`),
+      );
+
+      assert.equal(await metricOfV1("herald_credentials_ok"), 1);
+      assert.equal(await metricOfV1("herald_credential_failures_total"), failuresBefore);
+      assert.equal(blamingLines(), blamedBefore, "no log line blames the credentials");
+
+      sandbox.oauth.reset();
+      assert.equal(await (await notify(V1, pushkey)).text(), '{"rejected": []}', "not remembered as a dead pushkey");
+      assert.equal(sandbox.fcm.received.at(-1)?.token, pushkey);
+    });
+  }
 
   describe("v1 answers", () => {
     const cases: [string, Parameters<Sandbox["fcm"]["script"]>[1], "rejected" | 502][] = [
