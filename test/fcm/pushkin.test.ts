@@ -10,6 +10,7 @@ import { SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index
 import { startConnectProxy } from "../helpers/connectProxy.js";
 import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { fixturesDir } from "../helpers/paths.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const V1 = "com.example.gcm.apiv1";
 const LEGACY = "com.example.gcm";
@@ -304,6 +305,50 @@ describe("FCM pushkin, under constraints", () => {
       assert.equal(await res.text(), '{"rejected": []}');
       assert.equal(sandbox.fcm.received.length, 8);
       assert.ok(sandbox.fcm.peakConcurrentStreams <= 2, `peak ${sandbox.fcm.peakConcurrentStreams}`);
+    } finally {
+      await herald.stop();
+      await sandbox.close();
+    }
+  });
+
+  test("a push whose deadline passes while it waits for a max_connections slot is a 502, unsent, and leaves no slot taken", async () => {
+    const sandbox = await startSandbox();
+    const herald = await startTestHerald({
+      request_deadline: 2,
+      metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
+      apps: { [V1]: { ...sandbox.apps()["org.example.herald.demo.android"]!, max_connections: 1 } },
+    });
+    const send = (...pushkeys: string[]) =>
+      herald.notify({
+        notification: { ...FULL.notification, devices: pushkeys.map((pushkey) => ({ app_id: V1, pushkey })) },
+      });
+    const pendingRequests = async () => {
+      const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+      return Number(/^sygnal_pending_gcm_requests (\d+)$/m.exec(text)?.[1]);
+    };
+    try {
+      const [held, queued, later] = ["tok-held-12345678", "tok-queued-12345678", "tok-later-12345678"];
+      // One notification, so one deadline: the held push keeps the only slot until it passes, and the queued one is
+      // still in line then. (A second notification's deadline would pass after the first's, which frees the slot.)
+      sandbox.fcm.script(held, { status: 200, hang: true });
+      const answered = send(held, queued);
+      await waitFor(
+        "the first push held at FCM and the second waiting for the slot",
+        async () => sandbox.fcm.requests === 1 && (await pendingRequests()) === 1,
+      );
+
+      const res = await answered;
+      assert.equal(res.status, 502);
+      assert.match(((await res.json()) as { error: string }).error, /deadline of 2s passed/);
+      assert.equal(sandbox.fcm.requests, 1, "nothing of the queued push reached FCM");
+      assert.equal(await pendingRequests(), 0);
+
+      // A slot kept for the push that gave up would leave this one waiting until its own deadline.
+      assert.equal(await (await send(later)).text(), '{"rejected": []}');
+      assert.deepEqual(
+        sandbox.fcm.received.map((r) => r.token),
+        [later],
+      );
     } finally {
       await herald.stop();
       await sandbox.close();
