@@ -144,6 +144,30 @@ describe("HMS pushkin", () => {
       });
       assert.equal(await (await notify(pushkey)).text(), `{"rejected": ["${pushkey}"]}`);
     });
+    test("80100000 counting the token as a success: delivered", async () => {
+      const pushkey = token();
+      sandbox.hms.script(pushkey, {
+        code: "80100000",
+        msg: JSON.stringify({ success: 1, failure: 0, illegal_tokens: [] }),
+      });
+      assert.equal(await (await notify(pushkey)).text(), '{"rejected": []}');
+      assert.deepEqual(
+        sandbox.hms.received.map((r) => r.token),
+        [pushkey],
+      );
+    });
+    for (const [name, msg] of [
+      ["with no success and the token not named", JSON.stringify({ success: 0, failure: 1, illegal_tokens: [] })],
+      ["whose msg is not JSON", "partial success"],
+    ]) {
+      test(`80100000 ${name}: 502, never rejected`, async () => {
+        const pushkey = token();
+        sandbox.hms.script(pushkey, { code: "80100000", msg });
+        const res = await notify(pushkey);
+        assert.equal(res.status, 502);
+        assert.match(String(((await res.json()) as { error: string }).error), /80100000/);
+      });
+    }
     test("503 (traffic control) and 5xx are retried, then delivered", async () => {
       const pushkey = token();
       sandbox.hms.script(pushkey, { httpStatus: 503, code: "81000001" }, { httpStatus: 500 }, { code: "80000000" });
