@@ -11,6 +11,7 @@ import { test, type TestContext } from "node:test";
 import { Http2Origin, type Http2OriginOptions } from "../src/core/http2Origin.js";
 import { PermanentFailure, TemporaryFailure } from "../src/core/pushkin.js";
 import { createSandboxCa, type SandboxCa } from "../src/sandbox/ca.js";
+import { startTcpRelay } from "./helpers/tcpRelay.js";
 import { waitFor, within } from "./helpers/waitFor.js";
 
 let sharedCa: Promise<SandboxCa> | undefined;
@@ -188,4 +189,23 @@ test("an idle connection is pinged", async (t) => {
   const origin = await originFor(t, server.port, { pingIntervalMs: 50 });
   assert.equal((await post(origin, "/")).status, 200);
   await within("a PING on the idle connection", once(server.sessions[0]!, "ping"));
+});
+
+test("a connection whose peer stops answering is given up after one unanswered PING; the next request opens a new one", async (t) => {
+  const server = await startServer(t);
+  const relay = await startTcpRelay(server.port);
+  t.after(() => relay.close());
+  const origin = await originFor(t, relay.port, { pingIntervalMs: 100 });
+  assert.equal((await post(origin, "/before")).status, 200);
+
+  const [silent] = relay.connections;
+  silent!.silence();
+  await within("the client closes the silent connection", silent!.clientClosed);
+  // One PING, then the GOAWAY and the TLS close: not the ten PINGs Node lets go unanswered, ten intervals (ten minutes
+  // by default) during which every request would be sent into the silence.
+  assert.ok(silent!.recordsWhileSilent <= 3, `${silent!.recordsWhileSilent} TLS records sent into the silence`);
+
+  assert.equal((await post(origin, "/after")).status, 200);
+  assert.equal(relay.connections.length, 2, "a new connection");
+  assert.deepEqual(server.seen, ["/before", "/after"]);
 });
