@@ -209,3 +209,29 @@ test("a connection whose peer stops answering is given up after one unanswered P
   assert.equal(relay.connections.length, 2, "a new connection");
   assert.deepEqual(server.seen, ["/before", "/after"]);
 });
+
+test("a connection that closes under requests in flight fails them as temporary, never as an answer", async (t) => {
+  const server = await startServer(t, { hold: (path) => path !== "/after" });
+  const origin = await originFor(t, server.port);
+  const unanswered = post(origin, "/unanswered");
+  const halfAnswered = post(origin, "/half-answered");
+  await waitFor("both requests at the server", () => server.held.length === 2);
+  const half = server.held.find((response) => response.req.url === "/half-answered")!;
+  half.writeHead(400);
+  await new Promise<void>((resolve) => half.write('{"reason":', () => resolve()));
+
+  // The provider's end goes away without a GOAWAY (a crash, a load balancer), after a status and half a body.
+  server.sockets[0]!.destroy();
+  for (const [name, request] of [
+    ["no answer", unanswered],
+    ["half an answer", halfAnswered],
+  ] as const) {
+    await assert.rejects(
+      request,
+      (error) => error instanceof TemporaryFailure,
+      `${name}: not an answer (a status 0, or a 400 whose body is cut)`,
+    );
+  }
+  assert.equal((await post(origin, "/after")).status, 200);
+  assert.equal(server.sessions.length, 2, "on a new connection");
+});

@@ -274,7 +274,11 @@ function send(connection: Connection, request: Http2Request, wire: OutgoingHttpH
       status = Number(h[":status"]);
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => finish(() => resolve({ status, headers, body: Buffer.concat(chunks) })));
+    stream.on("end", () => {
+      // Node also ends a stream whose connection went away, with a reset code: that is no answer, or half of one.
+      if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) return;
+      finish(() => resolve({ status, headers, body: Buffer.concat(chunks) }));
+    });
     stream.on("error", () => {}); // the outcome is decided on "close", with the stream's reset code
     stream.on("close", () => {
       connection.release();
