@@ -9,7 +9,7 @@ import http2, { type Http2ServerResponse, type ServerHttp2Session } from "node:h
 import type { AddressInfo, Socket } from "node:net";
 import { test, type TestContext } from "node:test";
 import { Http2Origin, type Http2OriginOptions } from "../src/core/http2Origin.js";
-import { PermanentFailure, TemporaryFailure } from "../src/core/pushkin.js";
+import { isDispatchFailure, PermanentFailure, TemporaryFailure } from "../src/core/pushkin.js";
 import { createSandboxCa, type SandboxCa } from "../src/sandbox/ca.js";
 import { startTcpRelay } from "./helpers/tcpRelay.js";
 import { waitFor, within } from "./helpers/waitFor.js";
@@ -234,4 +234,17 @@ test("a connection that closes under requests in flight fails them as temporary,
   }
   assert.equal((await post(origin, "/after")).status, 200);
   assert.equal(server.sessions.length, 2, "on a new connection");
+});
+
+test("a request Node refuses to open is a failure the homeserver hears as 502, unsent; the next request goes through", async (t) => {
+  const server = await startServer(t);
+  const origin = await originFor(t, server.port);
+  assert.equal((await post(origin, "/before")).status, 200);
+  // HTTP/2 forbids connection-specific headers: Node throws when the stream is opened, not a bug of Herald's (500).
+  await assert.rejects(
+    post(origin, "/refused", { headers: { connection: "keep-alive" } }),
+    (error: unknown) => isDispatchFailure(error) && /cannot open a stream: .*"connection"/.test(error.message),
+  );
+  assert.equal((await within("the next request", post(origin, "/after"))).status, 200);
+  assert.deepEqual(server.seen, ["/before", "/after"]);
 });
