@@ -1,9 +1,11 @@
-/** Small core mechanisms: backoff inside a deadline, refreshing tokens. */
+/** Small core mechanisms: backoff inside a deadline, refreshing tokens, the max_connections semaphore. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { TemporaryFailure } from "../src/core/pushkin.js";
 import { RefreshingToken } from "../src/core/refreshingToken.js";
 import { backoffDelay, withRetries } from "../src/core/retry.js";
+import { Semaphore } from "../src/core/semaphore.js";
+import { within } from "./helpers/waitFor.js";
 
 const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 1000 };
 const ctx = () => ({ deadline: Date.now() + 5000, signal: new AbortController().signal });
@@ -104,5 +106,36 @@ describe("RefreshingToken", () => {
     assert.equal(await token.get(), "t2");
     clock = 2000;
     assert.equal(await token.get(), "t3", "due");
+  });
+});
+
+describe("Semaphore", () => {
+  const never = () => new AbortController().signal;
+
+  test("a waiter whose signal aborts leaves the line: rejected with the reason, and the slot goes to the next", async () => {
+    const slots = new Semaphore(1);
+    await slots.acquire(never());
+    const gaveUp = new AbortController();
+    const first = slots.acquire(gaveUp.signal);
+    const second = slots.acquire(never());
+    assert.equal(slots.pending, 2);
+
+    const reason = new Error("the request deadline passed");
+    gaveUp.abort(reason);
+    await assert.rejects(first, (error) => error === reason);
+    assert.equal(slots.pending, 1);
+
+    // Handed to a waiter that gave up, the slot would be lost and the second would wait for good.
+    slots.release();
+    await within("the slot reaches the waiter behind the one that gave up", second);
+    slots.release();
+    await within("a free slot after both are done", slots.acquire(never()));
+  });
+
+  test("an already aborted signal is refused without waiting or taking a slot", async () => {
+    const slots = new Semaphore(1);
+    const reason = new Error("too late");
+    await assert.rejects(slots.acquire(AbortSignal.abort(reason)), (error) => error === reason);
+    await within("the slot is still free", slots.acquire(never()));
   });
 });

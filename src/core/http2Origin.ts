@@ -6,7 +6,8 @@
  *   overrunning it (Apple advertises a small number until a connection has proved itself).
  * - Streams the server refused unprocessed (above a GOAWAY's last stream id, or REFUSED_STREAM) are sent again on a
  *   new connection at once: nothing in flight is lost to a GOAWAY, and nothing is sent twice.
- * - An idle connection is pinged, so that a dead one is found before a request waits on it.
+ * - An idle connection is pinged, so that a dead one is found before a request waits on it: a PING still unanswered
+ *   one interval later gives the connection up.
  * - Header values with non-ASCII characters go out as UTF-8; one no header can carry is refused unsent (http2Headers).
  * - Through an HTTP CONNECT proxy when one is configured; TLS trust is the system's plus NODE_EXTRA_CA_CERTS, or `ca`.
  *
@@ -219,12 +220,21 @@ export class Http2Origin {
       clearInterval(ping);
       retire();
     });
+    const pingIntervalMs = this.options.pingIntervalMs ?? 60_000;
+    // Node never times a PING out: it gives up only after ten go unanswered, so a peer gone silent is found here.
+    let pingUnanswered = false;
     const ping = setInterval(() => {
-      if (connection.active > 0 || session.closed || session.destroyed) return;
+      if (session.closed || session.destroyed) return;
+      if (pingUnanswered) {
+        return void session.destroy(new Error(`the provider did not answer a PING within ${pingIntervalMs} ms`));
+      }
+      if (connection.active > 0) return;
+      pingUnanswered = true;
       session.ping((error) => {
+        pingUnanswered = false;
         if (error) session.destroy(error);
       });
-    }, this.options.pingIntervalMs ?? 60_000).unref();
+    }, pingIntervalMs).unref();
 
     this.connection = connection;
     return connection;
@@ -264,7 +274,11 @@ function send(connection: Connection, request: Http2Request, wire: OutgoingHttpH
       status = Number(h[":status"]);
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => finish(() => resolve({ status, headers, body: Buffer.concat(chunks) })));
+    stream.on("end", () => {
+      // Node also ends a stream whose connection went away, with a reset code: that is no answer, or half of one.
+      if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) return;
+      finish(() => resolve({ status, headers, body: Buffer.concat(chunks) }));
+    });
     stream.on("error", () => {}); // the outcome is decided on "close", with the stream's reset code
     stream.on("close", () => {
       connection.release();

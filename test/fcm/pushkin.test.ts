@@ -10,6 +10,7 @@ import { SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index
 import { startConnectProxy } from "../helpers/connectProxy.js";
 import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { fixturesDir } from "../helpers/paths.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const V1 = "com.example.gcm.apiv1";
 const LEGACY = "com.example.gcm";
@@ -50,7 +51,19 @@ describe("FCM pushkin", () => {
     await herald.stop();
     await sandbox.close();
   });
-  afterEach(() => sandbox.fcm.reset());
+  afterEach(() => {
+    sandbox.fcm.reset();
+    // Scripted token failures left by a failed test must not fail the next ones.
+    sandbox.oauth.reset();
+  });
+  /** The value of a metric of the v1 app, from Herald's metrics page. */
+  const metricOfV1 = async (name: string) => {
+    const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{pushkin="${V1}"} `));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  const blamingLines = () =>
+    herald.logs.filter((line) => String(line.msg).startsWith(`The credentials of app '${V1}' do not work`)).length;
 
   test("v1: Sygnal's message reaches FCM with a bearer token for the project", async () => {
     const pushkey = token();
@@ -89,6 +102,38 @@ describe("FCM pushkin", () => {
     assert.match(String(((await res.json()) as { error: string }).error), /invalid_grant/);
     sandbox.oauth.reset();
   });
+
+  for (const [status, body] of [
+    [503, undefined],
+    [429, "Rate Limit Exceeded"],
+  ] as const) {
+    test(`v1: a ${status} from the token endpoint is a 502, never a rejection nor bad credentials; delivered once it recovers`, async () => {
+      const pushkey = token();
+      // Credentials that work, so that a change of their health would show.
+      assert.equal((await notify(V1, token())).status, 200);
+      const failuresBefore = await metricOfV1("herald_credential_failures_total");
+      assert.notEqual(failuresBefore, undefined);
+      const blamedBefore = blamingLines();
+
+      // FCM refuses the token Herald holds, so Herald asks the token endpoint, which stays unwell for every try.
+      sandbox.oauth.expireAll();
+      sandbox.oauth.scriptFailure(10, status, body);
+      const res = await notify(V1, pushkey);
+      assert.equal(res.status, 502);
+      assert.match(
+        String(((await res.json()) as { error: string }).error),
+        new RegExp(`token endpoint .* answered ${status}`),
+      );
+
+      assert.equal(await metricOfV1("herald_credentials_ok"), 1);
+      assert.equal(await metricOfV1("herald_credential_failures_total"), failuresBefore);
+      assert.equal(blamingLines(), blamedBefore, "no log line blames the credentials");
+
+      sandbox.oauth.reset();
+      assert.equal(await (await notify(V1, pushkey)).text(), '{"rejected": []}', "not remembered as a dead pushkey");
+      assert.equal(sandbox.fcm.received.at(-1)?.token, pushkey);
+    });
+  }
 
   describe("v1 answers", () => {
     const cases: [string, Parameters<Sandbox["fcm"]["script"]>[1], "rejected" | 502][] = [
@@ -260,6 +305,50 @@ describe("FCM pushkin, under constraints", () => {
       assert.equal(await res.text(), '{"rejected": []}');
       assert.equal(sandbox.fcm.received.length, 8);
       assert.ok(sandbox.fcm.peakConcurrentStreams <= 2, `peak ${sandbox.fcm.peakConcurrentStreams}`);
+    } finally {
+      await herald.stop();
+      await sandbox.close();
+    }
+  });
+
+  test("a push whose deadline passes while it waits for a max_connections slot is a 502, unsent, and leaves no slot taken", async () => {
+    const sandbox = await startSandbox();
+    const herald = await startTestHerald({
+      request_deadline: 2,
+      metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
+      apps: { [V1]: { ...sandbox.apps()["org.example.herald.demo.android"]!, max_connections: 1 } },
+    });
+    const send = (...pushkeys: string[]) =>
+      herald.notify({
+        notification: { ...FULL.notification, devices: pushkeys.map((pushkey) => ({ app_id: V1, pushkey })) },
+      });
+    const pendingRequests = async () => {
+      const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+      return Number(/^sygnal_pending_gcm_requests (\d+)$/m.exec(text)?.[1]);
+    };
+    try {
+      const [held, queued, later] = ["tok-held-12345678", "tok-queued-12345678", "tok-later-12345678"];
+      // One notification, so one deadline: the held push keeps the only slot until it passes, and the queued one is
+      // still in line then. (A second notification's deadline would pass after the first's, which frees the slot.)
+      sandbox.fcm.script(held, { status: 200, hang: true });
+      const answered = send(held, queued);
+      await waitFor(
+        "the first push held at FCM and the second waiting for the slot",
+        async () => sandbox.fcm.requests === 1 && (await pendingRequests()) === 1,
+      );
+
+      const res = await answered;
+      assert.equal(res.status, 502);
+      assert.match(((await res.json()) as { error: string }).error, /deadline of 2s passed/);
+      assert.equal(sandbox.fcm.requests, 1, "nothing of the queued push reached FCM");
+      assert.equal(await pendingRequests(), 0);
+
+      // A slot kept for the push that gave up would leave this one waiting until its own deadline.
+      assert.equal(await (await send(later)).text(), '{"rejected": []}');
+      assert.deepEqual(
+        sandbox.fcm.received.map((r) => r.token),
+        [later],
+      );
     } finally {
       await herald.stop();
       await sandbox.close();

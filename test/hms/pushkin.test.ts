@@ -42,6 +42,14 @@ describe("HMS pushkin", () => {
     await sandbox.close();
   });
   afterEach(() => sandbox.hms.reset());
+  /** The value of a metric of the app, from Herald's metrics page. */
+  const metricOfApp = async (name: string) => {
+    const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{pushkin="${HMS}"} `));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  };
+  const blamingLines = () =>
+    herald.logs.filter((line) => String(line.msg).startsWith(`The credentials of app '${HMS}' do not work`)).length;
 
   test("a data message whose data is the FCM v1 map as a JSON string, urgency from prio, ttl, one token", async () => {
     const pushkey = token();
@@ -90,6 +98,38 @@ describe("HMS pushkin", () => {
     assert.match(String(((await res.json()) as { error: string }).error), /client_id and client_secret/);
   });
 
+  for (const [status, body] of [
+    [503, undefined],
+    [429, { error: 1101, error_description: "too many requests" }],
+  ] as const) {
+    test(`a ${status} from the token endpoint is a 502, never a rejection nor bad credentials; delivered once it recovers`, async () => {
+      const pushkey = token();
+      // Credentials that work, so that a change of their health would show.
+      assert.equal((await notify(token())).status, 200);
+      const failuresBefore = await metricOfApp("herald_credential_failures_total");
+      assert.notEqual(failuresBefore, undefined);
+      const blamedBefore = blamingLines();
+
+      // Push Kit refuses the token Herald holds, so Herald asks the token endpoint, which stays unwell for every try.
+      sandbox.hms.expireTokens();
+      sandbox.hms.scriptTokenFailure(10, status, body);
+      const res = await notify(pushkey);
+      assert.equal(res.status, 502);
+      assert.match(
+        String(((await res.json()) as { error: string }).error),
+        new RegExp(`token endpoint .* answered ${status}`),
+      );
+
+      assert.equal(await metricOfApp("herald_credentials_ok"), 1);
+      assert.equal(await metricOfApp("herald_credential_failures_total"), failuresBefore);
+      assert.equal(blamingLines(), blamedBefore, "no log line blames the credentials");
+
+      sandbox.hms.reset();
+      assert.equal(await (await notify(pushkey)).text(), '{"rejected": []}', "not remembered as a dead pushkey");
+      assert.equal(sandbox.hms.received.at(-1)?.token, pushkey);
+    });
+  }
+
   describe("Push Kit's answers", () => {
     test("80300007 (invalid token): rejected", async () => {
       const pushkey = token();
@@ -104,6 +144,30 @@ describe("HMS pushkin", () => {
       });
       assert.equal(await (await notify(pushkey)).text(), `{"rejected": ["${pushkey}"]}`);
     });
+    test("80100000 counting the token as a success: delivered", async () => {
+      const pushkey = token();
+      sandbox.hms.script(pushkey, {
+        code: "80100000",
+        msg: JSON.stringify({ success: 1, failure: 0, illegal_tokens: [] }),
+      });
+      assert.equal(await (await notify(pushkey)).text(), '{"rejected": []}');
+      assert.deepEqual(
+        sandbox.hms.received.map((r) => r.token),
+        [pushkey],
+      );
+    });
+    for (const [name, msg] of [
+      ["with no success and the token not named", JSON.stringify({ success: 0, failure: 1, illegal_tokens: [] })],
+      ["whose msg is not JSON", "partial success"],
+    ]) {
+      test(`80100000 ${name}: 502, never rejected`, async () => {
+        const pushkey = token();
+        sandbox.hms.script(pushkey, { code: "80100000", msg });
+        const res = await notify(pushkey);
+        assert.equal(res.status, 502);
+        assert.match(String(((await res.json()) as { error: string }).error), /80100000/);
+      });
+    }
     test("503 (traffic control) and 5xx are retried, then delivered", async () => {
       const pushkey = token();
       sandbox.hms.script(pushkey, { httpStatus: 503, code: "81000001" }, { httpStatus: 500 }, { code: "80000000" });
