@@ -236,6 +236,22 @@ test("a connection that closes under requests in flight fails them as temporary,
   assert.equal(server.sessions.length, 2, "on a new connection");
 });
 
+test("an answer is an answer whatever the method, with or without a body", async (t) => {
+  const server = await startServer(t);
+  const origin = await originFor(t, server.port);
+  for (const method of ["GET", "POST", "DELETE"]) {
+    const answer = await origin.request({
+      method,
+      path: `/${method}`,
+      headers: {},
+      body: "",
+      signal: AbortSignal.timeout(30_000),
+    });
+    assert.equal(answer.status, 200, method);
+    assert.equal(answer.body.toString(), "ok", method);
+  }
+});
+
 test("a request Node refuses to open is a failure the homeserver hears as 502, unsent; the next request goes through", async (t) => {
   const server = await startServer(t);
   const origin = await originFor(t, server.port);

@@ -274,28 +274,32 @@ function send(connection: Connection, request: Http2Request, wire: OutgoingHttpH
       status = Number(h[":status"]);
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => {
-      // Node also ends a stream whose connection went away, with a reset code: that is no answer, or half of one.
-      if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) return;
-      finish(() => resolve({ status, headers, body: Buffer.concat(chunks) }));
-    });
-    stream.on("error", () => {}); // the outcome is decided on "close", with the stream's reset code
+    // The outcome is decided once the stream is closed, by how it closed: Node also ends a stream whose connection
+    // went away, with a reset code, and what arrived before that is no answer, or half of one.
+    let ended = false;
+    stream.on("end", () => (ended = true));
+    stream.on("error", () => {});
     stream.on("close", () => {
       connection.release();
-      if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) {
+      const code = stream.rstCode;
+      if (ended && code === constants.NGHTTP2_NO_ERROR) {
+        return finish(() => resolve({ status, headers, body: Buffer.concat(chunks) }));
+      }
+      if (code === constants.NGHTTP2_REFUSED_STREAM) {
         return finish(() => reject(new RefusedStream("the provider refused the stream unprocessed")));
       }
       finish(() =>
         reject(
           new TemporaryFailure(
             status
-              ? `the provider reset the stream after answering ${status}`
-              : `the stream was reset (code ${stream.rstCode})`,
+              ? `the stream closed (code ${code}) after the provider began answering ${status}`
+              : `the stream closed (code ${code}) before the provider answered`,
           ),
         ),
       );
     });
-    stream.end(request.body);
+    // A GET or HEAD is sent with its end at once (Node's endStream): it has no body to write.
+    if (!stream.writableEnded) stream.end(request.body);
   });
 }
 
