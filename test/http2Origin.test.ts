@@ -252,7 +252,7 @@ test("an answer is an answer whatever the method, with or without a body", async
   }
 });
 
-test("a request Node refuses to open is a failure the homeserver hears as 502, unsent; the next request goes through", async (t) => {
+test("a request Node refuses to open is a failure the homeserver hears as 502, unsent; the next request goes through on the same connection", async (t) => {
   const server = await startServer(t);
   const origin = await originFor(t, server.port);
   assert.equal((await post(origin, "/before")).status, 200);
@@ -263,4 +263,5 @@ test("a request Node refuses to open is a failure the homeserver hears as 502, u
   );
   assert.equal((await within("the next request", post(origin, "/after"))).status, 200);
   assert.deepEqual(server.seen, ["/before", "/after"]);
+  assert.equal(server.sessions.length, 1, "on the same connection: nothing was wrong with it");
 });

@@ -26,7 +26,7 @@ import type { Logger } from "pino";
 import type { ProxyConfig } from "../config/proxy.js";
 import { wireHeaders } from "./http2Headers.js";
 import { openTunnel } from "./proxyTunnel.js";
-import { TemporaryFailure } from "./pushkin.js";
+import { PermanentFailure, TemporaryFailure } from "./pushkin.js";
 
 export interface Http2OriginOptions {
   /** `https://host[:port]` */
@@ -250,8 +250,15 @@ function send(connection: Connection, request: Http2Request, wire: OutgoingHttpH
       stream = connection.session!.request(wire);
     } catch (error) {
       connection.release();
-      connection.usable = false;
-      return reject(new TemporaryFailure(`cannot open a stream: ${messageOf(error)}`, { cause: error }));
+      const session = connection.session!;
+      if (session.closed || session.destroyed || (error as { code?: unknown }).code === "ERR_HTTP2_OUT_OF_STREAMS") {
+        // The connection can take no more streams: the next request opens another.
+        connection.usable = false;
+        if (!session.closed) session.close();
+        return reject(new TemporaryFailure(`cannot open a stream: ${messageOf(error)}`, { cause: error }));
+      }
+      // The connection is fine; this request cannot go on it (a header HTTP/2 forbids): trying again would not help.
+      return reject(new PermanentFailure(`cannot open a stream: ${messageOf(error)}`, { cause: error }));
     }
     let status = 0;
     let headers: IncomingHttpHeaders = {};
