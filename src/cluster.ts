@@ -43,7 +43,13 @@ export async function runPrimary(config: HeraldConfig, log: Logger): Promise<num
       if (workers().length === 0) return finish(0);
       for (const worker of workers()) worker.process.kill("SIGTERM");
       setTimeout(
-        () => workers().forEach((w) => w.kill("SIGKILL")),
+        () => {
+          log.warn(
+            { workers: workers().map((w) => w.id) },
+            "Workers still running after shutdown_timeout: killing them",
+          );
+          workers().forEach((w) => w.kill("SIGKILL"));
+        },
         config.shutdown_timeout * 1000 + SHUTDOWN_MARGIN_MS,
       ).unref();
     };

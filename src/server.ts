@@ -35,6 +35,9 @@ import { sendersByTenant } from "./walletConnect/senders.js";
 import { WalletConnectService } from "./walletConnect/service.js";
 import { readWalletConnectSettings } from "./walletConnect/settings.js";
 
+/** After the drain, how long closing the pushkins, their connections and the registry may take. */
+const CLOSE_GRACE_MS = 2500;
+
 /** How often credentials that can expire without a push noticing (APNs certificates) are looked at again. */
 const CREDENTIAL_CHECK_MS = 60 * 60_000;
 
@@ -162,7 +165,11 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       }
       clearInterval(credentialCheck);
       pressure.stop();
-      await closeAll(servers, pushkins, pushRelay, walletConnect);
+      const closedInTime = await Promise.race([
+        closeAll(servers, pushkins, pushRelay, walletConnect).then(() => true),
+        sleep(CLOSE_GRACE_MS).then(() => false),
+      ]);
+      if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);
       log.info("Shut down");
     })());
 

@@ -75,5 +75,20 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  exitIfStillRunning(log, 0);
   return 0;
+}
+
+/** After shutdown, how long the process may take to end by itself before it is ended. */
+const EXIT_GRACE_MS = 1000;
+
+/**
+ * Nothing should keep the process alive once Herald has shut down. If something does (a provider's socket Node failed
+ * to close), a stopped gateway must still not linger: it exits, saying what was left open.
+ */
+function exitIfStillRunning(log: Logger, code: number): void {
+  setTimeout(() => {
+    log.warn({ resources: process.getActiveResourcesInfo() }, "Still running after shutdown: exiting");
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
 }

@@ -35,13 +35,24 @@ export interface Http1Response {
   body: Buffer;
 }
 
+/** How long a proxy may take to open a tunnel. */
+const TUNNEL_TIMEOUT_MS = 10_000;
+
 /** An https agent whose connections go through a CONNECT tunnel. */
 class TunnelingAgent extends HttpsAgent {
+  /** Aborted by destroy(): a tunnel still being opened is given up. */
+  private readonly closing = new AbortController();
+
   constructor(
     private readonly proxy: ProxyConfig,
     options: ConstructorParameters<typeof HttpsAgent>[0],
   ) {
     super(options);
+  }
+
+  override destroy(): void {
+    this.closing.abort();
+    super.destroy();
   }
 
   override createConnection(
@@ -50,7 +61,8 @@ class TunnelingAgent extends HttpsAgent {
   ): Duplex | undefined {
     const pinned = (options as PinnedOptions).pinnedAddress;
     const target = { host: pinned ?? options.host ?? "localhost", port: Number(options.port ?? 443) };
-    openTunnel(this.proxy, target).then(
+    const giveUp = AbortSignal.any([this.closing.signal, AbortSignal.timeout(TUNNEL_TIMEOUT_MS)]);
+    openTunnel(this.proxy, target, giveUp).then(
       (socket) => callback?.(null, connectTls({ ...(options as ConnectionOptions), socket })),
       (error: unknown) => callback?.(error as Error, undefined as unknown as Duplex),
     );

@@ -21,7 +21,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from "node:http2";
-import { connect as connectTls } from "node:tls";
+import { connect as connectTls, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { ProxyConfig } from "../config/proxy.js";
 import { wireHeaders } from "./http2Headers.js";
@@ -100,6 +100,10 @@ export class Http2Origin {
   private connecting: Promise<Connection> | undefined;
   private closed = false;
   private readonly open = new Set<ClientHttp2Session>();
+  /** Every socket of a session, so that close() can end them: Node leaves a still-connecting one open. */
+  private readonly sockets = new Set<TLSSocket>();
+  /** Aborted by close(): a connection attempt (a tunnel, a handshake) stops waiting. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: Http2OriginOptions) {}
 
@@ -116,14 +120,23 @@ export class Http2Origin {
     }
   }
 
-  /** Closes the connection gracefully: streams in flight may finish for up to `graceMs`. */
+  /**
+   * Closes the connection gracefully: streams in flight may finish for up to `graceMs`. A connection still being
+   * made (a TCP connect, a TLS handshake, a proxy's CONNECT) is given up at once. Whatever state a connection is in,
+   * its socket is gone when this resolves.
+   */
   async close(graceMs = 2000): Promise<void> {
     this.closed = true;
+    this.closing.abort();
     const sessions = [...this.open].filter((session) => !session.destroyed);
     await Promise.all(
       sessions.map(
         (session) =>
           new Promise<void>((resolve) => {
+            if (session.connecting) {
+              session.destroy();
+              return resolve();
+            }
             // Resolved by the timer too: a session may be gone without its close callback ever being called.
             const timer = setTimeout(() => {
               session.destroy();
@@ -136,6 +149,8 @@ export class Http2Origin {
           }),
       ),
     );
+    // Node does not end the socket of a session closed, then destroyed, before its handshake completed.
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** A connection with a free stream, counted as taken. */
@@ -170,14 +185,20 @@ export class Http2Origin {
     const url = new URL(origin);
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const port = Number(url.port || 443);
-    const timeout = AbortSignal.timeout(this.options.connectTimeoutMs ?? 10_000);
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    const timeout = AbortSignal.any([AbortSignal.timeout(connectTimeoutMs), this.closing.signal]);
     const tls = { ca, cert, key, servername: isIp(host) ? undefined : host, ALPNProtocols: ["h2"] };
 
     const tunnel = proxy ? await openTunnel(proxy, { host, port }, timeout) : undefined;
     const session = connectHttp2(origin, {
       ...tls,
       settings: { enablePush: false },
-      ...(tunnel ? { createConnection: () => connectTls({ ...tls, socket: tunnel }) } : {}),
+      createConnection: () => {
+        const socket = connectTls({ ...tls, ...(tunnel ? { socket: tunnel } : { host, port }) });
+        this.sockets.add(socket);
+        socket.once("close", () => this.sockets.delete(socket));
+        return socket;
+      },
     });
     this.open.add(session);
     // At once, not after the handshake: a session that never connects must not stay in `open` for good.
@@ -190,7 +211,8 @@ export class Http2Origin {
         session.destroy();
         reject(new TemporaryFailure(`cannot connect to ${origin}: ${messageOf(error)}`, { cause: error }));
       };
-      const onTimeout = () => fail(new Error(`no answer within ${this.options.connectTimeoutMs ?? 10_000} ms`));
+      const onTimeout = () =>
+        fail(new Error(this.closed ? "shutting down" : `no answer within ${connectTimeoutMs} ms`));
       timeout.addEventListener("abort", onTimeout, { once: true });
       session.once("error", fail);
       // The server's first SETTINGS tells how many streams it allows; nothing is sent before it arrives.
