@@ -170,12 +170,56 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
   });
 });
 
-describe("YAML as Sygnal reads it (YAML 1.1)", () => {
+describe("YAML as Sygnal reads it (YAML 1.1, as PyYAML's safe_load)", () => {
   test("yes/no and on/off are booleans", () => {
     const { config } = load(`metrics: {prometheus: {enabled: yes}}\nlog: {access: {x_forwarded_for: on}}\n${APPS}`);
     assert.equal(config.metrics.prometheus.enabled, true);
     assert.equal(config.log.access.x_forwarded_for, true);
     assert.equal(load(`dead_token_cache: {enabled: no}\n${APPS}`).config.dead_token_cache.enabled, false);
+  });
+  test("y and n are strings, not booleans", () => {
+    assert.deepEqual(problemsOf(`log: {access: {x_forwarded_for: y}}\n${APPS}`), [
+      'log.access.x_forwarded_for: expected true or false, found string "y"',
+    ]);
+  });
+  test("a key id with a leading zero is a string, quoted or not", () => {
+    for (const keyId of ["0123456789", "'0123456789'"]) {
+      const { config } = load(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: ${keyId}, team_id: T, topic: t}\n`);
+      assert.equal(config.apps.a!.key_id, "0123456789");
+    }
+  });
+  test("number-like values that are strings to PyYAML are strings: 1e5, 2E10, 12345E6789", () => {
+    const { config } = load(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: 1e5, team_id: 2E10, topic: 12345E6789}\n`);
+    assert.deepEqual(
+      [config.apps.a!.key_id, config.apps.a!.team_id, config.apps.a!.topic],
+      ["1e5", "2E10", "12345E6789"],
+    );
+  });
+  test("a key id that is a number to PyYAML is refused, as Sygnal refuses it, saying to quote it", () => {
+    assert.deepEqual(problemsOf(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: 1234567890, team_id: T}\n`), [
+      "apps.a.key_id: expected a string, found number 1234567890 (write it in quotes to make it a string)",
+    ]);
+  });
+  test("a repeated key: the last one wins", () => {
+    const { config } = load(`http:\n  port: 5001\nhttp:\n  port: 5002\n${APPS}`);
+    assert.equal(config.http.port, 5002);
+    assert.deepEqual(config.http.bind_addresses, ["127.0.0.1"], "the first http section is gone, as in PyYAML");
+  });
+  test("merge keys share settings between apps; the app's own keys win", () => {
+    const { config, warnings } = load(`apps:
+  com.example.a: &fcm
+    type: gcm
+    api_version: v1
+    project_id: p
+    service_account_file: sa.json
+  com.example.b:
+    <<: *fcm
+    project_id: q
+`);
+    assert.deepEqual(warnings, []);
+    assert.equal(config.apps["com.example.b"]!.type, "gcm");
+    assert.equal(config.apps["com.example.b"]!.project_id, "q");
+    assert.equal(config.apps["com.example.a"]!.project_id, "p");
   });
 });
 
