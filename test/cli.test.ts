@@ -70,6 +70,18 @@ describe("herald check-config", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /apps\."com\.example\.spqr": this test pushkin was told to fail at setup/);
   });
+  test("says api_version: v1 is missing when an app has FCM v1's keys without it", async () => {
+    const run = await herald([
+      "check-config",
+      "--config",
+      configFile("apps:\n  im.example.android: {type: gcm, project_id: p, service_account_file: sa.json}\n"),
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /apps\."im\.example\.android": No API key set in config \(api_version is not set, .*: add api_version: v1\)/,
+    );
+  });
   test("exits 1 when a pushkin type is neither built in nor a loadable module", async () => {
     const run = await herald(["check-config", "--config", configFile("apps:\n  a:\n    type: ./missing-pushkin.js\n")]);
     assert.equal(run.code, 1);

@@ -98,7 +98,7 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
       `http: {bind_addresses: 127.0.0.1}\n${APPS}`,
       /^http\.bind_addresses: expected a list/,
     ],
-    ["no apps", "http: {port: 5000}\n", /^apps: required key is missing$/],
+    ["no apps", "http: {port: 5000}\n", /^apps: no apps are configured: add at least one app under 'apps'$/],
     ["empty apps", "apps: {}\n", /^apps: no apps are configured/],
     [
       "an app without a type",
@@ -221,6 +221,102 @@ describe("YAML as Sygnal reads it (YAML 1.1, as PyYAML's safe_load)", () => {
     assert.equal(config.apps["com.example.b"]!.project_id, "q");
     assert.equal(config.apps["com.example.a"]!.project_id, "p");
   });
+});
+
+describe("an empty key (YAML null), as Sygnal reads it", () => {
+  const defaults = load(APPS).config;
+  const emptySections: [string, string][] = [
+    ["log", "log:\n"],
+    ["log.setup", "log:\n  setup:\n"],
+    ["log.access", "log:\n  access:\n    # x_forwarded_for: true\n"],
+    ["http", "http:\n"],
+    ["metrics", "metrics:\n"],
+    ["metrics.prometheus", "metrics:\n  prometheus:\n"],
+    ["metrics.sentry", "metrics:\n  sentry:\n"],
+    ["metrics.opentracing", "metrics:\n  opentracing:\n"],
+    ["metrics.opentracing.jaeger", "metrics:\n  opentracing:\n    jaeger:\n"],
+  ];
+  for (const [section, yaml] of emptySections) {
+    test(`an empty ${section} section takes its defaults`, () => {
+      const { config, warnings } = load(`${yaml}${APPS}`);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(config, defaults);
+    });
+  }
+  test("an empty proxy: HTTPS_PROXY is used, as when there is no proxy key", () => {
+    const { config } = load(`proxy:\n${APPS}`, { HTTPS_PROXY: "http://proxy.internal:3128" });
+    assert.equal(config.proxy?.host, "proxy.internal");
+    assert.equal(load(`proxy:\n${APPS}`).config.proxy, undefined);
+  });
+  test("the keys Sygnal reads as their default when empty take it: switches, the metrics port, tracing's name", () => {
+    const { config } = load(`log:
+  access:
+    x_forwarded_for:
+metrics:
+  prometheus:
+    enabled:
+    port:
+  opentracing:
+    enabled:
+    service_name:
+  sentry:
+    enabled:
+    dsn:
+${APPS}`);
+    assert.deepEqual(config, defaults);
+  });
+  test("an empty metrics.prometheus.address is every interface, as in Sygnal", () => {
+    assert.equal(
+      load(`metrics: {prometheus: {enabled: true, address: }}\n${APPS}`).config.metrics.prometheus.address,
+      undefined,
+    );
+  });
+  test("an app's empty section takes its default: fcm_options, circuit_breaker", () => {
+    const { config } = load(`apps:
+  g:
+    type: gcm
+    api_version: v1
+    project_id: p
+    service_account_file: sa.json
+    fcm_options:
+    circuit_breaker:
+`);
+    assert.deepEqual(config.apps.g!.fcm_options, {});
+    assert.equal("circuit_breaker" in config.apps.g!, false);
+  });
+  test("an FCM v1 app's empty api_key, which Sygnal does not read with v1, is not checked", () => {
+    const { config } = load(
+      "apps:\n  g:\n    type: gcm\n    api_version: v1\n    api_key:\n    project_id: p\n    service_account_file: sa.json\n",
+    );
+    assert.equal(config.apps.g!.api_key, null);
+  });
+  test("a legacy FCM app's empty service_account_file, which Sygnal does not read without v1, is not checked", () => {
+    assert.doesNotThrow(() => load("apps:\n  g: {type: gcm, api_key: K, service_account_file: }\n"));
+  });
+  test("an empty value Sygnal refuses is refused, naming the key and the fix", () => {
+    assert.deepEqual(problemsOf(`http:\n  port:\n${APPS}`), [
+      "http.port: expected an integer, found null (the key has no value: give it one, or remove the line)",
+    ]);
+    assert.deepEqual(problemsOf("apps:\n  a:\n    type: apns\n    keyfile: k.p8\n    send_badge_counts:\n"), [
+      "apps.a.send_badge_counts: expected true or false, found null (the key has no value: give it one, or remove the line)",
+    ]);
+    assert.deepEqual(problemsOf("apps:\n  g: {type: gcm, api_key: }\n"), [
+      "apps.g.api_key: expected a string, found null (the key has no value: give it one, or remove the line)",
+    ]);
+  });
+  const noApps: [string, string][] = [
+    ["no apps key", "http: {port: 5000}\n"],
+    ["an empty apps", "apps:\n"],
+    ["apps: {}", "apps: {}\n"],
+    ["every app commented out", "apps:\n  # com.example.app:\n  #   type: gcm\n"],
+    ["an empty file", ""],
+    ["an empty push_relay (which is as none)", "push_relay:\napps:\n"],
+  ];
+  for (const [name, yaml] of noApps) {
+    test(`${name}: no apps are configured, and the fix`, () => {
+      assert.deepEqual(problemsOf(yaml), ["apps: no apps are configured: add at least one app under 'apps'"]);
+    });
+  }
 });
 
 describe("proxy", () => {

@@ -170,6 +170,11 @@ function found(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** A key written with no value is YAML's null: say so, and how to fix it. */
+function emptyHint(value: unknown): string {
+  return value === null ? " (the key has no value: give it one, or remove the line)" : "";
+}
+
 const YAML_TYPES: Record<string, string> = {
   object: "a mapping",
   array: "a list",
@@ -185,8 +190,10 @@ function describe(error: ErrorObject): string {
   const custom = error.parentSchema?.["x-message"];
   const where = keyPath(error.instancePath);
   switch (error.keyword) {
-    case "required":
-      return `${keyPath(error.instancePath, String(params.missingProperty))}: required key is missing`;
+    case "required": {
+      const key = keyPath(error.instancePath, String(params.missingProperty));
+      return `${key}: ${typeof custom === "string" ? custom : "required key is missing"}`;
+    }
     case "type": {
       const types = String(params.type)
         .split(",")
@@ -195,10 +202,10 @@ function describe(error: ErrorObject): string {
         types.includes("a string") && ["number", "boolean"].includes(typeof error.data)
           ? " (write it in quotes to make it a string)"
           : "";
-      return `${where}: expected ${types.join(" or ")}, found ${found(error.data)}${quote}`;
+      return `${where}: expected ${types.join(" or ")}, found ${found(error.data)}${emptyHint(error.data)}${quote}`;
     }
     case "enum":
-      return `${where}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${found(error.data)}`;
+      return `${where}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${found(error.data)}${emptyHint(error.data)}`;
     case "minProperties":
       return typeof custom === "string" ? `${where}: ${custom}` : `${where}: must not be empty`;
     case "pattern":
