@@ -319,6 +319,40 @@ ${APPS}`);
   }
 });
 
+describe("two listeners on one port are refused when the config is read, naming both keys", () => {
+  const clash = (yaml: string) => problemsOf(`${yaml}${APPS}`);
+  test("metrics.prometheus.port equal to http.port on the same interface", () => {
+    assert.deepEqual(clash("http: {port: 5000}\nmetrics: {prometheus: {enabled: true, port: 5000}}\n"), [
+      "http.port and metrics.prometheus.port (both 5000): http.bind_addresses[0] ('127.0.0.1') and metrics.prometheus.address ('127.0.0.1') would listen on the same port of the same interface: give metrics.prometheus.port a port of its own",
+    ]);
+  });
+  test("an interface covered by a wildcard: 0.0.0.0 covers IPv4, :: and an empty address cover all", () => {
+    const cases = [
+      "http: {bind_addresses: ['0.0.0.0'], port: 8000}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {bind_addresses: ['::'], port: 8000}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {bind_addresses: ['::1'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: ''}}\n",
+      "http: {bind_addresses: ['0.0.0.0', '::'], port: 8000}\n",
+      "http: {bind_addresses: ['127.0.0.1', '127.0.0.1']}\n",
+    ];
+    for (const yaml of cases) assert.equal(clash(yaml).length, 1, yaml);
+    assert.match(
+      clash(cases[4]!)[0]!,
+      /^http\.port \(5000\): http\.bind_addresses\[0\] \('127\.0\.0\.1'\) and http\.bind_addresses\[1\] \('127\.0\.0\.1'\) .*: list each interface once in http\.bind_addresses$/,
+    );
+  });
+  test("no clash: other interfaces, other ports, port 0, or the metrics listener off", () => {
+    for (const yaml of [
+      "http: {bind_addresses: ['127.0.0.1'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: '127.0.0.2'}}\n",
+      "http: {bind_addresses: ['0.0.0.0'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: '::1'}}\n",
+      "http: {port: 8001}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {port: 0}\nmetrics: {prometheus: {enabled: true, port: 0}}\n",
+      "http: {port: 8000}\nmetrics: {prometheus: {enabled: false}}\n",
+    ]) {
+      assert.doesNotThrow(() => load(`${yaml}${APPS}`), yaml);
+    }
+  });
+});
+
 describe("proxy", () => {
   test("from the config, with credentials kept out of what is shown", () => {
     const { config } = load(`proxy: 'http://bob:secretsquirrel@example.org:8080'\n${APPS}`);

@@ -14,6 +14,7 @@ import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
 import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
+import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 
 export class ConfigError extends Error {
@@ -72,6 +73,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       warnings.push(`'${legacy}': Herald, like Sygnal since 0.10, keeps no database; the key is ignored`);
   }
   if (problems.length > 0) throw new ConfigError(path, problems);
+  const clashes = listenerClashes(raw as unknown as ListenerConfig);
+  if (clashes.length > 0) throw new ConfigError(path, clashes);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
   if (metrics.opentracing?.enabled === true)
