@@ -70,6 +70,14 @@ describe("herald check-config", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /apps\."com\.example\.spqr": this test pushkin was told to fail at setup/);
   });
+  test("says type: gcm is meant when an app has type: fcm", async () => {
+    const run = await herald(["check-config", "--config", configFile("apps:\n  im.example.android:\n    type: fcm\n")]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /apps\."im\.example\.android": type 'fcm' is not a built-in pushkin: did you mean type: gcm\?/,
+    );
+  });
   test("says api_version: v1 is missing when an app has FCM v1's keys without it", async () => {
     const run = await herald([
       "check-config",
