@@ -7,7 +7,7 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
+import { writeYaml } from "../src/config/yaml.js";
 import type { FaultMix } from "../src/sandbox/apns.js";
 import type { Provider, SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
 
@@ -70,7 +70,7 @@ export async function startHerald(
 ): Promise<RunningHerald> {
   const port = await freePort();
   const http = { ...(config.http as Record<string, unknown> | undefined), bind_addresses: ["127.0.0.1"], port };
-  writeFileSync(configPath, stringify({ ...config, http }));
+  writeFileSync(configPath, writeYaml({ ...config, http }));
   const child = track(
     spawn(process.execPath, [...nodeArgs, HERALD_MAIN, "serve", "--config", configPath], {
       stdio: ["ignore", "ignore", "pipe"],

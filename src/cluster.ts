@@ -13,6 +13,7 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Logger } from "pino";
 import type { HeraldConfig } from "./config/types.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
+import { METRICS_LISTENER_KEYS } from "./config/listeners.js";
 import { listen } from "./core/listen.js";
 
 /** What a worker tells the primary. */
@@ -100,7 +101,7 @@ async function serveAggregatedMetrics(config: HeraldConfig, log: Logger) {
     contentType: aggregator.contentType,
     metrics: () => aggregator.clusterMetrics(),
   });
-  await listen(server, config.metrics.prometheus.port, config.metrics.prometheus.address);
+  await listen(server, config.metrics.prometheus.port, config.metrics.prometheus.address, METRICS_LISTENER_KEYS);
   const { address, port } = server.address() as AddressInfo;
   log.info({ address, port }, "Serving Prometheus metrics of every worker");
   return server;

@@ -28,6 +28,7 @@ import { loadPushkins } from "./pushkins/load.js";
 import { pushRelayMetrics } from "./pushRelay/metrics.js";
 import { PushRelaySender } from "./pushRelay/sender.js";
 import { readPushRelaySettings } from "./pushRelay/settings.js";
+import { HTTP_LISTENER_KEYS, METRICS_LISTENER_KEYS } from "./config/listeners.js";
 import { listen } from "./core/listen.js";
 import { openStore, StoreOpenError } from "./store/index.js";
 import { walletConnectMetrics } from "./walletConnect/metrics.js";
@@ -126,12 +127,17 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
         void handler(req, res);
       }, log);
       servers.push(server);
-      await listen(server, config.http.port, address);
+      await listen(server, config.http.port, address, HTTP_LISTENER_KEYS);
     }
     const metricsServer = serveMetrics ? createMetricsServer(metrics.registry) : undefined;
     if (metricsServer) {
       servers.push(metricsServer);
-      await listen(metricsServer, config.metrics.prometheus.port, config.metrics.prometheus.address);
+      await listen(
+        metricsServer,
+        config.metrics.prometheus.port,
+        config.metrics.prometheus.address,
+        METRICS_LISTENER_KEYS,
+      );
     }
   } catch (error) {
     clearInterval(credentialCheck);

@@ -70,6 +70,26 @@ describe("herald check-config", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /apps\."com\.example\.spqr": this test pushkin was told to fail at setup/);
   });
+  test("says type: gcm is meant when an app has type: fcm", async () => {
+    const run = await herald(["check-config", "--config", configFile("apps:\n  im.example.android:\n    type: fcm\n")]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /apps\."im\.example\.android": type 'fcm' is not a built-in pushkin: did you mean type: gcm\?/,
+    );
+  });
+  test("says api_version: v1 is missing when an app has FCM v1's keys without it", async () => {
+    const run = await herald([
+      "check-config",
+      "--config",
+      configFile("apps:\n  im.example.android: {type: gcm, project_id: p, service_account_file: sa.json}\n"),
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /apps\."im\.example\.android": No API key set in config \(api_version is not set, .*: add api_version: v1\)/,
+    );
+  });
   test("exits 1 when a pushkin type is neither built in nor a loadable module", async () => {
     const run = await herald(["check-config", "--config", configFile("apps:\n  a:\n    type: ./missing-pushkin.js\n")]);
     assert.equal(run.code, 1);
@@ -93,7 +113,38 @@ describe("herald serve", () => {
     const { port } = taken.address() as AddressInfo;
     const run = await herald(["serve", "--config", configFile(`http: {port: ${port}}\n${GOOD}`)]);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /Start-up failed: listen EADDRINUSE/);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `Start-up failed: http\\.port: cannot listen on 127\\.0\\.0\\.1 port ${port}: EADDRINUSE, the port is already in use .*: choose another http\\.port, or stop what holds the port`,
+      ),
+    );
+  });
+  test("exits 1 when the metrics port is taken, naming metrics.prometheus.port", async (t) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    t.after(() => taken.close());
+    const { port } = taken.address() as AddressInfo;
+    const metrics = `metrics: {prometheus: {enabled: true, address: 127.0.0.1, port: ${port}}}\n`;
+    const run = await herald(["serve", "--config", configFile(`http: {port: 0}\n${metrics}${GOOD}`)]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /Start-up failed: metrics\.prometheus\.port: cannot listen on 127\.0\.0\.1 port \d+: EADDRINUSE/,
+    );
+  });
+  test("refuses, before listening, a metrics port equal to http.port, naming both keys", async () => {
+    const file = configFile(`http: {port: 5999}\nmetrics: {prometheus: {enabled: true, port: 5999}}\n${GOOD}`);
+    for (const command of ["serve", "check-config"]) {
+      const run = await herald([command, "--config", file]);
+      assert.equal(run.code, 1, command);
+      assert.match(
+        run.stderr,
+        /- http\.port and metrics\.prometheus\.port \(both 5999\): .*: give metrics\.prometheus\.port a port of its own/,
+        command,
+      );
+      assert.doesNotMatch(run.stdout, /EADDRINUSE/, command);
+    }
   });
   test("finishes a request in flight on SIGTERM, then exits 0", async (t) => {
     const server = await startServe(t);

@@ -98,7 +98,7 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
       `http: {bind_addresses: 127.0.0.1}\n${APPS}`,
       /^http\.bind_addresses: expected a list/,
     ],
-    ["no apps", "http: {port: 5000}\n", /^apps: required key is missing$/],
+    ["no apps", "http: {port: 5000}\n", /^apps: no apps are configured: add at least one app under 'apps'$/],
     ["empty apps", "apps: {}\n", /^apps: no apps are configured/],
     [
       "an app without a type",
@@ -170,12 +170,186 @@ describe("errors stop start-up, naming the key, the expectation and what was fou
   });
 });
 
-describe("YAML as Sygnal reads it (YAML 1.1)", () => {
+describe("YAML as Sygnal reads it (YAML 1.1, as PyYAML's safe_load)", () => {
   test("yes/no and on/off are booleans", () => {
     const { config } = load(`metrics: {prometheus: {enabled: yes}}\nlog: {access: {x_forwarded_for: on}}\n${APPS}`);
     assert.equal(config.metrics.prometheus.enabled, true);
     assert.equal(config.log.access.x_forwarded_for, true);
     assert.equal(load(`dead_token_cache: {enabled: no}\n${APPS}`).config.dead_token_cache.enabled, false);
+  });
+  test("y and n are strings, not booleans", () => {
+    assert.deepEqual(problemsOf(`log: {access: {x_forwarded_for: y}}\n${APPS}`), [
+      'log.access.x_forwarded_for: expected true or false, found string "y"',
+    ]);
+  });
+  test("a key id with a leading zero is a string, quoted or not", () => {
+    for (const keyId of ["0123456789", "'0123456789'"]) {
+      const { config } = load(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: ${keyId}, team_id: T, topic: t}\n`);
+      assert.equal(config.apps.a!.key_id, "0123456789");
+    }
+  });
+  test("number-like values that are strings to PyYAML are strings: 1e5, 2E10, 12345E6789", () => {
+    const { config } = load(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: 1e5, team_id: 2E10, topic: 12345E6789}\n`);
+    assert.deepEqual(
+      [config.apps.a!.key_id, config.apps.a!.team_id, config.apps.a!.topic],
+      ["1e5", "2E10", "12345E6789"],
+    );
+  });
+  test("a key id that is a number to PyYAML is refused, as Sygnal refuses it, saying to quote it", () => {
+    assert.deepEqual(problemsOf(`apps:\n  a: {type: apns, keyfile: k.p8, key_id: 1234567890, team_id: T}\n`), [
+      "apps.a.key_id: expected a string, found number 1234567890 (write it in quotes to make it a string)",
+    ]);
+  });
+  test("a repeated key: the last one wins", () => {
+    const { config } = load(`http:\n  port: 5001\nhttp:\n  port: 5002\n${APPS}`);
+    assert.equal(config.http.port, 5002);
+    assert.deepEqual(config.http.bind_addresses, ["127.0.0.1"], "the first http section is gone, as in PyYAML");
+  });
+  test("merge keys share settings between apps; the app's own keys win", () => {
+    const { config, warnings } = load(`apps:
+  com.example.a: &fcm
+    type: gcm
+    api_version: v1
+    project_id: p
+    service_account_file: sa.json
+  com.example.b:
+    <<: *fcm
+    project_id: q
+`);
+    assert.deepEqual(warnings, []);
+    assert.equal(config.apps["com.example.b"]!.type, "gcm");
+    assert.equal(config.apps["com.example.b"]!.project_id, "q");
+    assert.equal(config.apps["com.example.a"]!.project_id, "p");
+  });
+});
+
+describe("an empty key (YAML null), as Sygnal reads it", () => {
+  const defaults = load(APPS).config;
+  const emptySections: [string, string][] = [
+    ["log", "log:\n"],
+    ["log.setup", "log:\n  setup:\n"],
+    ["log.access", "log:\n  access:\n    # x_forwarded_for: true\n"],
+    ["http", "http:\n"],
+    ["metrics", "metrics:\n"],
+    ["metrics.prometheus", "metrics:\n  prometheus:\n"],
+    ["metrics.sentry", "metrics:\n  sentry:\n"],
+    ["metrics.opentracing", "metrics:\n  opentracing:\n"],
+    ["metrics.opentracing.jaeger", "metrics:\n  opentracing:\n    jaeger:\n"],
+  ];
+  for (const [section, yaml] of emptySections) {
+    test(`an empty ${section} section takes its defaults`, () => {
+      const { config, warnings } = load(`${yaml}${APPS}`);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(config, defaults);
+    });
+  }
+  test("an empty proxy: HTTPS_PROXY is used, as when there is no proxy key", () => {
+    const { config } = load(`proxy:\n${APPS}`, { HTTPS_PROXY: "http://proxy.internal:3128" });
+    assert.equal(config.proxy?.host, "proxy.internal");
+    assert.equal(load(`proxy:\n${APPS}`).config.proxy, undefined);
+  });
+  test("the keys Sygnal reads as their default when empty take it: switches, the metrics port, tracing's name", () => {
+    const { config } = load(`log:
+  access:
+    x_forwarded_for:
+metrics:
+  prometheus:
+    enabled:
+    port:
+  opentracing:
+    enabled:
+    service_name:
+  sentry:
+    enabled:
+    dsn:
+${APPS}`);
+    assert.deepEqual(config, defaults);
+  });
+  test("an empty metrics.prometheus.address is every interface, as in Sygnal", () => {
+    assert.equal(
+      load(`metrics: {prometheus: {enabled: true, address: }}\n${APPS}`).config.metrics.prometheus.address,
+      undefined,
+    );
+  });
+  test("an app's empty section takes its default: fcm_options, circuit_breaker", () => {
+    const { config } = load(`apps:
+  g:
+    type: gcm
+    api_version: v1
+    project_id: p
+    service_account_file: sa.json
+    fcm_options:
+    circuit_breaker:
+`);
+    assert.deepEqual(config.apps.g!.fcm_options, {});
+    assert.equal("circuit_breaker" in config.apps.g!, false);
+  });
+  test("an FCM v1 app's empty api_key, which Sygnal does not read with v1, is not checked", () => {
+    const { config } = load(
+      "apps:\n  g:\n    type: gcm\n    api_version: v1\n    api_key:\n    project_id: p\n    service_account_file: sa.json\n",
+    );
+    assert.equal(config.apps.g!.api_key, null);
+  });
+  test("a legacy FCM app's empty service_account_file, which Sygnal does not read without v1, is not checked", () => {
+    assert.doesNotThrow(() => load("apps:\n  g: {type: gcm, api_key: K, service_account_file: }\n"));
+  });
+  test("an empty value Sygnal refuses is refused, naming the key and the fix", () => {
+    assert.deepEqual(problemsOf(`http:\n  port:\n${APPS}`), [
+      "http.port: expected an integer, found null (the key has no value: give it one, or remove the line)",
+    ]);
+    assert.deepEqual(problemsOf("apps:\n  a:\n    type: apns\n    keyfile: k.p8\n    send_badge_counts:\n"), [
+      "apps.a.send_badge_counts: expected true or false, found null (the key has no value: give it one, or remove the line)",
+    ]);
+    assert.deepEqual(problemsOf("apps:\n  g: {type: gcm, api_key: }\n"), [
+      "apps.g.api_key: expected a string, found null (the key has no value: give it one, or remove the line)",
+    ]);
+  });
+  const noApps: [string, string][] = [
+    ["no apps key", "http: {port: 5000}\n"],
+    ["an empty apps", "apps:\n"],
+    ["apps: {}", "apps: {}\n"],
+    ["every app commented out", "apps:\n  # com.example.app:\n  #   type: gcm\n"],
+    ["an empty file", ""],
+    ["an empty push_relay (which is as none)", "push_relay:\napps:\n"],
+  ];
+  for (const [name, yaml] of noApps) {
+    test(`${name}: no apps are configured, and the fix`, () => {
+      assert.deepEqual(problemsOf(yaml), ["apps: no apps are configured: add at least one app under 'apps'"]);
+    });
+  }
+});
+
+describe("two listeners on one port are refused when the config is read, naming both keys", () => {
+  const clash = (yaml: string) => problemsOf(`${yaml}${APPS}`);
+  test("metrics.prometheus.port equal to http.port on the same interface", () => {
+    assert.deepEqual(clash("http: {port: 5000}\nmetrics: {prometheus: {enabled: true, port: 5000}}\n"), [
+      "http.port and metrics.prometheus.port (both 5000): http.bind_addresses[0] ('127.0.0.1') and metrics.prometheus.address ('127.0.0.1') would listen on the same port of the same interface: give metrics.prometheus.port a port of its own",
+    ]);
+  });
+  test("an interface covered by a wildcard: 0.0.0.0 covers IPv4, :: and an empty address cover all", () => {
+    const cases = [
+      "http: {bind_addresses: ['0.0.0.0'], port: 8000}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {bind_addresses: ['::'], port: 8000}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {bind_addresses: ['::1'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: ''}}\n",
+      "http: {bind_addresses: ['0.0.0.0', '::'], port: 8000}\n",
+      "http: {bind_addresses: ['127.0.0.1', '127.0.0.1']}\n",
+    ];
+    for (const yaml of cases) assert.equal(clash(yaml).length, 1, yaml);
+    assert.match(
+      clash(cases[4]!)[0]!,
+      /^http\.port \(5000\): http\.bind_addresses\[0\] \('127\.0\.0\.1'\) and http\.bind_addresses\[1\] \('127\.0\.0\.1'\) .*: list each interface once in http\.bind_addresses$/,
+    );
+  });
+  test("no clash: other interfaces, other ports, port 0, or the metrics listener off", () => {
+    for (const yaml of [
+      "http: {bind_addresses: ['127.0.0.1'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: '127.0.0.2'}}\n",
+      "http: {bind_addresses: ['0.0.0.0'], port: 8000}\nmetrics: {prometheus: {enabled: true, address: '::1'}}\n",
+      "http: {port: 8001}\nmetrics: {prometheus: {enabled: true}}\n",
+      "http: {port: 0}\nmetrics: {prometheus: {enabled: true, port: 0}}\n",
+      "http: {port: 8000}\nmetrics: {prometheus: {enabled: false}}\n",
+    ]) {
+      assert.doesNotThrow(() => load(`${yaml}${APPS}`), yaml);
+    }
   });
 });
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { stringify } from "yaml";
+import { writeYaml } from "../src/config/yaml.js";
 import { after, before, describe, test } from "node:test";
 import type { Device, Notification } from "../src/core/notification.js";
 import { CredentialFailure, type DispatchContext } from "../src/core/pushkin.js";
@@ -137,7 +137,7 @@ describe("credential problems", () => {
     const app = apns.certApp({ certfile });
 
     const config = join(dirname(certfile), "sygnal.yaml");
-    writeFileSync(config, stringify({ apps: { [APNS]: app } }));
+    writeFileSync(config, writeYaml({ apps: { [APNS]: app } }));
     const run = await runHerald(["check-config", "--config", config]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /apps\."com\.example\.apns": the APNs certificate expired on .*; to fix: renew/);

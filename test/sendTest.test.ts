@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
-import { stringify } from "yaml";
+import { writeYaml } from "../src/config/yaml.js";
 import { SANDBOX_APPS, startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import { runHerald } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
@@ -23,7 +23,7 @@ describe("herald send-test", () => {
     sandbox = await startSandbox();
     const apps = sandbox.apps();
     const { allowed_endpoints: _, ...unlisted } = apps[SANDBOX_APPS.webpush]!;
-    writeFileSync(config, stringify({ request_deadline: 3, apps: { ...apps, [UNLISTED]: unlisted } }));
+    writeFileSync(config, writeYaml({ request_deadline: 3, apps: { ...apps, [UNLISTED]: unlisted } }));
   });
   after(() => sandbox.close());
   afterEach(() => {

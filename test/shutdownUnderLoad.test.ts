@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { stringify } from "yaml";
+import { writeYaml } from "../src/config/yaml.js";
 import { SANDBOX_APPS, startSandbox } from "../src/sandbox/index.js";
 import { spawnHerald } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
@@ -53,7 +53,7 @@ test(
     const config = join(tempDir(t, "herald-sigterm-"), "sygnal.yaml");
     writeFileSync(
       config,
-      stringify({ http: { port: 0 }, log: { level: "info" }, shutdown_timeout: 20, apps: sandbox.apps() }),
+      writeYaml({ http: { port: 0 }, log: { level: "info" }, shutdown_timeout: 20, apps: sandbox.apps() }),
     );
     const herald = spawnHerald(t, ["serve", "--config", config]);
     const output = () => herald.stdout();

@@ -9,7 +9,7 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { writeYaml } from "../config/yaml.js";
 import { parseConfig } from "../config/load.js";
 import { createLogger } from "../observability/logger.js";
 import type { ReceivedPush } from "../sandbox/apns.js";
@@ -35,7 +35,7 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
   const port = options.port ?? 5000;
   const configPath = join(sandbox.dir, "sygnal.yaml");
   const relay = generateKeyPairSync("ed25519");
-  const yaml = stringify({
+  const yaml = writeYaml({
     http: { bind_addresses: ["127.0.0.1"], port },
     log: { level: "warn" },
     apps: sandbox.apps(),

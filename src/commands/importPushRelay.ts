@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { stringify } from "yaml";
+import { writeYaml } from "../config/yaml.js";
 import { ConfigError, parseConfig } from "../config/load.js";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { loadSchema } from "../schemas.js";
@@ -40,7 +40,7 @@ export async function importPushRelay(file: string | undefined): Promise<number>
 
   const { section, notes } = convertPushRelayToml(toml);
   try {
-    parseConfig(stringify({ push_relay: section }, { version: "1.1" }), resolve(file), {});
+    parseConfig(writeYaml({ push_relay: section }), resolve(file), {});
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const problems = error.problems.map((p) => `  - ${p.replace(/^push_relay\./, "")}`);
@@ -106,5 +106,5 @@ function renderSection(file: string, section: JsonObject, notes: string[]): stri
     ...(notes.length > 0 ? ["# Not carried over:", ...notes.map((note) => `#   ${note}`)] : []),
   ];
   // YAML 1.1, as Herald reads it: a value such as "yes" stays a string.
-  return `${lines.join("\n")}\n${stringify({ push_relay: section }, { version: "1.1" })}`;
+  return `${lines.join("\n")}\n${writeYaml({ push_relay: section })}`;
 }

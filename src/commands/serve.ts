@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { announceWorker, runPrimary } from "../cluster.js";
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import type { HeraldConfig } from "../config/types.js";
+import { ListenError } from "../core/listen.js";
 import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
 import { PushRelayConfigError } from "../pushRelay/settings.js";
@@ -51,6 +52,7 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
       error instanceof WalletConnectConfigError
     )
       log.fatal(`invalid configuration in ${path}: ${error.message}`);
+    else if (error instanceof ListenError) log.fatal(`Start-up failed: ${error.message}`);
     else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
     return 1;
   }

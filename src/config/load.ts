@@ -10,11 +10,12 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ErrorObject } from "ajv";
 import type { LevelWithSilent } from "pino";
-import { parseDocument } from "yaml";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
 import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
+import { listenerClashes, type ListenerConfig } from "./listeners.js";
+import { readYaml, YamlError } from "./yaml.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -49,15 +50,14 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  // YAML 1.1, as Sygnal's PyYAML reads it: `enabled: yes` is true there, and must be here.
-  const document = parseDocument(text, { version: "1.1" });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      path,
-      document.errors.map((e) => `YAML syntax: ${e.message}`),
-    );
+  let raw: unknown;
+  try {
+    // As Sygnal's PyYAML reads it: YAML 1.1, where `enabled: yes` is true and `key_id: 0123456789` is a string.
+    raw = readYaml(text) ?? {};
+  } catch (error) {
+    if (error instanceof YamlError) throw new ConfigError(path, error.problems);
+    throw error;
   }
-  const raw = toJs(document, path) ?? {};
   if (!isJsonObject(raw)) throw new ConfigError(path, ["the file must hold a YAML mapping of keys to values"]);
 
   const warnings: string[] = [];
@@ -73,6 +73,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       warnings.push(`'${legacy}': Herald, like Sygnal since 0.10, keeps no database; the key is ignored`);
   }
   if (problems.length > 0) throw new ConfigError(path, problems);
+  const clashes = listenerClashes(raw as unknown as ListenerConfig);
+  if (clashes.length > 0) throw new ConfigError(path, clashes);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
   if (metrics.opentracing?.enabled === true)
@@ -103,21 +105,6 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       push_relay: pushRelay,
     },
   };
-}
-
-/**
- * The document as plain values. An alias with no anchor fails only here; it is nearly always a value that starts with
- * `*` written without quotes, such as a Threema Gateway ID.
- */
-function toJs(document: ReturnType<typeof parseDocument>, path: string): unknown {
-  try {
-    return document.toJS() as unknown;
-  } catch (error) {
-    const hint = /alias/i.test((error as Error).message)
-      ? ` (a value that starts with '*' is read as an alias: quote it, as in identity: "*3MAPUSH")`
-      : "";
-    throw new ConfigError(path, [`YAML: ${(error as Error).message}${hint}`]);
-  }
 }
 
 function proxyFrom(value: unknown, env: NodeJS.ProcessEnv, path: string): ProxyConfig | undefined {
@@ -186,6 +173,11 @@ function found(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** A key written with no value is YAML's null: say so, and how to fix it. */
+function emptyHint(value: unknown): string {
+  return value === null ? " (the key has no value: give it one, or remove the line)" : "";
+}
+
 const YAML_TYPES: Record<string, string> = {
   object: "a mapping",
   array: "a list",
@@ -201,16 +193,22 @@ function describe(error: ErrorObject): string {
   const custom = error.parentSchema?.["x-message"];
   const where = keyPath(error.instancePath);
   switch (error.keyword) {
-    case "required":
-      return `${keyPath(error.instancePath, String(params.missingProperty))}: required key is missing`;
+    case "required": {
+      const key = keyPath(error.instancePath, String(params.missingProperty));
+      return `${key}: ${typeof custom === "string" ? custom : "required key is missing"}`;
+    }
     case "type": {
       const types = String(params.type)
         .split(",")
         .map((t) => YAML_TYPES[t] ?? t);
-      return `${where}: expected ${types.join(" or ")}, found ${found(error.data)}`;
+      const quote =
+        types.includes("a string") && ["number", "boolean"].includes(typeof error.data)
+          ? " (write it in quotes to make it a string)"
+          : "";
+      return `${where}: expected ${types.join(" or ")}, found ${found(error.data)}${emptyHint(error.data)}${quote}`;
     }
     case "enum":
-      return `${where}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${found(error.data)}`;
+      return `${where}: expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${found(error.data)}${emptyHint(error.data)}`;
     case "minProperties":
       return typeof custom === "string" ? `${where}: ${custom}` : `${where}: must not be empty`;
     case "pattern":

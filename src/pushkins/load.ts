@@ -26,6 +26,22 @@ export function builtInTypes(): string[] {
   return Object.keys(BUILT_IN);
 }
 
+/** Names people give a built-in type by mistake: Firebase's own name for the `gcm` pushkin, other spellings. */
+const OTHER_NAMES: Record<string, string> = {
+  fcm: "gcm",
+  firebase: "gcm",
+  apn: "apns",
+  ios: "apns",
+  android: "gcm",
+  huawei: "hms",
+};
+
+/** The built-in type a type that is none probably meant: `fcm` → `gcm`, `APNS` → `apns`, `web-push` → `webpush`. */
+function meantType(type: string): string | undefined {
+  const plain = type.toLowerCase().replace(/[-_ ]/g, "");
+  return OTHER_NAMES[plain] ?? (plain !== type && plain in BUILT_IN ? plain : undefined);
+}
+
 export class PushkinLoadError extends Error {
   override readonly name = "PushkinLoadError";
   constructor(
@@ -108,9 +124,13 @@ async function findFactory(app: string, type: string, configDir: string): Promis
     module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     const builtIns = builtInTypes().join(", ") || "none yet";
+    const meant = meantType(type);
+    const reason = (error as Error).message;
     throw new PushkinLoadError(
       app,
-      `type '${type}' is not a built-in pushkin (${builtIns}) and could not be loaded as a module: ${(error as Error).message}`,
+      meant
+        ? `type '${type}' is not a built-in pushkin: did you mean type: ${meant}? (the built-in pushkins are ${builtIns}; as a module, '${type}' could not be loaded: ${reason})`
+        : `type '${type}' is not a built-in pushkin (${builtIns}) and could not be loaded as a module: ${reason}`,
     );
   }
   const factory = exportName ? module[exportName] : (module.createPushkin ?? module.default);

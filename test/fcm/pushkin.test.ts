@@ -3,13 +3,16 @@
  * access tokens, every row of the answer table, legacy batches, the deadline and the proxy.
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
+import { readFcmSettings } from "../../src/pushkins/fcm/settings.js";
 import { SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { startConnectProxy } from "../helpers/connectProxy.js";
 import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { fixturesDir } from "../helpers/paths.js";
+import { tempDir } from "../helpers/tempDir.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const V1 = "com.example.gcm.apiv1";
@@ -357,6 +360,42 @@ describe("FCM pushkin, under constraints", () => {
 });
 
 describe("FCM configuration checks", () => {
+  test("keys the app's API version does not use are not checked, and a warning says they are ignored", (t) => {
+    const dir = tempDir(t, "herald-fcm-settings-");
+    const account = join(dir, "sa.json");
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    writeFileSync(
+      account,
+      JSON.stringify({
+        client_email: "a@p.iam.gserviceaccount.com",
+        private_key: privateKey.export({ type: "pkcs8", format: "pem" }),
+        token_uri: "https://oauth2.googleapis.com/token",
+      }),
+    );
+    // An empty api_key left over from the sample, beside api_version: v1.
+    const v1 = readFcmSettings(
+      { type: "gcm", api_version: "v1", api_key: null, project_id: "p", service_account_file: "sa.json" },
+      dir,
+    );
+    assert.equal(v1.api, "v1");
+    assert.deepEqual(v1.warnings, ["api_key is not used with api_version: v1; ignored"]);
+    const legacy = readFcmSettings(
+      { type: "gcm", api_version: "legacy", api_key: "K", service_account_file: null },
+      dir,
+    );
+    assert.equal(legacy.api, "legacy");
+    assert.ok(
+      legacy.warnings.includes("service_account_file is used only with api_version: v1; ignored"),
+      legacy.warnings.join("\n"),
+    );
+    const unsaid = readFcmSettings({ type: "gcm", api_key: "K", project_id: "p" }, dir);
+    assert.ok(
+      unsaid.warnings.includes(
+        "api_version is not set, so the legacy API is used, but project_id is for FCM v1: add api_version: v1",
+      ),
+      unsaid.warnings.join("\n"),
+    );
+  });
   test("each missing key stops start-up with Sygnal's message", async () => {
     const sandbox = await startSandbox();
     try {
@@ -374,6 +413,13 @@ describe("FCM configuration checks", () => {
       for (const [app, message] of cases) {
         await assert.rejects(startTestHerald({ apps: { [V1]: app } }), message);
       }
+      // Keys of v1 on an app without api_version: most likely `api_version: v1` was forgotten.
+      await assert.rejects(
+        startTestHerald({
+          apps: { [V1]: { type: "gcm", project_id: "p", service_account_file: sandbox.files.serviceAccount } },
+        }),
+        /No API key set in config \(api_version is not set, so the legacy API is used, but project_id and service_account_file are for FCM v1: add api_version: v1\)/,
+      );
       // A broken credential file does not stop the other apps: this app answers 502, naming the file.
       const herald = await startTestHerald({
         apps: { [V1]: { type: "gcm", api_version: "v1", project_id: "p", service_account_file: broken } },

@@ -5,7 +5,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { LevelWithSilent } from "pino";
-import { stringify } from "yaml";
+import { writeYaml } from "../../src/config/yaml.js";
 import { parseConfig } from "../../src/config/load.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startHerald, type Herald } from "../../src/server.js";
@@ -39,7 +39,7 @@ export async function startTestHerald(
     load_shedding: { max_event_loop_delay: 0 },
     ...config,
   };
-  const { config: parsed } = parseConfig(stringify(full), join(repoRoot, "test-config.yaml"), env);
+  const { config: parsed } = parseConfig(writeYaml(full), join(repoRoot, "test-config.yaml"), env);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -7,7 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { stringify } from "yaml";
+import { writeYaml } from "../../src/config/yaml.js";
 import { ConfigError, parseConfig } from "../../src/config/load.js";
 import { PushRelayConfigError, readPushRelaySettings } from "../../src/pushRelay/settings.js";
 import { runHerald } from "../helpers/processes.js";
@@ -36,7 +36,7 @@ const APNS = { keyfile, key_id: "KEY", team_id: "TEAM" };
 const FCM = { service_account_file: serviceAccountFile, project_id: "relay-project" };
 
 function load(section: Record<string, unknown>, rest: Record<string, unknown> = {}) {
-  return parseConfig(stringify({ ...rest, push_relay: section }), join(dir, "sygnal.yaml"), {});
+  return parseConfig(writeYaml({ ...rest, push_relay: section }), join(dir, "sygnal.yaml"), {});
 }
 
 function problemsOf(section: Record<string, unknown>): string[] {
@@ -71,7 +71,9 @@ describe("validation", () => {
   test("without push_relay, apps stay required", () => {
     assert.throws(
       () => parseConfig("http: {port: 5000}\n", "/etc/herald/sygnal.yaml", {}),
-      (e: unknown) => e instanceof ConfigError && e.problems.includes("apps: required key is missing"),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.problems.includes("apps: no apps are configured: add at least one app under 'apps'"),
     );
   });
   test("a missing or mistyped key is named", () => {
@@ -84,7 +86,7 @@ describe("validation", () => {
       }).sort(),
       [
         "push_relay.fcm.max_retries: must be <= 255, found number 300",
-        "push_relay.fcm.project_id: expected a string or an integer, found boolean true",
+        "push_relay.fcm.project_id: expected a string or an integer, found boolean true (write it in quotes to make it a string)",
         "push_relay.hms.123.client_secret: required key is missing",
         "push_relay.apns.team_id: required key is missing",
         'push_relay.threema_gateway.base_url: expected a value matching ^https?://, found string "msgapi.threema.ch"',
@@ -189,7 +191,7 @@ describe("herald check-config", () => {
     configFile = join(dir, "good.yaml");
     writeFileSync(
       configFile,
-      stringify({
+      writeYaml({
         push_relay: {
           apns: APNS,
           hms: { a: { client_id: "a", client_secret: "s" }, b: { client_id: "b", client_secret: "s" } },
@@ -203,7 +205,7 @@ describe("herald check-config", () => {
       }),
     );
     brokenFile = join(dir, "broken.yaml");
-    writeFileSync(brokenFile, stringify({ push_relay: { fcm: { ...FCM, service_account_file: "gone.json" } } }));
+    writeFileSync(brokenFile, writeYaml({ push_relay: { fcm: { ...FCM, service_account_file: "gone.json" } } }));
   });
   const run = (file: string) => runHerald(["check-config", "--config", file]);
 
@@ -218,7 +220,7 @@ describe("herald check-config", () => {
     const file = join(dirname(configFile), "bad-key.yaml");
     writeFileSync(join(dirname(configFile), "bad.key"), "not a key\n");
     const gateway = { base_url: "https://msgapi.threema.ch", identity: "*3MAPUSH", secret: "s" };
-    writeFileSync(file, stringify({ push_relay: { threema_gateway: { ...gateway, private_key_file: "bad.key" } } }));
+    writeFileSync(file, writeYaml({ push_relay: { threema_gateway: { ...gateway, private_key_file: "bad.key" } } }));
     const result = await run(file);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /push_relay\.threema_gateway\.private_key_file: The Threema Gateway private key file/);

@@ -104,7 +104,10 @@ describe("herald import-push-relay", () => {
     const result = await run([file("wrong.toml", '[apns]\nkeyfile = 5\nkey_id = "K"\n[fcm]\nproject_id = "p"\n')]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Herald cannot use these values:/);
-    assert.match(result.stderr, /^ {2}- apns\.keyfile: expected a string, found number 5$/m);
+    assert.match(
+      result.stderr,
+      /^ {2}- apns\.keyfile: expected a string, found number 5 \(write it in quotes to make it a string\)$/m,
+    );
     assert.match(result.stderr, /^ {2}- apns\.team_id: required key is missing$/m);
   });
   test("an empty or missing file: exit 1; no file given: usage, exit 2", async () => {

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Registry } from "prom-client";
-import { stringify } from "yaml";
+import { writeYaml } from "../../src/config/yaml.js";
 import { CredentialHealth } from "../../src/core/credentialHealth.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { GatewayMetrics } from "../../src/observability/metrics.js";
@@ -110,7 +110,7 @@ describe("start-up", () => {
 describe("herald check-config", () => {
   async function checkConfig(config: Record<string, unknown>) {
     const path = join(mkdtempSync(join(dir, "check-")), "sygnal.yaml");
-    writeFileSync(path, stringify(config));
+    writeFileSync(path, writeYaml(config));
     return { ...(await runHerald(["check-config", "--config", path])), dir: join(path, "..") };
   }
 

@@ -42,16 +42,27 @@ export function readFcmSettings(config: JsonObject, configDir: string): FcmSetti
   };
 
   const version = text("api_version");
-  if (version === undefined) warnings.push("API version not set in config, defaulting to legacy");
   if (version === "v1") {
+    // Sygnal reads no api_key with v1, whatever it holds: an empty one is what its sample leaves when uncommented.
+    if ("api_key" in config) warnings.push("api_key is not used with api_version: v1; ignored");
     const projectId = text("project_id");
     if (!projectId) throw new PushkinSetupError("Must configure `project_id` when using FCM api v1");
     const file = text("service_account_file");
     if (!file) throw new PushkinSetupError("Must configure `service_account_file` when using FCM api v1");
     return { ...common, api: "v1", projectId, serviceAccount: readServiceAccount(resolve(configDir, file)) };
   }
+  // Keys of v1 on an app read as legacy: most likely `api_version: v1` was forgotten.
+  const v1Keys = ["project_id", "service_account_file"].filter((key) => key in config);
+  const v1Hint =
+    version === undefined && v1Keys.length > 0
+      ? `api_version is not set, so the legacy API is used, but ${v1Keys.join(" and ")} ${v1Keys.length > 1 ? "are" : "is"} for FCM v1: add api_version: v1`
+      : undefined;
+  if (version === undefined) warnings.push(v1Hint ?? "API version not set in config, defaulting to legacy");
+  else if (config.service_account_file !== undefined)
+    warnings.push("service_account_file is used only with api_version: v1; ignored");
   const apiKey = text("api_key");
-  if (!apiKey) throw new PushkinSetupError("No API key set in config");
+  if (!apiKey)
+    throw new PushkinSetupError(v1Hint ? `No API key set in config (${v1Hint})` : "No API key set in config");
   warnings.push(
     "the FCM legacy API was shut down by Google in 2024; use api_version: v1 (legacy stays for FCM-compatible servers)",
   );
