@@ -23,7 +23,12 @@ describe("defaults", () => {
   test("are Sygnal's for Sygnal's keys, and Herald's for its own", () => {
     const { config, warnings } = load(APPS);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.http, { bind_addresses: ["127.0.0.1"], port: 5000, workers: 1 });
+    assert.deepEqual(config.http, {
+      bind_addresses: ["127.0.0.1"],
+      port: 5000,
+      workers: 1,
+      cors_allowed_origins: ["*"],
+    });
     assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
     assert.deepEqual(config.log, { level: "info", access: { x_forwarded_for: false } });
     assert.equal(config.proxy, undefined);

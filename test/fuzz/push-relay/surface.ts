@@ -388,7 +388,11 @@ const http = defineProperty({
     });
     if (answer.status >= 400) expectedErrors(target);
     if (answer.outcome !== "answered" || !isPlainHttp(request)) return;
-    if (path === PUSH_PATH && request.method !== "POST") {
+    if (path === PUSH_PATH && request.method === "OPTIONS") {
+      // A browser's preflight (CORS): Threema Web may POST from any origin.
+      assert.equal(answer.status, 204);
+      assert.equal(answer.headers["access-control-allow-methods"], "POST");
+    } else if (path === PUSH_PATH && request.method !== "POST") {
       assert.equal(answer.status, 405);
       assert.equal(answer.headers.allow, "POST");
     } else if (NOT_FOUND.includes(path!)) {
