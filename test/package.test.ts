@@ -8,12 +8,13 @@ import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { sqliteDriverName } from "../src/store/sqlite/driver.js";
 import { repoRoot } from "./helpers/paths.js";
 import { runHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
 
 interface Manifest {
   version: string;
@@ -23,6 +24,8 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as Manifest;
+/** npm's TMPDIR: npm 11 on Node 22 and later keeps its module compile cache there. */
+const npmTmp = tempDir(after, "herald-npm-");
 
 /** The files `npm pack` would put in the tarball, from the dist/ the test run built (no prepack build here). */
 let packed: Promise<string[]> | undefined;
@@ -34,6 +37,7 @@ function packedFiles(): Promise<string[]> {
 async function listPackedFiles(): Promise<string[]> {
   const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
     cwd: repoRoot,
+    env: { ...process.env, TMPDIR: npmTmp },
     maxBuffer: 16 * 1024 * 1024,
   });
   const [pack] = JSON.parse(stdout) as { files: { path: string }[] }[];
