@@ -9,10 +9,12 @@
  *   herald send-test --app APP --pushkey KEY [--data JSON]
  *                                         send one test push and say what the provider answered
  *   herald import-push-relay FILE         print the push_relay section for Threema push-relay's config.toml
+ *   herald --version                      print Herald's version
  *
  * The config path is --config, else $SYGNAL_CONF, else ./sygnal.yaml. Exit codes: 0 success, 1 invalid
  * configuration or failed start-up, 2 wrong usage.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { checkConfig } from "./commands/checkConfig.js";
 import { demo } from "./commands/demo.js";
@@ -33,7 +35,16 @@ commands:
   import-push-relay FILE
                  print the push_relay section equivalent to Threema push-relay's config.toml FILE
 
-The configuration file is --config, else $SYGNAL_CONF, else ./sygnal.yaml.`;
+The configuration file is --config, else $SYGNAL_CONF, else ./sygnal.yaml.
+herald --version prints Herald's version; herald --help prints this.`;
+
+/** The version in Herald's own package.json, read when asked: this file runs from dist/src/. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return manifest.version;
+}
 
 interface Options {
   config?: string;
@@ -75,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
         data: { type: "string" },
         verbose: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
       },
     });
   } catch (error) {
@@ -84,6 +96,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...extra] = parsed.positionals;
   if (parsed.values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (parsed.values.version) {
+    console.log(version());
     return 0;
   }
   const found = command ? COMMANDS[command] : undefined;

@@ -134,6 +134,11 @@ export async function demo(options: { port?: number } = {}): Promise<number> {
     "dapp.example wants to connect",
   );
 
+  // Listening before saying "Ctrl-C stops the demo": a Ctrl-C right after it must stop the demo cleanly too.
+  const stopped = new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
   console.log(`Send your own. An iOS pushkey is the device token in base64, an Android one the FCM or HMS token, a
 Threema user's their Threema ID, with their public key in the device's data, and a browser's the p256dh key of its
 subscription, whose endpoint and auth secret go in the device's data:
@@ -175,11 +180,7 @@ Ask a provider what it answers for one device, without a homeserver (here: the s
 Ctrl-C stops the demo.
 `);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await stopped;
   await herald.shutdown();
   await sandbox.close();
   return 0;

@@ -12,6 +12,8 @@ import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { fixturesDir } from "../helpers/paths.js";
 
 const WEB = SANDBOX_APPS.webpush;
+/** An app whose allowed push service is a host under `.invalid`, a name that never resolves. */
+const UNRESOLVABLE = "com.example.web.unresolvable";
 const fixtures = JSON.parse(readFileSync(join(fixturesDir, "expected-provider-payloads.json"), "utf8")) as {
   cases: Record<string, { notification: Record<string, unknown>; webpush_plaintext_payload: unknown }>;
 };
@@ -44,6 +46,7 @@ describe("WebPush pushkin", () => {
         [WEB]: sandbox.apps()[WEB]!,
         "com.example.web.open": { ...sandbox.apps()[WEB]!, allowed_endpoints: undefined },
         "com.example.web.ttl": { ...sandbox.apps()[WEB]!, ttl: 60 },
+        [UNRESOLVABLE]: { ...sandbox.apps()[WEB]!, allowed_endpoints: ["push.herald-test.invalid"] },
       },
     });
   });
@@ -160,6 +163,25 @@ describe("WebPush pushkin", () => {
       const { device, subscription } = browser();
       sandbox.webpush.script(subscription.id, { status: 500 });
       assert.equal((await notify([device])).status, 502);
+    });
+    test("a push service whose name does not resolve is a network failure: retried, then 502, never rejected", async () => {
+      // The machine's own resolver, asked for a name under `.invalid`, which never resolves (RFC 6761): the lookup
+      // fails as a push service's would while its DNS is down, and allowed_endpoints lets the guard ask for it.
+      const { device } = browser();
+      const endpoint = "https://push.herald-test.invalid/subscription/1";
+      const res = await notify([{ ...device, app_id: UNRESOLVABLE, data: { ...device.data, endpoint } }]);
+      assert.equal(res.status, 502);
+      assert.match(
+        ((await res.json()) as { error: string }).error,
+        /cannot resolve the endpoint's host push\.herald-test\.invalid/,
+      );
+      const retries = herald.logs.filter(
+        (l) => l.msg === "Temporary failure, will retry" && /push\.herald-test\.invalid/.test(String(l.reason)),
+      );
+      assert.deepEqual(
+        retries.map((l) => l.attempt),
+        [1, 2],
+      );
     });
   });
 

@@ -1,8 +1,9 @@
 /**
  * The WebPush pushkin (`type: webpush`): browsers' push services, reached at each subscription's own endpoint, with a
  * VAPID signature and the message encrypted for the subscription (aes128gcm, by the `web-push` library). Sygnal's
- * checks and payload; the endpoint guarded against SSRF; 404/410 reject the pushkey, 429/5xx are retried within the
- * deadline, any other refusal is logged and counted but neither rejected nor retried.
+ * checks and payload; the endpoint guarded against SSRF; 404/410 reject the pushkey, 429/5xx and network failures (a
+ * push service's name that does not resolve included) are retried within the deadline, any other refusal is logged
+ * and counted but neither rejected nor retried.
  */
 import webPush from "web-push";
 import { Http1Client } from "../../core/http1Client.js";
@@ -25,6 +26,12 @@ import { readWebPushSettings, type WebPushSettings } from "./settings.js";
 import { VapidHeaders } from "./vapid.js";
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2000 };
+
+/** A push ready to send: the message encrypted for the subscription, and its headers. */
+interface PreparedPush {
+  headers: Record<string, string>;
+  body: Buffer;
+}
 
 export function createWebPushPushkin(setup: PushkinSetup): WebPushPushkin {
   return new WebPushPushkin(setup, readWebPushSettings(setup.config, setup.configDir));
@@ -60,40 +67,31 @@ export class WebPushPushkin implements Pushkin {
     }
     const log = () => ctx.log.child({ pushkin: this.name, pushkey: shortPushkey(device.pushkey) });
 
-    const target = await checkEndpoint(endpoint, this.settings.allowedEndpoints);
-    if (!target.ok) {
-      this.metrics.refusedEndpoints.labels(this.name).inc();
-      log().warn({ reason: target.why }, "WebPush endpoint refused; not sent");
-      return { kind: "skipped", why: `endpoint refused: ${target.why}` };
-    }
-
-    let request;
-    try {
-      request = webPush.generateRequestDetails(
-        { endpoint, keys: { p256dh: device.pushkey, auth } },
-        JSON.stringify(buildWebPushPayload(n, device)),
-        {
-          headers: { Authorization: this.vapid.for(target.url.origin) },
-          TTL: this.settings.ttl,
-          urgency: urgencyOf(n),
-          contentEncoding: "aes128gcm",
-        },
-      );
-    } catch (error) {
-      log().warn({ reason: (error as Error).message }, "WebPush subscription keys unusable; not sent");
-      return { kind: "skipped", why: `the subscription's keys are unusable: ${(error as Error).message}` };
-    }
-    const headers: Record<string, string> = { "user-agent": "herald" };
-    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = String(value);
-    if (data.only_last_per_room === true && n.room_id) headers.topic = roomTopic(n.room_id);
-
+    let prepared: PreparedPush | undefined;
     return withRetries(RETRY, { ...ctx, onRetry: logRetries(log) }, async () => {
+      // Checked at every attempt: a push service's name that does not resolve (ENOTFOUND, EAI_AGAIN) is a network
+      // failure like a refused connection, retried within the deadline. An answer is cached, so a retry after a failed
+      // send connects to the address already checked.
+      const target = await checkEndpoint(endpoint, this.settings.allowedEndpoints);
+      if (!target.ok) {
+        this.metrics.refusedEndpoints.labels(this.name).inc();
+        log().warn({ reason: target.why }, "WebPush endpoint refused; not sent");
+        return { kind: "skipped", why: `endpoint refused: ${target.why}` };
+      }
+      let push: PreparedPush;
+      try {
+        push = prepared ??= this.prepare(n, device, { endpoint, auth }, target.url.origin);
+      } catch (error) {
+        log().warn({ reason: (error as Error).message }, "WebPush subscription keys unusable; not sent");
+        return { kind: "skipped", why: `the subscription's keys are unusable: ${(error as Error).message}` };
+      }
+
       const answer = await this.requests.run(ctx.signal, () =>
         this.http.request({
           url: endpoint,
           method: "POST",
-          headers,
-          body: request.body ?? Buffer.alloc(0),
+          headers: push.headers,
+          body: push.body,
           signal: ctx.signal,
           address: { address: target.address, family: target.family },
         }),
@@ -116,6 +114,29 @@ export class WebPushPushkin implements Pushkin {
       log().warn({ status: answer.status, body: answer.body.toString("utf8").slice(0, 200) }, "WebPush push refused");
       return { kind: "skipped", why: what };
     });
+  }
+
+  /** Encrypts the message for the subscription and signs for its push service; throws when its keys are unusable. */
+  private prepare(
+    n: Notification,
+    device: Device,
+    { endpoint, auth }: { endpoint: string; auth: string },
+    origin: string,
+  ): PreparedPush {
+    const request = webPush.generateRequestDetails(
+      { endpoint, keys: { p256dh: device.pushkey, auth } },
+      JSON.stringify(buildWebPushPayload(n, device)),
+      {
+        headers: { Authorization: this.vapid.for(origin) },
+        TTL: this.settings.ttl,
+        urgency: urgencyOf(n),
+        contentEncoding: "aes128gcm",
+      },
+    );
+    const headers: Record<string, string> = { "user-agent": "herald" };
+    for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = String(value);
+    if (device.data?.only_last_per_room === true && n.room_id) headers.topic = roomTopic(n.room_id);
+    return { headers, body: request.body ?? Buffer.alloc(0) };
   }
 
   async close(): Promise<void> {
