@@ -2,7 +2,8 @@
  * The registry on PostgreSQL, for several Herald instances sharing one database. Every table lives in one schema
  * (created if missing), so that Herald can share a database with others, and tests can run side by side.
  *
- * A registration takes transaction-scoped advisory locks on its id and its token, as WalletConnect's push server does:
+ * A registration takes transaction-scoped advisory locks on its id and its token (always in the same order), as
+ * WalletConnect's push server does:
  * two registrations of the same id or token run one after the other, and each sees what the other wrote. It then
  * locks, in id order, the rows that hold the id or the token, so that two registrations swapping tokens between two
  * clients cannot deadlock.
@@ -30,6 +31,9 @@ export interface PostgresRegistryOptions {
 export const DEFAULT_SCHEMA = "herald";
 const CONNECT_TIMEOUT_MS = 10_000;
 const FOREIGN_KEY_VIOLATION = "23503";
+const DEADLOCK_DETECTED = "40P01";
+/** How many times a registration PostgreSQL chose as a deadlock's victim is run again. */
+const DEADLOCK_RETRIES = 5;
 
 export async function openPostgresRegistry(options: PostgresRegistryOptions): Promise<Registry> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -145,12 +149,31 @@ class PostgresRegistry implements Registry {
     };
   }
 
+  /**
+   * Registrations whose ids and tokens cross can still wait on each other's rows (one re-keys a row the other
+   * upserts): PostgreSQL then rolls one back as a deadlock, and it is simply run again, as its documentation advises.
+   */
   async registerClient(client: Client): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.registerOnce(client);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt > DEADLOCK_RETRIES) throw error;
+      }
+    }
+  }
+
+  private async registerOnce(client: Client): Promise<void> {
     await inTransaction(this.pool, async (tx) => {
       const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
       const { tenant } = client;
-      await tx.query(lock, [lockKey(this.schema, "id", JSON.stringify([tenant, client.id]))]);
-      await tx.query(lock, [lockKey(this.schema, "token", JSON.stringify([tenant, client.token]))]);
+      // Always taken in the same order: two registrations crossing ids and tokens would otherwise each hold the
+      // lock the other waits for, and PostgreSQL would fail one of them as a deadlock.
+      const keys = [
+        lockKey(this.schema, "id", JSON.stringify([tenant, client.id])),
+        lockKey(this.schema, "token", JSON.stringify([tenant, client.token])),
+      ].sort();
+      for (const key of keys) await tx.query(lock, [key]);
       const held = await tx.query<HeldRow>(this.sql.heldRows, [tenant, client.id, client.token]);
       const takeover = tokenTakeover(held.rows, client);
       if (takeover.kind === "drop") await tx.query(this.sql.deleteById, [tenant, takeover.id]);
