@@ -28,6 +28,8 @@ describe("defaults", () => {
       port: 5000,
       workers: 1,
       cors_allowed_origins: ["*"],
+      trusted_proxies: [],
+      exempt_addresses: [],
     });
     assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
     assert.deepEqual(config.log, { level: "info", access: { x_forwarded_for: false } });

@@ -16,6 +16,7 @@ import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
 import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
+import { addressListProblems } from "./addresses.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -75,6 +76,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (problems.length > 0) throw new ConfigError(path, problems);
   const clashes = listenerClashes(raw as unknown as ListenerConfig);
   if (clashes.length > 0) throw new ConfigError(path, clashes);
+  const http = raw.http as unknown as HeraldConfig["http"];
+  const badAddresses = addressListProblems({
+    "http.trusted_proxies": http.trusted_proxies,
+    "http.exempt_addresses": http.exempt_addresses,
+  });
+  if (badAddresses.length > 0) throw new ConfigError(path, badAddresses);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
   if (metrics.opentracing?.enabled === true)

@@ -38,7 +38,15 @@ export interface HeraldConfig {
   path: string;
   /** Its directory: relative paths in the config resolve against it. */
   dir: string;
-  http: { bind_addresses: string[]; port: number; workers: number; cors_allowed_origins: string[] };
+  http: {
+    bind_addresses: string[];
+    port: number;
+    workers: number;
+    cors_allowed_origins: string[];
+    /** Addresses or CIDR networks, checked by `config/addresses.ts`. */
+    trusted_proxies: string[];
+    exempt_addresses: string[];
+  };
   log: { level: LevelWithSilent; access: { x_forwarded_for: boolean } };
   /** `address` undefined: every interface. */
   metrics: { prometheus: { enabled: boolean; address: string | undefined; port: number } };

@@ -64,7 +64,14 @@ test("it reads as Sygnal reads it: empty sections take their defaults, the key i
   assert.deepEqual(warnings, []);
   assert.equal(config.log.level, "info", "the root logger's INFO");
   assert.deepEqual(config.log.access, { x_forwarded_for: false });
-  assert.deepEqual(config.http, { bind_addresses: ["127.0.0.1"], port: 5000, workers: 1, cors_allowed_origins: ["*"] });
+  assert.deepEqual(config.http, {
+    bind_addresses: ["127.0.0.1"],
+    port: 5000,
+    workers: 1,
+    cors_allowed_origins: ["*"],
+    trusted_proxies: [],
+    exempt_addresses: [],
+  });
   assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
   assert.equal(config.proxy, undefined);
   assert.equal(config.apps["com.example.myotherapp.ios"]!.key_id, "0123456789");
