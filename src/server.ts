@@ -21,7 +21,9 @@ import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
 import { circuitBreakerFor } from "./core/pushkinBreaker.js";
 import { CredentialHealth } from "./core/credentialHealth.js";
-import { Pressure } from "./core/pressure.js";
+import { availableMemory, Pressure } from "./core/pressure.js";
+import { AddressSet } from "./api/clientAddress.js";
+import { ConnectionLimits } from "./api/connectionLimits.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
@@ -99,7 +101,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   checkCredentials();
   const credentialCheck = setInterval(checkCredentials, CREDENTIAL_CHECK_MS).unref();
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const pressure = new Pressure();
+  const pressure = new Pressure(availableMemory(config.http.workers));
+  const trustedProxies = new AddressSet(config.http.trusted_proxies);
+  const connectionLimits = new ConnectionLimits(
+    config.http,
+    new AddressSet(config.http.exempt_addresses),
+    trustedProxies,
+    metrics,
+  );
   const app = createApp({
     dispatcher,
     metrics,
@@ -108,6 +117,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     trustForwardedFor: config.log.access.x_forwarded_for,
     loadShedding: config.load_shedding,
     pressure,
+    bodyPace: { timeout: config.http.body_timeout, minRate: config.http.body_min_rate },
     corsAllowedOrigins: config.http.cors_allowed_origins,
     pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
     walletConnect,
@@ -119,13 +129,17 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   let drained: (() => void) | undefined;
   try {
     for (const address of config.http.bind_addresses) {
-      const server = createApiServer((req, res) => {
-        inflight++;
-        res.on("close", () => {
-          if (--inflight === 0) drained?.();
-        });
-        void handler(req, res);
-      }, log);
+      const server = createApiServer(
+        (req, res) => {
+          inflight++;
+          res.on("close", () => {
+            if (--inflight === 0) drained?.();
+          });
+          void handler(req, res);
+        },
+        log,
+        connectionLimits,
+      );
       servers.push(server);
       await listen(server, config.http.port, address, HTTP_LISTENER_KEYS);
     }

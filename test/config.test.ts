@@ -30,6 +30,10 @@ describe("defaults", () => {
       cors_allowed_origins: ["*"],
       trusted_proxies: [],
       exempt_addresses: [],
+      max_connections: 16384,
+      max_connections_per_address: 4096,
+      body_timeout: 10,
+      body_min_rate: 1024,
     });
     assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
     assert.deepEqual(config.log, { level: "info", access: { x_forwarded_for: false } });

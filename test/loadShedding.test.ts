@@ -42,7 +42,7 @@ describe("load shedding", () => {
     const after = await h.notify(notification([device("accept")]));
     assert.equal(after.status, 200, "a slot is free again once the first request is answered");
     const metrics = await (await fetch(`${h.metricsUrl}/metrics`)).text();
-    assert.match(metrics, /herald_load_shed_total\{reason="concurrent_requests"\} 1/);
+    assert.match(metrics, /herald_load_shed_total\{reason="concurrent_requests",surface="notify"\} 1/);
   });
 
   test("/health is never shed", async () => {

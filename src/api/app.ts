@@ -1,7 +1,8 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → cors (/push, /clients) → errorBoundary → shutdownGate → loadShedding
+ *   requestContext → cors (/push, /clients) → errorBoundary → shutdownGate → loadShedding.onArrival
+ *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
  *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
@@ -15,12 +16,13 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
 import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
+import { readBodyFirst, type BodyPace, type BodyRoute } from "./body.js";
 import { loadShedding } from "./loadShedding.js";
-import { mountNotify } from "./matrix.js";
-import { isPushRelayPath, mountPushRelay, type PushRelayRoute } from "./pushRelay.js";
+import { isNotifyPath, MAX_BODY_BYTES, mountNotify } from "./matrix.js";
+import { isPushRelayPath, mountPushRelay, PUSH_RELAY_MAX_BODY_BYTES, type PushRelayRoute } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
-import { isWalletConnectPath, mountWalletConnect } from "./walletConnect.js";
+import { isWalletConnectPath, mountWalletConnect, WALLETCONNECT_MAX_BODY_BYTES } from "./walletConnect.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
 
 export interface AppOptions {
@@ -32,6 +34,8 @@ export interface AppOptions {
   trustForwardedFor: boolean;
   loadShedding: LoadSheddingConfig;
   pressure: Pressure;
+  /** `http.body_timeout` and `http.body_min_rate`. */
+  bodyPace: BodyPace;
   /** `http.cors_allowed_origins`, for /push and /clients. */
   corsAllowedOrigins: readonly string[];
   /** push-relay's `POST /push`, when the config has a `push_relay` section. */
@@ -44,22 +48,28 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   const router = new Router<RequestState>();
   const browserSurfaces: CorsSurface[] = [];
+  const bodyRoutes: BodyRoute[] = [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }];
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
     mountPushRelay(router, options.pushRelay);
     browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
+    bodyRoutes.push({ matches: isPushRelayPath, limit: PUSH_RELAY_MAX_BODY_BYTES });
   }
   if (options.walletConnect) {
     mountWalletConnect(router, options.walletConnect);
     browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
+    bodyRoutes.push({ matches: isWalletConnectPath, limit: WALLETCONNECT_MAX_BODY_BYTES });
   }
+  const shedding = loadShedding(options.loadShedding, options.pressure, options.metrics);
 
   app.use(requestContext(options.log, options.trustForwardedFor));
   app.use(cors(options.corsAllowedOrigins, browserSurfaces));
   app.use(errorBoundary);
   app.use(shutdownGate(options.lifecycle));
-  app.use(loadShedding(options.loadShedding, options.pressure, options.metrics));
+  app.use(shedding.onArrival);
+  app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
+  app.use(shedding.whileWorking);
   app.use(router.routes());
   app.use((ctx) => sendUnrecognized(ctx));
   // Errors are answered and logged by errorBoundary; Koa's own handler would print them again.

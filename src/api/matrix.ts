@@ -9,13 +9,17 @@ import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { Dispatcher } from "../core/dispatcher.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
-import { readRequestBody } from "./body.js";
+import { requestBody } from "./body.js";
 import { parseNotificationBody } from "./notificationBody.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { RequestState } from "./state.js";
 
 export const MAX_BODY_BYTES = 512 * 1024;
 const NOTIFY_PATH = /^\/_matrix\/push\/v1\/notify(?:\/.*)?$/;
+
+export function isNotifyPath(path: string): boolean {
+  return NOTIFY_PATH.test(path);
+}
 /** Sygnal's `resource` label of `sygnal_requests_in_flight`. */
 const RESOURCE = "V1NotifyHandler";
 
@@ -38,7 +42,7 @@ export function mountNotify(router: Router<RequestState>, dispatcher: Dispatcher
 async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetrics): Promise<void> {
   const state = ctx.state as RequestState;
   const started = performance.now();
-  const body = await readBody(ctx);
+  const body = readBody(ctx);
   if (body === undefined) return;
 
   const parsed = parseNotificationBody(body);
@@ -69,11 +73,13 @@ async function notify(ctx: Context, dispatcher: Dispatcher, metrics: GatewayMetr
   metrics.notifyTime.labels(String(ctx.status)).observe((performance.now() - started) / 1000);
 }
 
-/** The body's bytes, or undefined once an answer (413, or none for a client gone) has been set. */
-async function readBody(ctx: Context): Promise<Buffer | undefined> {
-  const read = await readRequestBody(ctx, MAX_BODY_BYTES);
+/** The body's bytes, or undefined once an answer (413, 408, or none for a client gone) has been set. */
+function readBody(ctx: Context): Buffer | undefined {
+  const read = requestBody(ctx);
   if (read.ok) return read.body;
-  if (read.tooLarge) sendError(ctx, 413, "M_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (read.failure === "too_large")
+    sendError(ctx, 413, "M_TOO_LARGE", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+  else if (read.failure === "too_slow") sendError(ctx, 408, "M_UNKNOWN", "the request body took too long to arrive");
   else badRequest(ctx, "Expected JSON request body");
   return undefined;
 }

@@ -11,7 +11,7 @@ import type { Context } from "koa";
 import type { PushRelayMetrics } from "../pushRelay/metrics.js";
 import { contentTypeProblem, parsePushForm } from "../pushRelay/request.js";
 import type { PushRelaySender } from "../pushRelay/sender.js";
-import { readRequestBody } from "./body.js";
+import { requestBody } from "./body.js";
 import type { RequestState } from "./state.js";
 
 export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
@@ -40,10 +40,12 @@ export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRou
 async function push(ctx: Context, { sender, metrics }: PushRelayRoute): Promise<void> {
   const started = performance.now();
   // As in push-relay (axum reads the body before its handler runs), the size limit comes before the content type.
-  const read = await readRequestBody(ctx, PUSH_RELAY_MAX_BODY_BYTES);
+  const read = requestBody(ctx);
   if (!read.ok) {
     metrics.badRequests.inc();
-    if (read.tooLarge) return text(ctx, 413, `Request body is larger than ${PUSH_RELAY_MAX_BODY_BYTES} bytes`);
+    if (read.failure === "too_large")
+      return text(ctx, 413, `Request body is larger than ${PUSH_RELAY_MAX_BODY_BYTES} bytes`);
+    if (read.failure === "too_slow") return text(ctx, 408, "The request body took too long to arrive");
     return text(ctx, 400, "Cannot read the request body");
   }
   const problem = contentTypeProblem(ctx.req.headers["content-type"]);

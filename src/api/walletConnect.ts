@@ -16,7 +16,7 @@ import type { Context } from "koa";
 import * as answers from "../walletConnect/answers.js";
 import type { WalletConnectAnswer } from "../walletConnect/answers.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
-import { readRequestBody } from "./body.js";
+import { requestBody } from "./body.js";
 import type { RequestState } from "./state.js";
 
 export const WALLETCONNECT_MAX_BODY_BYTES = 1024 * 1024;
@@ -56,9 +56,10 @@ export function mountWalletConnect(router: Router<RequestState>, service: Wallet
 }
 
 async function withBody(ctx: Context, handle: (body: Buffer) => Promise<WalletConnectAnswer>): Promise<void> {
-  const read = await readRequestBody(ctx, WALLETCONNECT_MAX_BODY_BYTES);
+  const read = requestBody(ctx);
   if (!read.ok) {
-    return write(ctx, read.tooLarge ? answers.bodyTooLarge(WALLETCONNECT_MAX_BODY_BYTES) : answers.undecodableBody());
+    if (read.failure === "too_large") return write(ctx, answers.bodyTooLarge(WALLETCONNECT_MAX_BODY_BYTES));
+    return write(ctx, read.failure === "too_slow" ? answers.bodyTooSlow() : answers.undecodableBody());
   }
   return answer(ctx, () => handle(read.body));
 }

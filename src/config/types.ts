@@ -18,12 +18,28 @@ export interface CircuitBreakerConfig {
 }
 
 export interface LoadSheddingConfig {
-  /** 0: no limit. */
+  /** /notify's requests being worked on; 0: no limit. */
   max_concurrent_requests: number;
+  /** /push's and /clients' requests being worked on; 0: no limit. */
+  max_concurrent_public_requests: number;
   /** seconds; 0: not checked. */
   max_event_loop_delay: number;
   /** 0..1 of the heap limit; 1: not checked. */
   max_heap_used: number;
+  /** 0..1 of the memory available to the process; 1: not checked. */
+  max_memory_used: number;
+}
+
+/** The `http` section's limits on clients, per process. */
+export interface ConnectionLimitsConfig {
+  /** 0: no limit. */
+  max_connections: number;
+  /** 0: no limit. */
+  max_connections_per_address: number;
+  /** seconds */
+  body_timeout: number;
+  /** bytes a second; 0: no minimum. */
+  body_min_rate: number;
 }
 
 export interface AppConfig extends JsonObject {
@@ -38,7 +54,7 @@ export interface HeraldConfig {
   path: string;
   /** Its directory: relative paths in the config resolve against it. */
   dir: string;
-  http: {
+  http: ConnectionLimitsConfig & {
     bind_addresses: string[];
     port: number;
     workers: number;

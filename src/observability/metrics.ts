@@ -104,8 +104,25 @@ export class GatewayMetrics {
   });
   readonly loadShed = new Counter({
     name: "herald_load_shed_total",
-    help: "Requests answered 503 before being read because the process was overloaded, by reason",
-    labelNames: ["reason"],
+    help: "Requests answered 503 because the process was overloaded, by reason and surface (notify, public)",
+    labelNames: ["reason", "surface"],
+    registers: [this.registry],
+  });
+  readonly connections = new Gauge({
+    name: "herald_http_connections",
+    help: "Client connections open on the API listeners",
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: "herald_http_connections_refused_total",
+    help: "Client connections answered 503 and closed at once: http.max_connections (total) or http.max_connections_per_address (per_address) reached",
+    labelNames: ["limit"],
+    registers: [this.registry],
+  });
+  readonly slowBodies = new Counter({
+    name: "herald_http_slow_bodies_total",
+    help: "Requests answered 408 because their body did not arrive within http.body_timeout (timeout) or at http.body_min_rate (min_rate)",
+    labelNames: ["limit"],
     registers: [this.registry],
   });
   readonly deviceOutcomes = new Counter({

@@ -67,6 +67,11 @@ export function bodyTooLarge(limit: number): WalletConnectAnswer {
   return failure(413, [{ name: "body", message: `The request body is larger than ${limit} bytes` }]);
 }
 
+/** Herald: a body that did not arrive within http.body_timeout or at http.body_min_rate. */
+export function bodyTooSlow(): WalletConnectAnswer {
+  return failure(408, [{ name: "body", message: "The request body took too long to arrive" }]);
+}
+
 /** A tenant (project) id this server does not serve. */
 export function invalidTenant(tenant: string): WalletConnectAnswer {
   return failure(
