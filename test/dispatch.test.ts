@@ -77,7 +77,8 @@ describe("failures", () => {
     assert.equal(res.status, 502);
     const body = await json(res);
     assert.equal(body.errcode, "M_UNKNOWN");
-    assert.match(String(body.error), /test: remote error/);
+    // The pushkin's own message may name hosts and paths: it stays in the log, with the request id.
+    assert.equal(body.error, "push provider failure: the push could not be sent; the gateway's log says why");
     assert.equal(body.request_id, res.headers.get("x-request-id"));
     assert.deepEqual(calls.map((c) => c.pushkey).sort(), ["accept", "remote_error"]);
   });

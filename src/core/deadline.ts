@@ -20,10 +20,10 @@ export function startDeadline(seconds: number): Deadline {
   const controller = new AbortController();
   // Every device in flight may listen to the signal: no limit, or Node warns of a leak past ten listeners.
   setMaxListeners(0, controller.signal);
-  const timer = setTimeout(
-    () => controller.abort(new TemporaryFailure(`the request deadline of ${seconds}s passed`)),
-    seconds * 1000,
-  );
+  const timer = setTimeout(() => {
+    const why = `the request deadline of ${seconds}s passed`;
+    controller.abort(new TemporaryFailure(why, { publicReason: why }));
+  }, seconds * 1000);
   const passed = new Promise<never>((_, reject) => {
     controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
   });

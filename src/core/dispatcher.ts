@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
+import { publicReasonOf } from "./publicReason.js";
 import type { CredentialHealth } from "./credentialHealth.js";
 import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
@@ -162,10 +163,8 @@ export class Dispatcher {
       entry.limiter.release();
       counters.shortCircuited.inc();
       const seconds = Math.ceil(pass.retryAfterMs / 1000);
-      const error = new TemporaryFailure(
-        `the provider of '${name}' keeps failing: its circuit breaker is open, trying again in ${seconds}s`,
-        { retryAfter: seconds },
-      );
+      const why = `the provider of '${name}' keeps failing: its circuit breaker is open, trying again in ${seconds}s`;
+      const error = new TemporaryFailure(why, { retryAfter: seconds, publicReason: why });
       counters.outcomes.failed.inc();
       return { kind: "failed", error };
     }
@@ -236,7 +235,7 @@ export class Dispatcher {
           s.kind === "failed" && isDispatchFailure(s.error) && "retryAfter" in s.error ? s.error.retryAfter : undefined,
         )
         .reduce<number | undefined>((max, s) => (s === undefined ? max : Math.max(max ?? 0, s)), undefined);
-      return { status: 502, reason: failure.message, retryAfter };
+      return { status: 502, reason: publicReasonOf(failure), retryAfter };
     }
     if (rejected.length > 0)
       request.log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");

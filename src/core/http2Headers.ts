@@ -19,7 +19,8 @@ const PLAIN = /^[\u0021-\u007e]*$/;
 export function wireHeaders(method: string, path: string, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   if (!VISIBLE_ASCII.test(path)) {
     // The path is not quoted: it can hold a device token, and failures are logged.
-    throw new PermanentFailure("the request path is not visible ASCII; nothing was sent");
+    const why = "the request path is not visible ASCII; nothing was sent";
+    throw new PermanentFailure(why, { publicReason: why });
   }
   const wire: OutgoingHttpHeaders = { ":method": method, ":path": path };
   for (const [name, value] of Object.entries(headers)) {
@@ -39,7 +40,8 @@ function wireValue<T>(name: string, value: T): T | string {
   if (PLAIN.test(value)) return value;
   if (!isCarriableHeaderValue(value)) {
     // The value is not quoted: the header may be an Authorization, and failures are logged.
-    throw new PermanentFailure(`the header ${name} holds a character no HTTP header can carry; nothing was sent`);
+    const why = `the header ${name} holds a character no HTTP header can carry; nothing was sent`;
+    throw new PermanentFailure(why, { publicReason: why });
   }
   return NON_ASCII.test(value) ? Buffer.from(value, "utf8").toString("latin1") : value;
 }

@@ -50,7 +50,9 @@ export class OAuthToken {
     });
     const host = new URL(tokenUrl).host;
     if (answer.status >= 500 || answer.status === 429) {
-      throw new TemporaryFailure(`the token endpoint ${host} answered ${answer.status}`);
+      throw new TemporaryFailure(`the token endpoint ${host} answered ${answer.status}`, {
+        publicReason: `the provider's token endpoint answered ${answer.status}`,
+      });
     }
     const text = answer.body.toString("utf8");
     let body: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown } = {};
@@ -64,8 +66,11 @@ export class OAuthToken {
         body.error !== undefined
           ? `${String(body.error)}: ${String(body.error_description ?? "")}`
           : text.slice(0, 200);
+      // OAuth's error code is a word of the protocol (`invalid_grant`), fit for the homeserver's answer.
+      const code = typeof body.error === "string" && /^[\w.-]{1,64}$/.test(body.error) ? body.error : undefined;
       throw new CredentialFailure(`${host} refused the token request (${answer.status} ${why})`, {
         fix: credentialsHint,
+        publicReason: `the app's credentials were refused (the token endpoint answered ${answer.status}${code ? ` ${code}` : ""}); the gateway's log says how to fix them`,
       });
     }
     const expiresIn = typeof body.expires_in === "number" ? body.expires_in : 3600;

@@ -17,9 +17,9 @@ export function openTunnel(
     const authority = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
     const socket = connect(proxy.port, proxy.host);
     let head = Buffer.alloc(0);
-    const fail = (message: string, cause?: unknown) => {
+    const fail = (message: string, cause?: unknown, publicReason = "the outbound proxy could not be reached") => {
       socket.destroy();
-      reject(new TemporaryFailure(`proxy ${proxy.display}: ${message}`, { cause }));
+      reject(new TemporaryFailure(`proxy ${proxy.display}: ${message}`, { cause, publicReason }));
     };
     const onAbort = () => fail("aborted", signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -45,7 +45,12 @@ export function openTunnel(
       cleanup();
       const statusLine = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
       const status = Number(statusLine.split(" ")[1]);
-      if (status !== 200) return fail(`CONNECT ${authority} answered '${statusLine}'`);
+      if (status !== 200)
+        return fail(
+          `CONNECT ${authority} answered '${statusLine}'`,
+          undefined,
+          `the outbound proxy refused the tunnel to the provider (${status})`,
+        );
       const rest = head.subarray(end + 4);
       if (rest.length > 0) socket.unshift(rest);
       resolve(socket);

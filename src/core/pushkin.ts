@@ -80,10 +80,16 @@ export class TemporaryFailure extends Error {
   /** Seconds the provider asked us to wait (`Retry-After`), when it said. */
   readonly retryAfter: number | undefined;
   readonly answer: ProviderAnswer | undefined;
-  constructor(message: string, options: { retryAfter?: number; answer?: ProviderAnswer; cause?: unknown } = {}) {
+  /** What the homeserver's answer may say (`publicReason.ts`), when the message is fit to be read outside. */
+  readonly publicReason: string | undefined;
+  constructor(
+    message: string,
+    options: { retryAfter?: number; answer?: ProviderAnswer; cause?: unknown; publicReason?: string } = {},
+  ) {
     super(message, { cause: options.cause });
     this.retryAfter = options.retryAfter;
     this.answer = options.answer;
+    this.publicReason = options.publicReason;
   }
 }
 
@@ -91,9 +97,12 @@ export class TemporaryFailure extends Error {
 export class PermanentFailure extends Error {
   override readonly name = "PermanentFailure";
   readonly answer: ProviderAnswer | undefined;
-  constructor(message: string, options: { answer?: ProviderAnswer; cause?: unknown } = {}) {
+  /** What the homeserver's answer may say (`publicReason.ts`), when the message is fit to be read outside. */
+  readonly publicReason: string | undefined;
+  constructor(message: string, options: { answer?: ProviderAnswer; cause?: unknown; publicReason?: string } = {}) {
     super(message, { cause: options.cause });
     this.answer = options.answer;
+    this.publicReason = options.publicReason;
   }
 }
 
@@ -103,8 +112,11 @@ export class PermanentFailure extends Error {
  */
 export class CredentialFailure extends PermanentFailure {
   readonly fix: string;
-  /** The message goes on with the fix: it reaches the homeserver's 502 and every log line of the failure. */
-  constructor(message: string, options: { fix: string; answer?: ProviderAnswer; cause?: unknown }) {
+  /** The message goes on with the fix, in every log line of the failure; the homeserver's 502 says less. */
+  constructor(
+    message: string,
+    options: { fix: string; answer?: ProviderAnswer; cause?: unknown; publicReason?: string },
+  ) {
     super(`${message}; to fix: ${options.fix}`, options);
     this.fix = options.fix;
   }

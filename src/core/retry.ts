@@ -4,6 +4,7 @@
  * Only a `TemporaryFailure` is retried. A provider's `Retry-After` replaces the backoff; a wait that would end after
  * the deadline is not started: the failure is thrown at once, so the homeserver hears 502 while it can still act.
  */
+import { publicReasonOf } from "./publicReason.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { TemporaryFailure } from "./pushkin.js";
@@ -41,10 +42,12 @@ export async function withRetries<T>(
       if (!(error instanceof TemporaryFailure) || n >= policy.maxAttempts) throw error;
       const delay = error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffDelay(policy, n);
       if (Date.now() + delay >= ctx.deadline) {
-        throw new TemporaryFailure(`${error.message} (no time left before the deadline to retry)`, {
+        const late = " (no time left before the deadline to retry)";
+        throw new TemporaryFailure(`${error.message}${late}`, {
           retryAfter: error.retryAfter,
           answer: error.answer,
           cause: error,
+          publicReason: `${publicReasonOf(error)}${late}`,
         });
       }
       ctx.onRetry?.(error, n, delay);

@@ -335,7 +335,10 @@ describe("APNs pushkin, under constraints", () => {
     const herald = await heraldFor({ request_deadline: 1, proxy: proxy.url, apps: { [APP]: apns.tokenApp() } });
     const res = await notify(herald, deviceToken(801).pushkey);
     assert.equal(res.status, 502);
-    assert.match(String(((await res.json()) as { error: string }).error), /407/);
+    assert.match(
+      String(((await res.json()) as { error: string }).error),
+      /^push provider failure: the outbound proxy refused the tunnel to the provider \(407\)$/,
+    );
   });
 
   test("HTTPS_PROXY is used when the config names no proxy", async () => {

@@ -102,7 +102,10 @@ describe("FCM pushkin", () => {
     sandbox.oauth.scriptFailure(5, 400, { error: "invalid_grant", error_description: "Invalid JWT Signature." });
     const res = await notify(V1, token());
     assert.equal(res.status, 502);
-    assert.match(String(((await res.json()) as { error: string }).error), /invalid_grant/);
+    assert.match(
+      String(((await res.json()) as { error: string }).error),
+      /the app's credentials were refused \(the token endpoint answered 400 invalid_grant\)/,
+    );
     sandbox.oauth.reset();
   });
 
@@ -125,7 +128,7 @@ describe("FCM pushkin", () => {
       assert.equal(res.status, 502);
       assert.match(
         String(((await res.json()) as { error: string }).error),
-        new RegExp(`token endpoint .* answered ${status}`),
+        new RegExp(`the provider's token endpoint answered ${status}$`),
       );
 
       assert.equal(await metricOfV1("herald_credentials_ok"), 1);
@@ -427,7 +430,9 @@ describe("FCM configuration checks", () => {
       try {
         const res = await herald.notify({ notification: { devices: [{ app_id: V1, pushkey: "t" }] } });
         assert.equal(res.status, 502);
-        assert.match(((await res.json()) as { error: string }).error, /`service_account_file` must be valid/);
+        const { error } = (await res.json()) as { error: string };
+        assert.match(error, /the app's credentials were refused or cannot be used; the gateway's log says how/);
+        assert.doesNotMatch(error, new RegExp(broken.replaceAll("/", "\\/")), "the file's path stays in the log");
       } finally {
         await herald.stop();
       }

@@ -95,7 +95,10 @@ describe("HMS pushkin", () => {
     sandbox.hms.scriptTokenFailure(3, 400);
     const res = await notify(token());
     assert.equal(res.status, 502);
-    assert.match(String(((await res.json()) as { error: string }).error), /client_id and client_secret/);
+    assert.match(
+      String(((await res.json()) as { error: string }).error),
+      /^push provider failure: the app's credentials were refused \(the token endpoint answered 400\)/,
+    );
   });
 
   for (const [status, body] of [
@@ -117,7 +120,7 @@ describe("HMS pushkin", () => {
       assert.equal(res.status, 502);
       assert.match(
         String(((await res.json()) as { error: string }).error),
-        new RegExp(`token endpoint .* answered ${status}`),
+        new RegExp(`the provider's token endpoint answered ${status}$`),
       );
 
       assert.equal(await metricOfApp("herald_credentials_ok"), 1);

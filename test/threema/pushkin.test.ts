@@ -189,8 +189,14 @@ describe("Threema Gateway pushkin", () => {
       assert.equal(sandbox.threema.requests, 1);
     });
 
-    const configurationErrors: [string, () => Promise<Response>, RegExp][] = [
-      ["401 (a wrong secret)", async () => notify(deviceOf(recipient(), WRONG_SECRET)), /identity and secret/],
+    // The 502 says what kind of failure it was; the log says which, and how to fix it.
+    const configurationErrors: [string, () => Promise<Response>, RegExp, RegExp][] = [
+      [
+        "401 (a wrong secret)",
+        async () => notify(deviceOf(recipient(), WRONG_SECRET)),
+        /^push provider failure: the app's credentials were refused or cannot be used \(the provider answered 401\)/,
+        /identity and secret/,
+      ],
       [
         "402 (no credits)",
         async () => {
@@ -203,6 +209,7 @@ describe("Threema Gateway pushkin", () => {
             sandbox.threema.setCredits(identity, credits);
           }
         },
+        /^push provider failure: the provider answered 402$/,
         /402: the gateway account has no credits left/,
       ],
       [
@@ -212,14 +219,15 @@ describe("Threema Gateway pushkin", () => {
           const big = { public_key: user.publicKeyHex, default_payload: { filler: "x".repeat(8000) } };
           return notify(deviceOf(user, THREEMA, big));
         },
+        /^push provider failure: the provider answered 413$/,
         /413: the message is too long/,
       ],
     ];
-    for (const [name, send, message] of configurationErrors) {
+    for (const [name, send, answer, message] of configurationErrors) {
       test(`${name}: 502, logged at error with the fix, never rejected nor retried`, async () => {
         const res = await send();
         assert.equal(res.status, 502);
-        assert.match(String(((await res.json()) as { error: string }).error), message);
+        assert.match(String(((await res.json()) as { error: string }).error), answer);
         assert.equal(sandbox.threema.requests, 1);
         assert.ok(herald.logs.some((l) => l.level === 50 && message.test(String(l.msg))));
       });
@@ -339,7 +347,13 @@ describe("Threema Gateway configuration checks", () => {
         const user = sandbox.threema.createRecipient();
         const res = await herald.notify({ notification: { ...FULL.notification, devices: [deviceOf(user)] } });
         assert.equal(res.status, 502);
-        assert.match(((await res.json()) as { error: string }).error, message);
+        const { error } = (await res.json()) as { error: string };
+        assert.match(error, /the app's credentials were refused or cannot be used/);
+        assert.doesNotMatch(error, /\.key|\.pem/, "the file stays in the log");
+        assert.ok(
+          herald.logs.some((l) => message.test(String(l.msg))),
+          "the log names the file",
+        );
       } finally {
         await herald.stop();
       }

@@ -61,7 +61,7 @@ export class ApnsPushkin implements Pushkin {
     try {
       body = encodeApnsPayload(payload);
     } catch (error) {
-      if (error instanceof PayloadTooLarge) throw new PermanentFailure(error.message);
+      if (error instanceof PayloadTooLarge) throw new PermanentFailure(error.message, { publicReason: error.message });
       throw error;
     }
     const headers: Record<string, string> = { "apns-topic": this.settings.topic, "apns-priority": apnsPriority(n) };
