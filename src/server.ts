@@ -11,6 +11,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
+import { AddressSet } from "./api/clientAddress.js";
+import { EdgeRateLimit, rateLimitedCounter } from "./api/rateLimits.js";
 import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
@@ -100,6 +102,8 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentialCheck = setInterval(checkCredentials, CREDENTIAL_CHECK_MS).unref();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const pressure = new Pressure();
+  const rateLimited = rateLimitedCounter(metrics.registry);
+  const pushRelayLimits = config.push_relay?.rate_limits;
   const app = createApp({
     dispatcher,
     metrics,
@@ -109,8 +113,25 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     loadShedding: config.load_shedding,
     pressure,
     corsAllowedOrigins: config.http.cors_allowed_origins,
-    pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
-    walletConnect,
+    clientAddresses: {
+      trustedProxies: new AddressSet(config.http.trusted_proxies),
+      exempt: new AddressSet(config.http.exempt_addresses),
+    },
+    pushRelay: pushRelay && {
+      sender: pushRelay,
+      metrics: pushRelayMetrics(metrics.registry),
+      perAddress: EdgeRateLimit.create("push_relay", "per_address", pushRelayLimits!.per_address, rateLimited),
+      perRecipient: EdgeRateLimit.create("push_relay", "per_recipient", pushRelayLimits!.per_recipient, rateLimited),
+    },
+    walletConnect: walletConnect && {
+      service: walletConnect,
+      perAddress: EdgeRateLimit.create(
+        "walletconnect",
+        "per_address",
+        config.walletconnect!.rate_limits.per_address,
+        rateLimited,
+      ),
+    },
   });
   const handler = app.callback();
 
