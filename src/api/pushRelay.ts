@@ -16,7 +16,7 @@ import { contentTypeProblem, parsePushForm, type PushRequest } from "../pushRela
 import type { PushRelaySender } from "../pushRelay/sender.js";
 import { readRequestBody } from "./body.js";
 import type { ClientAddresses } from "./clientAddress.js";
-import { addressKey, recipientKey, type EdgeRateLimit } from "./rateLimits.js";
+import { recipientKey, type EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
 export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
@@ -48,8 +48,8 @@ export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRou
 async function push(ctx: Context, relay: PushRelayRoute, addresses: ClientAddresses): Promise<void> {
   const { sender, metrics } = relay;
   const started = performance.now();
-  const address = addressKey(ctx.req, addresses);
-  const addressWait = address === undefined ? undefined : relay.perAddress?.retryAfter(address);
+  const log = (ctx.state as RequestState).log;
+  const addressWait = relay.perAddress?.retryAfterForClient(ctx.req, addresses, log);
   if (addressWait !== undefined) return tooManyRequests(ctx, addressWait);
   // As in push-relay (axum reads the body before its handler runs), the size limit comes before the content type.
   const read = await readRequestBody(ctx, PUSH_RELAY_MAX_BODY_BYTES);
@@ -68,7 +68,7 @@ async function push(ctx: Context, relay: PushRelayRoute, addresses: ClientAddres
   const { request } = parsed;
   const recipientWait = relay.perRecipient?.retryAfter(recipientKey(request.type, recipientOf(request)));
   if (recipientWait !== undefined) return tooManyRequests(ctx, recipientWait);
-  const answer = await sender.push(request, (ctx.state as RequestState).log);
+  const answer = await sender.push(request, log);
   if (answer.status === 204) {
     ctx.status = 204;
     // Koa drops the Content-Type of a bodiless answer; push-relay sends one.

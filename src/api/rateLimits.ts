@@ -7,6 +7,7 @@
  */
 import { hash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Logger } from "pino";
 import type { Counter, Registry } from "prom-client";
 import type { RateLimitConfig } from "../config/types.js";
 import { RateLimiter } from "../core/rateLimiter.js";
@@ -14,8 +15,8 @@ import { sharedCounter } from "../observability/metrics.js";
 import { clientAddress, limitKey, type ClientAddresses } from "./clientAddress.js";
 
 /**
- * Keys each limit remembers. A key costs about 100 bytes (a digest or an address, and a number), so a limit under a
- * flood of distinct keys holds about 10 MB.
+ * Keys each limit remembers. A key costs about 150 bytes (a digest or an address, a number, the Map's entry), so a
+ * limit under a flood of distinct keys holds about 15 MB.
  */
 export const MAX_KEYS_PER_LIMIT = 100_000;
 
@@ -34,6 +35,8 @@ export function rateLimitedCounter(registry: Registry): Counter<"surface" | "lim
 /** One limit of one surface. */
 export class EdgeRateLimit {
   private readonly limiter: RateLimiter;
+  /** Whether the warning about an X-Forwarded-For that was not believed has been logged. */
+  private warnedOfProxy = false;
 
   /** undefined when the config turns the limit off (`requests: 0`). */
   static create(
@@ -61,22 +64,35 @@ export class EdgeRateLimit {
     this.refused.labels(this.surface, this.name).inc();
     return admission.retryAfterSeconds;
   }
+
+  /**
+   * Counts a request under its client's address (an IPv6 client's /64), unless that address is one of
+   * `http.exempt_addresses`: undefined when it may go on, else the seconds to answer in `Retry-After`.
+   *
+   * A refused client that sent X-Forwarded-For from a peer not in `http.trusted_proxies` may be a reverse proxy that
+   * nobody listed, whose clients then all share its budget: that is logged once, with the fix.
+   */
+  retryAfterForClient(req: IncomingMessage, addresses: ClientAddresses, log: Logger): number | undefined {
+    const peer = req.socket.remoteAddress ?? "";
+    const forwardedFor = [req.headers["x-forwarded-for"] ?? []].flat().join(", ");
+    const address = clientAddress(peer, forwardedFor, addresses.trustedProxies);
+    if (addresses.exempt.has(address)) return undefined;
+    const retryAfter = this.retryAfter(limitKey(address));
+    if (retryAfter !== undefined && forwardedFor !== "" && !addresses.trustedProxies.has(peer) && !this.warnedOfProxy) {
+      this.warnedOfProxy = true;
+      log.warn(
+        { address, limit: `${this.surface}.rate_limits.${this.name}` },
+        "A client that sends X-Forwarded-For reached its rate limit: if it is your reverse proxy, list it in http.trusted_proxies, or all its clients share one budget",
+      );
+    }
+    return retryAfter;
+  }
 }
 
 /**
- * The key a request counts under for the per-address limits: its client's address (an IPv6 client's /64), or
- * undefined when that address is one of `http.exempt_addresses`.
- */
-export function addressKey(req: IncomingMessage, addresses: ClientAddresses): string | undefined {
-  const forwardedFor = [req.headers["x-forwarded-for"] ?? []].flat().join(", ");
-  const address = clientAddress(req.socket.remoteAddress, forwardedFor, addresses.trustedProxies);
-  return addresses.exempt.has(address) ? undefined : limitKey(address);
-}
-
-/**
- * A recipient's key: the push type and a digest of the token or Threema ID, so that a key is small whatever was sent
- * (a token may be as long as the body allows) and no token is kept whole.
+ * A recipient's key: the SHA-1 digest (27 characters) of the push type and the token or Threema ID, so that a key is
+ * small whatever was sent (a token may be as long as the body allows) and no token is kept whole.
  */
 export function recipientKey(type: string, recipient: string): string {
-  return `${type}:${hash("sha256", recipient, "base64url").slice(0, 22)}`;
+  return hash("sha1", `${type}:${recipient}`, "base64url");
 }

@@ -21,7 +21,7 @@ import type { WalletConnectAnswer } from "../walletConnect/answers.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
 import { readRequestBody } from "./body.js";
 import type { ClientAddresses } from "./clientAddress.js";
-import { addressKey, type EdgeRateLimit } from "./rateLimits.js";
+import type { EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
 export const WALLETCONNECT_MAX_BODY_BYTES = 1024 * 1024;
@@ -48,8 +48,7 @@ export function mountWalletConnect(
 ): void {
   /** Registrations and deletions: after the per-address limit. */
   const limited = (ctx: Context, next: () => Promise<void>) => {
-    const key = addressKey(ctx.req, addresses);
-    const retryAfter = key === undefined ? undefined : perAddress?.retryAfter(key);
+    const retryAfter = perAddress?.retryAfterForClient(ctx.req, addresses, state(ctx).log);
     if (retryAfter === undefined) return next();
     ctx.set("Retry-After", String(retryAfter));
     write(ctx, answers.tooManyRequests());

@@ -171,9 +171,14 @@ describe("walletconnect.rate_limits.per_address", () => {
     assert.equal((await registerFrom(PROXY)).status, 200);
   });
 
-  test("from an untrusted peer, a forged X-Forwarded-For changes nothing", async () => {
+  test("from an untrusted peer, a forged X-Forwarded-For changes nothing; a hint is logged once", async () => {
     let forged = 0;
     const answers = await flood(25, () => registerFrom("127.0.0.7", `198.51.100.${++forged}`));
     assert.deepEqual(statuses(answers), { 200: 20, 429: 5 });
+    // Such a peer may be a reverse proxy nobody listed: the operator is told how to fix it, once.
+    const hints = herald.logs.filter((line) => String(line.msg).includes("list it in http.trusted_proxies"));
+    assert.equal(hints.length, 1);
+    assert.equal(hints[0]!.address, "127.0.0.7");
+    assert.equal(hints[0]!.limit, "walletconnect.rate_limits.per_address");
   });
 });
