@@ -42,14 +42,16 @@ interface Sent {
   body: string;
   type: string | undefined;
   retryAfter: string | undefined;
+  exposed: string | undefined;
 }
 
+/** POSTs a form to /push from `from`, as Threema Web does from its page. */
 async function push(from: string, form: string): Promise<Sent> {
   const res = await rawRequest(herald.url, {
     method: "POST",
     path: "/push",
     body: form,
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://web.threema.ch" },
     localAddress: from,
   });
   return {
@@ -57,6 +59,7 @@ async function push(from: string, form: string): Promise<Sent> {
     body: res.body,
     type: res.headers["content-type"] as string | undefined,
     retryAfter: res.headers["retry-after"] as string | undefined,
+    exposed: res.headers["access-control-expose-headers"] as string | undefined,
   };
 }
 
@@ -91,6 +94,7 @@ function assertTooMany(answer: Sent, period: number): void {
   assert.equal(answer.type, "text/plain; charset=utf-8");
   assert.ok(/^\d+$/.test(answer.retryAfter ?? ""), `Retry-After: ${answer.retryAfter}`);
   assert.ok(Number(answer.retryAfter) > period - 400 && Number(answer.retryAfter) <= period, answer.retryAfter);
+  assert.equal(answer.exposed, "Retry-After", "Threema Web's page can read when to come back");
 }
 
 async function rateLimited(limit: string): Promise<number> {

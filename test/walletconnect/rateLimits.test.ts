@@ -116,9 +116,16 @@ describe("walletconnect.rate_limits.per_address", () => {
     assert.equal(await registryRows(), rowsBefore + 20);
     assert.equal((await rateLimited()) - limitedBefore, 30, "each 429 counted");
 
-    // Deletions count in the same budget; the relay's pushes are never limited.
-    const deleted = await rawRequest(herald.url, { method: "DELETE", path: "/clients/x", localAddress: "127.0.0.2" });
+    // Deletions count in the same budget. A web wallet can read the answer, and when to come back.
+    const deleted = await rawRequest(herald.url, {
+      method: "DELETE",
+      path: "/clients/x",
+      headers: { origin: "https://wallet.example" },
+      localAddress: "127.0.0.2",
+    });
     assert.equal(deleted.status, 429);
+    assert.equal(deleted.headers["access-control-allow-origin"], "*");
+    assert.equal(deleted.headers["access-control-expose-headers"], "Retry-After");
     const other = await registerFrom("127.0.0.5");
     assert.equal(other.status, 200, "another address has its own budget");
     assert.deepEqual(other.body, SUCCESS);
