@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
 import { AddressSet } from "./api/clientAddress.js";
-import { EdgeRateLimit, rateLimitedCounter } from "./api/rateLimits.js";
+import { pushRelayRateLimits, walletConnectRateLimits } from "./api/rateLimits.js";
 import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
@@ -102,8 +102,6 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentialCheck = setInterval(checkCredentials, CREDENTIAL_CHECK_MS).unref();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const pressure = new Pressure();
-  const rateLimited = rateLimitedCounter(metrics.registry);
-  const pushRelayLimits = config.push_relay?.rate_limits;
   const app = createApp({
     dispatcher,
     metrics,
@@ -120,17 +118,11 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     pushRelay: pushRelay && {
       sender: pushRelay,
       metrics: pushRelayMetrics(metrics.registry),
-      perAddress: EdgeRateLimit.create("push_relay", "per_address", pushRelayLimits!.per_address, rateLimited),
-      perRecipient: EdgeRateLimit.create("push_relay", "per_recipient", pushRelayLimits!.per_recipient, rateLimited),
+      ...pushRelayRateLimits(config.push_relay!.rate_limits, metrics.registry),
     },
     walletConnect: walletConnect && {
       service: walletConnect,
-      perAddress: EdgeRateLimit.create(
-        "walletconnect",
-        "per_address",
-        config.walletconnect!.rate_limits.per_address,
-        rateLimited,
-      ),
+      ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
     },
   });
   const handler = app.callback();

@@ -9,7 +9,7 @@ import { hash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { Counter, Registry } from "prom-client";
-import type { RateLimitConfig } from "../config/types.js";
+import type { PushRelayConfig, RateLimitConfig, WalletConnectConfig } from "../config/types.js";
 import { RateLimiter } from "../core/rateLimiter.js";
 import { sharedCounter } from "../observability/metrics.js";
 import { clientAddress, limitKey, type ClientAddresses } from "./clientAddress.js";
@@ -23,8 +23,28 @@ export const MAX_KEYS_PER_LIMIT = 100_000;
 export type Surface = "push_relay" | "walletconnect";
 export type LimitName = "per_address" | "per_recipient";
 
+/** `push_relay.rate_limits`: per client address and per recipient; each undefined when off. */
+export function pushRelayRateLimits(config: PushRelayConfig["rate_limits"], registry: Registry) {
+  return {
+    perAddress: EdgeRateLimit.create("push_relay", "per_address", config.per_address, rateLimitedCounter(registry)),
+    perRecipient: EdgeRateLimit.create(
+      "push_relay",
+      "per_recipient",
+      config.per_recipient,
+      rateLimitedCounter(registry),
+    ),
+  };
+}
+
+/** `walletconnect.rate_limits`: per client address; undefined when off. */
+export function walletConnectRateLimits(config: WalletConnectConfig["rate_limits"], registry: Registry) {
+  return {
+    perAddress: EdgeRateLimit.create("walletconnect", "per_address", config.per_address, rateLimitedCounter(registry)),
+  };
+}
+
 /** `herald_rate_limited_total`, shared by every surface. */
-export function rateLimitedCounter(registry: Registry): Counter<"surface" | "limit"> {
+function rateLimitedCounter(registry: Registry): Counter<"surface" | "limit"> {
   return sharedCounter(registry, {
     name: "herald_rate_limited_total",
     help: "Requests answered 429 because a rate limit was reached, by surface (push_relay, walletconnect) and limit (per_address, per_recipient)",
