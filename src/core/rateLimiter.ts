@@ -5,8 +5,7 @@
  *
  * A bucket is kept as one number, the time at which it will be full again (as in GCRA, the generic cell rate
  * algorithm): each request pushes that time one token's worth (`period / requests`) into the future, and a request
- * that would push it further than a whole bucket ahead of now is refused. Times are whole milliseconds for the
- * usual limits, so the arithmetic is exact.
+ * that would push it further than a whole bucket ahead of now is refused.
  *
  * The keys are chosen by whoever sends the requests, so their number is bounded: past `maxKeys` the least recently
  * used key is forgotten, and a forgotten key starts again with a full bucket. The least recently used buckets are
@@ -33,7 +32,8 @@ export class RateLimiter {
   constructor(
     limit: RateLimit,
     private readonly maxKeys: number,
-    private readonly now: () => number = Date.now,
+    /** Milliseconds; monotonic, so that setting the machine's clock neither fills nor empties the buckets. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     if (!(limit.requests >= 1) || !(limit.periodSeconds > 0) || !(maxKeys >= 1)) {
       throw new RangeError("a rate limit needs requests ≥ 1, a period > 0 and maxKeys ≥ 1");
