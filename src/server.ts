@@ -11,6 +11,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
+import { pushRelayRateLimits, walletConnectRateLimits } from "./api/rateLimits.js";
 import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
@@ -102,11 +103,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentialCheck = setInterval(checkCredentials, CREDENTIAL_CHECK_MS).unref();
   const lifecycle: Lifecycle = { shuttingDown: false };
   const pressure = new Pressure(availableMemory(config.http.workers));
-  const trustedProxies = new AddressSet(config.http.trusted_proxies);
+  const clientAddresses = {
+    trustedProxies: new AddressSet(config.http.trusted_proxies),
+    exempt: new AddressSet(config.http.exempt_addresses),
+  };
   const connectionLimits = new ConnectionLimits(
     config.http,
-    new AddressSet(config.http.exempt_addresses),
-    trustedProxies,
+    clientAddresses.exempt,
+    clientAddresses.trustedProxies,
     metrics,
   );
   const app = createApp({
@@ -119,8 +123,16 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     pressure,
     bodyPace: { timeout: config.http.body_timeout, minRate: config.http.body_min_rate },
     corsAllowedOrigins: config.http.cors_allowed_origins,
-    pushRelay: pushRelay && { sender: pushRelay, metrics: pushRelayMetrics(metrics.registry) },
-    walletConnect,
+    clientAddresses,
+    pushRelay: pushRelay && {
+      sender: pushRelay,
+      metrics: pushRelayMetrics(metrics.registry),
+      ...pushRelayRateLimits(config.push_relay!.rate_limits, metrics.registry),
+    },
+    walletConnect: walletConnect && {
+      service: walletConnect,
+      ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
+    },
   });
   const handler = app.callback();
 

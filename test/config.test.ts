@@ -58,6 +58,36 @@ describe("defaults", () => {
     assert.deepEqual(config.apps.g!.fcm_options, {});
     assert.equal(config.apps.w!.ttl, 900);
   });
+  test("the public surfaces' rate limits and the registry's cap are on; each goes with 0; empty means default", () => {
+    const walletconnect = "walletconnect: {validate_signatures: false, store: {type: sqlite, path: r.sqlite3}";
+    const { config } = load(`push_relay: {}\n${walletconnect}}\n${APPS}`);
+    assert.deepEqual(config.push_relay?.rate_limits, {
+      per_address: { requests: 120, period: 60 },
+      per_recipient: { requests: 20, period: 300 },
+    });
+    assert.deepEqual(config.walletconnect?.rate_limits, { per_address: { requests: 100, period: 60 } });
+    assert.equal(config.walletconnect?.max_clients, 1_000_000);
+
+    const off = load(`push_relay:
+  rate_limits:
+    per_address: {requests: 0}
+    per_recipient:
+${walletconnect}, rate_limits: {per_address: {requests: 0}}, max_clients: 0}
+${APPS}`).config;
+    assert.deepEqual(off.push_relay?.rate_limits, {
+      per_address: { requests: 0, period: 60 },
+      per_recipient: { requests: 20, period: 300 },
+    });
+    assert.deepEqual(off.walletconnect?.rate_limits.per_address, { requests: 0, period: 60 });
+    assert.equal(off.walletconnect?.max_clients, 0);
+    assert.deepEqual(
+      problemsOf(`push_relay: {rate_limits: {per_recipient: {requests: 1.5, period: 0}}}\n${APPS}`).sort(),
+      [
+        "push_relay.rate_limits.per_recipient.period: must be > 0, found number 0",
+        "push_relay.rate_limits.per_recipient.requests: expected an integer, found number 1.5",
+      ],
+    );
+  });
   test("an empty prometheus address means every interface", () => {
     const { config } = load(`metrics: {prometheus: {enabled: true, address: ''}}\n${APPS}`);
     assert.equal(config.metrics.prometheus.address, undefined);

@@ -14,6 +14,7 @@ import type { Dispatcher } from "../core/dispatcher.js";
 import type { Pressure } from "../core/pressure.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
+import type { ClientAddresses } from "./clientAddress.js";
 import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
 import { readBodyFirst, type BodyPace, type BodyRoute } from "./body.js";
@@ -22,8 +23,12 @@ import { isNotifyPath, MAX_BODY_BYTES, mountNotify } from "./matrix.js";
 import { isPushRelayPath, mountPushRelay, PUSH_RELAY_MAX_BODY_BYTES, type PushRelayRoute } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
-import { isWalletConnectPath, mountWalletConnect, WALLETCONNECT_MAX_BODY_BYTES } from "./walletConnect.js";
-import type { WalletConnectService } from "../walletConnect/service.js";
+import {
+  isWalletConnectPath,
+  mountWalletConnect,
+  WALLETCONNECT_MAX_BODY_BYTES,
+  type WalletConnectRoute,
+} from "./walletConnect.js";
 
 export interface AppOptions {
   dispatcher: Dispatcher;
@@ -38,10 +43,12 @@ export interface AppOptions {
   bodyPace: BodyPace;
   /** `http.cors_allowed_origins`, for /push and /clients. */
   corsAllowedOrigins: readonly string[];
+  /** `http.trusted_proxies` and `http.exempt_addresses`, for the per-address rate limits of /push and /clients. */
+  clientAddresses: ClientAddresses;
   /** push-relay's `POST /push`, when the config has a `push_relay` section. */
   pushRelay?: PushRelayRoute;
   /** WalletConnect's `/clients` API, when the config has a `walletconnect` section. */
-  walletConnect?: WalletConnectService;
+  walletConnect?: WalletConnectRoute;
 }
 
 export function createApp(options: AppOptions): Koa<RequestState> {
@@ -52,12 +59,12 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
-    mountPushRelay(router, options.pushRelay);
+    mountPushRelay(router, options.pushRelay, options.clientAddresses);
     browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
     bodyRoutes.push({ matches: isPushRelayPath, limit: PUSH_RELAY_MAX_BODY_BYTES });
   }
   if (options.walletConnect) {
-    mountWalletConnect(router, options.walletConnect);
+    mountWalletConnect(router, options.walletConnect, options.clientAddresses);
     browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
     bodyRoutes.push({ matches: isWalletConnectPath, limit: WALLETCONNECT_MAX_BODY_BYTES });
   }

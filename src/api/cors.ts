@@ -14,6 +14,8 @@ export interface CorsSurface {
 
 /** The request headers a page may send: WalletConnect's push server allows these two. */
 const ALLOWED_HEADERS = "Content-Type, Authorization";
+/** The answer headers a page may read beyond the safelisted ones: when to come back after a 429 or a 503. */
+const EXPOSED_HEADERS = "Retry-After";
 /** How long a browser may cache a preflight's answer, in seconds. */
 const PREFLIGHT_MAX_AGE = "86400";
 
@@ -27,7 +29,10 @@ export function cors(allowedOrigins: readonly string[], surfaces: readonly CorsS
     // With a list, the answer depends on the Origin: a cache must not give one origin's answer to another.
     if (!anyOrigin) ctx.vary("Origin");
     if (allowed !== undefined) ctx.set("Access-Control-Allow-Origin", allowed);
-    if (ctx.method !== "OPTIONS") return next();
+    if (ctx.method !== "OPTIONS") {
+      if (allowed !== undefined) ctx.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+      return next();
+    }
     if (allowed !== undefined) {
       ctx.set("Access-Control-Allow-Methods", surface.methods);
       ctx.set("Access-Control-Allow-Headers", ALLOWED_HEADERS);

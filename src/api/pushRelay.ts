@@ -5,13 +5,18 @@
  * Reads at most 64 KiB (413 beyond), answers push-relay's plain-text 400s for a bad content type or bad parameters,
  * sends through the engine (src/pushRelay/) and answers as push-relay does: 204 with an empty `text/plain` body, or
  * `Push not successful` with 400, 502 or 500. Any other method on /push is a 405.
+ *
+ * Herald's limits come first: per client address before the form is parsed, per recipient before the push is sent;
+ * over either, 429 `Too many requests` with `Retry-After`.
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import type { PushRelayMetrics } from "../pushRelay/metrics.js";
-import { contentTypeProblem, parsePushForm } from "../pushRelay/request.js";
+import { contentTypeProblem, parsePushForm, type PushRequest } from "../pushRelay/request.js";
 import type { PushRelaySender } from "../pushRelay/sender.js";
 import { requestBody } from "./body.js";
+import type { ClientAddresses } from "./clientAddress.js";
+import { recipientKey, type EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
 export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
@@ -26,10 +31,13 @@ const NOT_SUCCESSFUL = "Push not successful";
 export interface PushRelayRoute {
   sender: PushRelaySender;
   metrics: PushRelayMetrics;
+  /** `push_relay.rate_limits`; undefined: off. */
+  perAddress: EdgeRateLimit | undefined;
+  perRecipient: EdgeRateLimit | undefined;
 }
 
-export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRoute): void {
-  router.post(PUSH_PATH, (ctx) => push(ctx, relay));
+export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRoute, addresses: ClientAddresses): void {
+  router.post(PUSH_PATH, (ctx) => push(ctx, relay, addresses));
   router.all(PUSH_PATH, (ctx) => {
     ctx.set("Allow", "POST");
     ctx.status = 405;
@@ -37,8 +45,12 @@ export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRou
   });
 }
 
-async function push(ctx: Context, { sender, metrics }: PushRelayRoute): Promise<void> {
+async function push(ctx: Context, relay: PushRelayRoute, addresses: ClientAddresses): Promise<void> {
+  const { sender, metrics } = relay;
   const started = performance.now();
+  const log = (ctx.state as RequestState).log;
+  const addressWait = relay.perAddress?.retryAfterForClient(ctx.req, addresses, log);
+  if (addressWait !== undefined) return tooManyRequests(ctx, addressWait);
   // As in push-relay (axum reads the body before its handler runs), the size limit comes before the content type.
   const read = requestBody(ctx);
   if (!read.ok) {
@@ -56,7 +68,9 @@ async function push(ctx: Context, { sender, metrics }: PushRelayRoute): Promise<
   }
 
   const { request } = parsed;
-  const answer = await sender.push(request, (ctx.state as RequestState).log);
+  const recipientWait = relay.perRecipient?.retryAfter(recipientKey(request.type, recipientOf(request)));
+  if (recipientWait !== undefined) return tooManyRequests(ctx, recipientWait);
+  const answer = await sender.push(request, log);
   if (answer.status === 204) {
     ctx.status = 204;
     // Koa drops the Content-Type of a bodiless answer; push-relay sends one.
@@ -77,4 +91,18 @@ function text(ctx: Context, status: number, message: string): void {
   ctx.status = status;
   ctx.type = "text/plain; charset=utf-8";
   ctx.body = message;
+}
+
+function tooManyRequests(ctx: Context, retryAfter: number): void {
+  ctx.set("Retry-After", String(retryAfter));
+  text(ctx, 429, "Too many requests");
+}
+
+/**
+ * Who the push goes to: the device's token, or the user's Threema ID. An APNs token is hex and a Threema ID upper
+ * case whatever case they come in, so that writing one in another case does not make it another recipient.
+ */
+function recipientOf(request: PushRequest): string {
+  if (request.type === "threema-gateway") return request.identity.toUpperCase();
+  return request.type === "apns" ? request.token.toLowerCase() : request.token;
 }

@@ -10,6 +10,9 @@
  *
  * Reads at most 1 MiB (413 beyond), passes the rest to the engine (src/walletConnect/), and writes its answer: a JSON
  * body of WalletConnect's shape, or none. Any other method on these paths is a 405.
+ *
+ * Registrations and deletions count against `walletconnect.rate_limits.per_address` before anything is read: over it,
+ * 429 with `Retry-After`. The relay's pushes are not limited (the relay sends them all).
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
@@ -17,6 +20,8 @@ import * as answers from "../walletConnect/answers.js";
 import type { WalletConnectAnswer } from "../walletConnect/answers.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
 import { requestBody } from "./body.js";
+import type { ClientAddresses } from "./clientAddress.js";
+import type { EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
 export const WALLETCONNECT_MAX_BODY_BYTES = 1024 * 1024;
@@ -30,7 +35,24 @@ export function isWalletConnectPath(path: string): boolean {
   return [CLIENTS, CLIENT, TENANT_CLIENTS, TENANT_CLIENT].some((route) => route.test(path));
 }
 
-export function mountWalletConnect(router: Router<RequestState>, service: WalletConnectService): void {
+export interface WalletConnectRoute {
+  service: WalletConnectService;
+  /** `walletconnect.rate_limits.per_address`; undefined: off. */
+  perAddress: EdgeRateLimit | undefined;
+}
+
+export function mountWalletConnect(
+  router: Router<RequestState>,
+  { service, perAddress }: WalletConnectRoute,
+  addresses: ClientAddresses,
+): void {
+  /** Registrations and deletions: after the per-address limit. */
+  const limited = (ctx: Context, next: () => Promise<void>) => {
+    const retryAfter = perAddress?.retryAfterForClient(ctx.req, addresses, state(ctx).log);
+    if (retryAfter === undefined) return next();
+    ctx.set("Retry-After", String(retryAfter));
+    write(ctx, answers.tooManyRequests());
+  };
   const routes = [
     { clients: CLIENTS, client: CLIENT, project: () => undefined, id: (ctx: Context) => segment(CLIENT, ctx, 1) },
     {
@@ -41,10 +63,10 @@ export function mountWalletConnect(router: Router<RequestState>, service: Wallet
     },
   ];
   for (const { clients, client, project, id } of routes) {
-    router.post(clients, (ctx) =>
+    router.post(clients, limited, (ctx) =>
       withBody(ctx, (body) => service.register(project(ctx), body, authorization(ctx), state(ctx).log)),
     );
-    router.delete(client, (ctx) =>
+    router.delete(client, limited, (ctx) =>
       answer(ctx, () => service.unregister(project(ctx), id(ctx)!, authorization(ctx), state(ctx).log)),
     );
     router.post(client, (ctx) =>

@@ -92,7 +92,8 @@ function knownKeys() {
   const keysOf = (section: ObjectSchema | boolean | undefined) =>
     new Set(typeof section === "object" ? Object.keys(section.properties ?? {}) : []);
   return {
-    sections: new Set(Object.keys(sections).filter((name) => name !== "influxdb")),
+    // rate_limits is Herald's own section: push-relay has no limits.
+    sections: new Set(Object.keys(sections).filter((name) => name !== "influxdb" && name !== "rate_limits")),
     section: (name: string) => keysOf(sections[name]),
     hmsApp: keysOf(sections.hms?.additionalProperties),
   };

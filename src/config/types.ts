@@ -42,6 +42,14 @@ export interface ConnectionLimitsConfig {
   body_min_rate: number;
 }
 
+/** A token bucket: a burst of `requests`, then `requests` per `period`. */
+export interface RateLimitConfig {
+  /** 0: no limit. */
+  requests: number;
+  /** seconds */
+  period: number;
+}
+
 export interface AppConfig extends JsonObject {
   type: string;
   inflight_request_limit: number;
@@ -116,6 +124,8 @@ export interface PushRelayConfig {
   threema_gateway?: { base_url: string; identity: string; secret: string; private_key_file: string; ca?: string };
   /** Accepted and ignored: Herald's metrics are Prometheus. */
   influxdb?: JsonObject;
+  /** Herald's: by client address, and by the token or Threema ID a push goes to. */
+  rate_limits: { per_address: RateLimitConfig; per_recipient: RateLimitConfig };
 }
 
 /** The `walletconnect` section as validated, defaults applied. */
@@ -141,4 +151,8 @@ export interface WalletConnectConfig {
   store: { type: "sqlite"; path?: string } | { type: "postgres"; url: string; schema?: string };
   /** seconds */
   message_ttl: number;
+  /** Registrations and deletions, by client address. */
+  rate_limits: { per_address: RateLimitConfig };
+  /** 0: no limit. */
+  max_clients: number;
 }

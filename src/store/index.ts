@@ -4,10 +4,12 @@
  */
 import { driverLoadError, type Registry } from "./registry.js";
 
-export type StoreOptions =
-  { kind: "sqlite"; path: string; busyTimeoutMs?: number } | { kind: "postgres"; url: string; schema?: string };
+/** `maxClients`: the most clients a registration may bring the registry to; absent or 0, no limit. */
+export type StoreOptions = { maxClients?: number } & (
+  { kind: "sqlite"; path: string; busyTimeoutMs?: number } | { kind: "postgres"; url: string; schema?: string }
+);
 
-export type { Client, PushType, RecordOutcome, Registry } from "./registry.js";
+export type { Client, PushType, RecordOutcome, RegisterOutcome, Registry } from "./registry.js";
 export { PUSH_TYPES, StoreOpenError } from "./registry.js";
 
 export async function openStore(options: StoreOptions): Promise<Registry> {

@@ -23,6 +23,12 @@ export interface Client {
   alwaysRaw: boolean;
 }
 
+/**
+ * What a registration did: `added` a client, `updated` one that held its id or token (the registry grew by none), or
+ * nothing at all because it would have added a client to a `full` registry (`maxClients`).
+ */
+export type RegisterOutcome = "added" | "updated" | "full";
+
 /** `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to. */
 export type RecordOutcome = "new" | "duplicate" | "unknown-client";
 
@@ -32,9 +38,11 @@ export interface Registry {
    * the client's tenant:
    * - the id's row, if any, takes the new token, type and always_raw;
    * - a row holding the token under another id is taken over: its notifications are deleted and the row is re-keyed to
-   *   this id (or dropped, when this id already has a row of its own), so that the token stays with one client.
+   *   this id (or dropped, when this id already has a row of its own), so that the token stays with one client;
+   * - otherwise the client is added, unless the registry opened with a `maxClients` holds that many clients already
+   *   (SQLite: exactly; PostgreSQL: as counted at most `CLIENT_COUNT_REFRESH_MS` ago, and since by this store).
    */
-  registerClient(client: Client): Promise<void>;
+  registerClient(client: Client): Promise<RegisterOutcome>;
   getClient(tenant: string, id: string): Promise<Client | undefined>;
   /** Deletes a client and its notifications; whether it existed. */
   deleteClient(tenant: string, id: string): Promise<boolean>;
@@ -58,9 +66,17 @@ export interface Registry {
   forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void>;
   /** Deletes the notifications recorded before `cutoffMs` (ms since the epoch); how many. */
   deleteNotificationsBefore(cutoffMs: number): Promise<number>;
+  /** How many clients the registry holds, every tenant together (SQLite keeps the count; PostgreSQL counts them). */
   countClients(): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * How often a PostgreSQL registry with a `maxClients` counts its clients again. Between two counts it adds its own
+ * registrations and deletions; those of other Herald instances on the same database show at the next count, so a
+ * full registry may take in what the others register meanwhile.
+ */
+export const CLIENT_COUNT_REFRESH_MS = 30_000;
 
 /** The registry's database cannot be opened or migrated; the message says which database and why. */
 export class StoreOpenError extends Error {

@@ -173,6 +173,29 @@ export const providerCredentials = () =>
 export const providerRefused = () =>
   notPushed("provider_error", "The push provider refused the request; the operator has been told; retry later");
 
+/**
+ * Herald: over `walletconnect.rate_limits` (with `Retry-After`). WalletConnect's push server answers the same words as
+ * plain text; Herald keeps the API's shape, as for its other own answers.
+ */
+export function tooManyRequests(): WalletConnectAnswer {
+  return failure(429, [{ name: "too_many_requests", message: "Too many requests" }]);
+}
+
+/**
+ * Herald: the registry holds `walletconnect.max_clients` clients. 507 Insufficient Storage says what happened: this
+ * server cannot store the registration. It is no 429 (the wallet did nothing wrong, and waiting alone does not help)
+ * and no 503 (which says the server will recover by itself, and which proxies may retry on another instance sharing
+ * the same full registry).
+ */
+export function registryFull(): WalletConnectAnswer {
+  return failure(507, [
+    {
+      name: "registry_full",
+      message: "This push server holds as many clients as it is allowed to; no new client can register for now",
+    },
+  ]);
+}
+
 /** Herald's own failure: logged with the request id. */
 export function internalError(): WalletConnectAnswer {
   return failure(500, [

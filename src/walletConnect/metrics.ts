@@ -26,6 +26,10 @@ export function walletConnectMetrics(registry: Registry, countClients: () => Pro
       help: "Relay messages (POST /clients/:id with a valid signature) by outcome: delivered, duplicate, unknown_client, client_deleted, bad_request, undeliverable, failed",
       labelNames: ["outcome"] as const,
     }),
+    registryFull: sharedCounter(registry, {
+      name: "herald_walletconnect_registry_full_total",
+      help: "Registrations refused 507 because the registry holds walletconnect.max_clients clients",
+    }),
     signatureFailures: sharedCounter(registry, {
       name: "herald_walletconnect_signature_failures_total",
       help: "Relay messages refused 401 by reason: missing (a header), malformed (not hex, not 64 bytes, no Unix time), invalid (does not verify), stale (timestamp outside the window)",

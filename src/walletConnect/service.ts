@@ -52,6 +52,8 @@ const MIN_SWEEP_INTERVAL_MS = 10_000;
 export class WalletConnectService {
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  /** Since a registration found the registry full, and until one adds a client: its warning is logged once. */
+  private full = false;
 
   constructor(private readonly options: WalletConnectServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -100,7 +102,18 @@ export class WalletConnectService {
     if (token === "") return answers.missingField("token");
     if (clientId === "") return answers.missingField("client_id");
 
-    await this.options.registry.registerClient({ tenant: tenant.registryTenant, id: clientId, type, token, alwaysRaw });
+    const outcome = await this.options.registry.registerClient({
+      tenant: tenant.registryTenant,
+      id: clientId,
+      type,
+      token,
+      alwaysRaw,
+    });
+    if (outcome === "full") return this.registryFull();
+    if (outcome === "added" && this.full) {
+      this.full = false;
+      this.options.log.info("The WalletConnect registry has room again: new clients can register");
+    }
     this.options.metrics.registrations.labels(type).inc();
     log.info(
       { tenant: projectId, client_id: clientId, push_type: type, token: shortPushkey(token) },
@@ -205,6 +218,19 @@ export class WalletConnectService {
       });
     }
     return outcome(name, answer);
+  }
+
+  /** A registration that would add a client to a full registry: refused, with one warning for the whole episode. */
+  private registryFull(): WalletConnectAnswer {
+    this.options.metrics.registryFull.inc();
+    if (!this.full) {
+      this.full = true;
+      this.options.log.warn(
+        { max_clients: this.options.settings.store.maxClients },
+        "The WalletConnect registry is full (walletconnect.max_clients): new clients are refused 507 until clients are deleted or the limit is raised; registered clients may still register again",
+      );
+    }
+    return answers.registryFull();
   }
 
   async close(): Promise<void> {

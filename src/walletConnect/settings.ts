@@ -100,8 +100,12 @@ export function readWalletConnectSettings(
     acceptNoop: config.accept_noop,
     store:
       config.store.type === "postgres"
-        ? { kind: "postgres", url: config.store.url, schema: config.store.schema }
-        : { kind: "sqlite", path: resolve(configDir, config.store.path ?? DEFAULT_SQLITE_PATH) },
+        ? { kind: "postgres", url: config.store.url, schema: config.store.schema, maxClients: config.max_clients }
+        : {
+            kind: "sqlite",
+            path: resolve(configDir, config.store.path ?? DEFAULT_SQLITE_PATH),
+            maxClients: config.max_clients,
+          },
     messageTtl: config.message_ttl,
   };
 }

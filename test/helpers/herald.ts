@@ -80,13 +80,23 @@ export interface RawResponse {
   body: string;
 }
 
-/** A request with node:http, for what fetch cannot send (HEAD bodies, raw bytes, chunked uploads). */
+/**
+ * A request with node:http, for what fetch cannot send (HEAD bodies, raw bytes, chunked uploads). `localAddress`: the
+ * address to send from, to be another client (127.0.0.2 and the rest of 127/8 reach a listener on 127.0.0.1).
+ */
 export function rawRequest(
   url: string,
-  options: { method: string; path: string; body?: Uint8Array | string; headers?: Record<string, string> },
+  options: {
+    method: string;
+    path: string;
+    body?: Uint8Array | string;
+    headers?: Record<string, string>;
+    localAddress?: string;
+  },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${options.path}`, { method: options.method, headers: options.headers }, (res) => {
+    const { method, headers, localAddress } = options;
+    const req = request(`${url}${options.path}`, { method, headers, localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () =>

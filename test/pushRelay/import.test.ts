@@ -78,6 +78,8 @@ describe("herald import-push-relay", () => {
         secret: "secret-for-*3MAPUSH",
         private_key_file: "private-key-file-for-*3MAPUSH",
       },
+      // Herald's own limits, which push-relay does not have, at their defaults.
+      rate_limits: { per_address: { requests: 120, period: 60 }, per_recipient: { requests: 20, period: 300 } },
     });
   });
   test("says in comments what does not carry over: InfluxDB, and keys push-relay does not have", async () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { describe } from "node:test";
+import { describe, test } from "node:test";
 import pg from "pg";
 import { openStore } from "../../src/store/index.js";
 import { postgres, unless } from "../helpers/services.js";
@@ -13,6 +13,31 @@ import { registryContract } from "./registryContract.js";
 import { noDatabases, postgresDatabases, sqliteDatabases } from "./testDatabases.js";
 
 registryContract("SQLite", sqliteDatabases());
+
+describe("the SQLite registry's count of clients", () => {
+  test("is exact for every store on the file: a full registry is full for all of them", async () => {
+    // As http.workers processes sharing one file: each reads the count the others' registrations keep.
+    const databases = sqliteDatabases();
+    try {
+      const database = await databases.create();
+      const [first, second] = [await database.open({ maxClients: 2 }), await database.open({ maxClients: 2 })];
+      try {
+        const fcm = (id: string) => ({ tenant: "", id, token: `token-${id}`, type: "fcm" as const, alwaysRaw: false });
+        assert.equal(await first.registerClient(fcm("a")), "added");
+        assert.equal(await second.registerClient(fcm("b")), "added");
+        assert.equal(await first.registerClient(fcm("c")), "full");
+        assert.equal(await second.deleteClient("", "a"), true);
+        assert.equal(await first.countClients(), 1);
+        assert.equal(await first.registerClient(fcm("c")), "added");
+        assert.equal(await second.registerClient(fcm("d")), "full");
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+      }
+    } finally {
+      await databases.dropAll();
+    }
+  });
+});
 
 const { url: databaseUrl, missing } = postgres();
 registryContract("PostgreSQL", databaseUrl ? postgresDatabases(databaseUrl) : noDatabases, missing);

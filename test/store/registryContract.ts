@@ -26,8 +26,8 @@ export function registryContract(name: string, databases: TestDatabases, missing
     });
     after(() => databases.dropAll());
 
-    async function open(database: TestDatabase): Promise<Registry> {
-      const store = await database.open();
+    async function open(database: TestDatabase, options: { maxClients?: number } = {}): Promise<Registry> {
+      const store = await database.open(options);
       opened.push(store);
       return store;
     }
@@ -102,6 +102,61 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(await store.countClients(), 1);
         assert.equal(await store.recordNotification("", "wallet-a", "message-a", payload, 2000), "duplicate");
         assert.equal(await store.recordNotification("", "wallet-a", "message-b", payload, 2000), "new");
+      });
+    });
+
+    describe("maxClients", () => {
+      test("a registration that would add a client past it is refused as full, and changes nothing", async () => {
+        const store = await open(await databases.create(), { maxClients: 2 });
+        assert.equal(await store.registerClient(client("wallet-a", "token-a")), "added");
+        assert.equal(await store.registerClient(client("wallet-b", "token-b", { tenant: "project" })), "added");
+        assert.equal(await store.registerClient(client("wallet-c", "token-c")), "full");
+        assert.equal(await store.getClient("", "wallet-c"), undefined);
+        assert.equal(await store.countClients(), 2);
+      });
+
+      test("a full registry still takes registrations of an id or a token it holds", async () => {
+        const store = await open(await databases.create(), { maxClients: 2 });
+        await store.registerClient(client("wallet-a", "token-a"));
+        await store.registerClient(client("wallet-b", "token-b"));
+        assert.equal(await store.registerClient(client("wallet-a", "token-a2", { type: "apns" })), "updated");
+        // wallet-c takes wallet-b's token: the row is re-keyed, the registry does not grow.
+        assert.equal(await store.registerClient(client("wallet-c", "token-b")), "updated");
+        assert.deepEqual(await store.getClient("", "wallet-a"), client("wallet-a", "token-a2", { type: "apns" }));
+        assert.deepEqual(await store.getClient("", "wallet-c"), client("wallet-c", "token-b"));
+        assert.equal(await store.countClients(), 2);
+      });
+
+      test("a deletion makes room, whichever way the client goes", async () => {
+        const store = await open(await databases.create(), { maxClients: 2 });
+        await store.registerClient(client("wallet-a", "token-a"));
+        await store.registerClient(client("wallet-b", "token-b"));
+        assert.equal(await store.deleteClient("", "wallet-a"), true);
+        assert.equal(await store.registerClient(client("wallet-c", "token-c")), "added");
+        assert.equal(await store.registerClient(client("wallet-d", "token-d")), "full");
+        assert.equal(await store.deleteClientIfToken("", "wallet-b", "token-b"), true);
+        assert.equal(await store.registerClient(client("wallet-d", "token-d")), "added");
+        // wallet-c takes wallet-d's token while keeping its own row: wallet-d's row goes.
+        assert.equal(await store.registerClient(client("wallet-c", "token-d")), "updated");
+        assert.equal(await store.registerClient(client("wallet-e", "token-e")), "added");
+        assert.equal(await store.countClients(), 2);
+      });
+
+      test("counts the clients the registry holds when the store opens", async () => {
+        const database = await databases.create();
+        const first = await open(database);
+        await first.registerClient(client("wallet-a", "token-a"));
+        await first.registerClient(client("wallet-b", "token-b"));
+        const capped = await open(database, { maxClients: 2 });
+        assert.equal(await capped.registerClient(client("wallet-c", "token-c")), "full");
+        assert.equal(await capped.registerClient(client("wallet-a", "token-a")), "updated");
+      });
+
+      test("without it, or at 0, a registry takes any number of clients", async () => {
+        const store = await open(await databases.create(), { maxClients: 0 });
+        for (let i = 0; i < 5; i++)
+          assert.equal(await store.registerClient(client(`wallet-${i}`, `token-${i}`)), "added");
+        assert.equal(await store.countClients(), 5);
       });
     });
 

@@ -15,7 +15,7 @@ import { sqliteMigrations } from "../../src/store/sqlite/migrations.js";
 
 export interface TestDatabase {
   /** Opens a store on this database; each call opens another store on the same data. */
-  open(): Promise<Registry>;
+  open(options?: { maxClients?: number }): Promise<Registry>;
   /** The versions recorded in `schema_migrations`, read straight from the database. */
   appliedMigrations(): Promise<number[]>;
   /** Records a migration version as applied, as a newer Herald would have. */
@@ -55,7 +55,7 @@ export function sqliteDatabases(): TestDatabases {
         }
       };
       return {
-        open: () => openStore({ kind: "sqlite", path }),
+        open: (options) => openStore({ kind: "sqlite", path, ...options }),
         appliedMigrations: async () =>
           direct((db) =>
             db.prepare<[], number>("SELECT version FROM schema_migrations ORDER BY version").pluck().all(),
@@ -92,7 +92,7 @@ export function postgresDatabases(url: string): TestDatabases {
       const schema = `herald_test_${randomBytes(6).toString("hex")}`;
       schemas.push(schema);
       return {
-        open: () => openStore({ kind: "postgres", url, schema }),
+        open: (options) => openStore({ kind: "postgres", url, schema, ...options }),
         appliedMigrations: async () => {
           const result = await admin.query<{ version: number }>(
             `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,

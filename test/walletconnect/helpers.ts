@@ -95,13 +95,18 @@ export function storeKinds(): StoreKind[] {
   ];
 }
 
-/** A `walletconnect` section that sends apns and apns-sandbox to the sandbox APNs, fcm to the sandbox FCM. */
+/**
+ * A `walletconnect` section that sends apns and apns-sandbox to the sandbox APNs, fcm to the sandbox FCM. Its
+ * per-address limit is off: the suites register hundreds of clients from one address (the limit has its own tests,
+ * test/walletconnect/rateLimits.test.ts).
+ */
 export function walletConnectSection(relay: Ed25519Pair, store: TestStore, extra: Record<string, unknown> = {}) {
   return {
     relay_public_key: relay.publicHex,
     providers: { apns: SANDBOX_APPS.apns, "apns-sandbox": SANDBOX_APPS.apns, fcm: SANDBOX_APPS.fcm },
     accept_noop: true,
     store: store.config,
+    rate_limits: { per_address: { requests: 0 } },
     ...extra,
   };
 }

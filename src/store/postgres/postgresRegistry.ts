@@ -7,16 +7,23 @@
  * two registrations of the same id or token run one after the other, and each sees what the other wrote. It then
  * locks, in id order, the rows that hold the id or the token, so that two registrations swapping tokens between two
  * clients cannot deadlock.
+ *
+ * With a `maxClients`, the clients are counted at open and every `CLIENT_COUNT_REFRESH_MS`, and the count is moved by
+ * this store's own registrations and deletions in between: count(*) reads the whole table, too slow for every
+ * registration of a large registry, and a count row that every registration updated would make the registrations of
+ * every instance wait for each other. Other instances' registrations show at the next count.
  */
 import pg from "pg";
 import { pendingMigrations } from "../migrations.js";
 import {
+  CLIENT_COUNT_REFRESH_MS,
   describeError,
   StoreOpenError,
   tokenTakeover,
   type Client,
   type HeldRow,
   type RecordOutcome,
+  type RegisterOutcome,
   type Registry,
 } from "../registry.js";
 import { postgresMigrations } from "./migrations.js";
@@ -26,6 +33,8 @@ export interface PostgresRegistryOptions {
   url: string;
   /** The schema holding Herald's tables; created if missing. */
   schema?: string;
+  /** The most clients a registration may bring the registry to; absent or 0, no limit. */
+  maxClients?: number;
 }
 
 export const DEFAULT_SCHEMA = "herald";
@@ -53,7 +62,16 @@ export async function openPostgresRegistry(options: PostgresRegistryOptions): Pr
       `cannot open the registry's PostgreSQL database ${displayUrl(options.url)} (schema ${schema}): ${describeError(error)}`,
     );
   }
-  return new PostgresRegistry(pool, schema);
+  const registry = new PostgresRegistry(pool, schema, options.maxClients ?? 0);
+  try {
+    await registry.startCounting();
+  } catch (error) {
+    await registry.close().catch(() => {});
+    throw new StoreOpenError(
+      `cannot count the clients of the registry's PostgreSQL database ${displayUrl(options.url)} (schema ${schema}): ${describeError(error)}`,
+    );
+  }
+  return registry;
 }
 
 /** The URL without its password, fit for an error message. */
@@ -121,10 +139,14 @@ async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Prom
 
 class PostgresRegistry implements Registry {
   private readonly sql;
+  /** With a `maxClients`: the clients as last counted, moved by this store's registrations and deletions since. */
+  private clients = 0;
+  private counter: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
+    private readonly maxClients: number,
   ) {
     const quoted = pg.escapeIdentifier(schema);
     const clients = `${quoted}.clients`;
@@ -153,18 +175,21 @@ class PostgresRegistry implements Registry {
    * Registrations whose ids and tokens cross can still wait on each other's rows (one re-keys a row the other
    * upserts): PostgreSQL then rolls one back as a deadlock, and it is simply run again, as its documentation advises.
    */
-  async registerClient(client: Client): Promise<void> {
+  async registerClient(client: Client): Promise<RegisterOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.registerOnce(client);
+        const { outcome, rows } = await this.registerOnce(client);
+        this.clients += rows;
+        return outcome;
       } catch (error) {
         if ((error as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt > DEADLOCK_RETRIES) throw error;
       }
     }
   }
 
-  private async registerOnce(client: Client): Promise<void> {
-    await inTransaction(this.pool, async (tx) => {
+  /** The outcome, and how many rows the registry gained (1), lost (-1, a dropped row) or neither (0). */
+  private async registerOnce(client: Client): Promise<{ outcome: RegisterOutcome; rows: number }> {
+    return inTransaction(this.pool, async (tx) => {
       const lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
       const { tenant } = client;
       // Always taken in the same order: two registrations crossing ids and tokens would otherwise each hold the
@@ -175,6 +200,8 @@ class PostgresRegistry implements Registry {
       ].sort();
       for (const key of keys) await tx.query(lock, [key]);
       const held = await tx.query<HeldRow>(this.sql.heldRows, [tenant, client.id, client.token]);
+      const adds = held.rows.length === 0;
+      if (adds && this.maxClients > 0 && this.clients >= this.maxClients) return { outcome: "full", rows: 0 };
       const takeover = tokenTakeover(held.rows, client);
       if (takeover.kind === "drop") await tx.query(this.sql.deleteById, [tenant, takeover.id]);
       if (takeover.kind === "rekey") {
@@ -182,6 +209,7 @@ class PostgresRegistry implements Registry {
         await tx.query(this.sql.rekeyClient, [client.id, tenant, takeover.id]);
       }
       await tx.query(this.sql.upsertClient, [tenant, client.id, client.type, client.token, client.alwaysRaw]);
+      return adds ? { outcome: "added", rows: 1 } : { outcome: "updated", rows: takeover.kind === "drop" ? -1 : 0 };
     });
   }
 
@@ -191,11 +219,16 @@ class PostgresRegistry implements Registry {
   }
 
   async deleteClient(tenant: string, id: string): Promise<boolean> {
-    return ((await this.pool.query(this.sql.deleteById, [tenant, id])).rowCount ?? 0) > 0;
+    return this.deleted((await this.pool.query(this.sql.deleteById, [tenant, id])).rowCount ?? 0);
   }
 
   async deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean> {
-    return ((await this.pool.query(this.sql.deleteByIdAndToken, [tenant, id, token])).rowCount ?? 0) > 0;
+    return this.deleted((await this.pool.query(this.sql.deleteByIdAndToken, [tenant, id, token])).rowCount ?? 0);
+  }
+
+  private deleted(rows: number): boolean {
+    this.clients -= rows;
+    return rows > 0;
   }
 
   async recordNotification(
@@ -227,7 +260,21 @@ class PostgresRegistry implements Registry {
     return (await this.pool.query<{ count: number }>(this.sql.count)).rows[0]?.count ?? 0;
   }
 
+  /** With a `maxClients`: counts the clients now, and again every `CLIENT_COUNT_REFRESH_MS`. */
+  async startCounting(): Promise<void> {
+    if (this.maxClients <= 0) return;
+    this.clients = await this.countClients();
+    this.counter = setInterval(() => {
+      // An unreachable database: the last count stands, and the registrations that need the database say why.
+      this.countClients().then(
+        (count) => (this.clients = count),
+        () => {},
+      );
+    }, CLIENT_COUNT_REFRESH_MS).unref();
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.counter);
     if (!this.pool.ended) await this.pool.end();
   }
 }

@@ -16,6 +16,7 @@ import {
   type HeldRow,
   type PushType,
   type RecordOutcome,
+  type RegisterOutcome,
   type Registry,
 } from "../registry.js";
 import { loadSqliteDriver } from "./driver.js";
@@ -26,6 +27,8 @@ export interface SqliteRegistryOptions {
   path: string;
   /** How long a write waits for another process's write to finish before failing. */
   busyTimeoutMs?: number;
+  /** The most clients a registration may bring the registry to; absent or 0, no limit. */
+  maxClients?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -46,7 +49,7 @@ export async function openSqliteRegistry(options: SqliteRegistryOptions): Promis
     db.pragma("journal_mode = WAL");
     db.pragma("foreign_keys = ON");
     migrate(db, path);
-    return new SqliteRegistry(db);
+    return new SqliteRegistry(db, options.maxClients ?? 0);
   } catch (error) {
     db?.close();
     if (error instanceof StoreOpenError) throw error;
@@ -91,7 +94,10 @@ class SqliteRegistry implements Registry {
   private readonly count;
   private readonly register;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    maxClients: number,
+  ) {
     this.heldRows = db.prepare<[string, string, string], HeldRow>(
       "SELECT id, device_token AS token FROM clients WHERE tenant = ? AND (id = ? OR device_token = ?)",
     );
@@ -120,21 +126,26 @@ class SqliteRegistry implements Registry {
       "DELETE FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
     );
     this.deleteOldNotifications = db.prepare<[number]>("DELETE FROM notifications WHERE received_at < ?");
-    this.count = db.prepare<[], number>("SELECT count(*) FROM clients").pluck();
-    this.register = db.transaction((client: Client) => {
+    this.count = db.prepare<[], number>("SELECT clients FROM client_count").pluck();
+    this.register = db.transaction((client: Client): RegisterOutcome => {
       const { tenant } = client;
-      const takeover = tokenTakeover(this.heldRows.all(tenant, client.id, client.token), client);
+      const held = this.heldRows.all(tenant, client.id, client.token);
+      // Neither the id nor the token has a row: this registration adds one. The write lock is held, so the count is
+      // exact for every process sharing the file.
+      if (held.length === 0 && maxClients > 0 && (this.count.get() ?? 0) >= maxClients) return "full";
+      const takeover = tokenTakeover(held, client);
       if (takeover.kind === "drop") this.deleteById.run(tenant, takeover.id);
       if (takeover.kind === "rekey") {
         this.deleteNotificationsOf.run(tenant, takeover.id);
         this.rekeyClient.run(client.id, tenant, takeover.id);
       }
       this.upsertClient.run(tenant, client.id, client.type, client.token, client.alwaysRaw ? 1 : 0, Date.now());
+      return held.length === 0 ? "added" : "updated";
     });
   }
 
-  async registerClient(client: Client): Promise<void> {
-    this.register.immediate(client);
+  async registerClient(client: Client): Promise<RegisterOutcome> {
+    return this.register.immediate(client);
   }
 
   async getClient(tenant: string, id: string): Promise<Client | undefined> {
