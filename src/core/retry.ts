@@ -44,6 +44,7 @@ export async function withRetries<T>(
         throw new TemporaryFailure(`${error.message} (no time left before the deadline to retry)`, {
           retryAfter: error.retryAfter,
           answer: error.answer,
+          appFault: error.appFault,
           cause: error,
         });
       }
