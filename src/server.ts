@@ -22,6 +22,7 @@ import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
 import { circuitBreakerFor } from "./core/pushkinBreaker.js";
 import { CredentialHealth } from "./core/credentialHealth.js";
+import { DeviceOrigins } from "./core/deviceOrigins.js";
 import { availableMemory, Pressure } from "./core/pressure.js";
 import { AddressSet } from "./api/clientAddress.js";
 import { ConnectionLimits } from "./api/connectionLimits.js";
@@ -79,10 +80,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     const app = config.apps[pushkin.name]!;
     metrics.registerPushkin(pushkin.name);
     credentials.register(pushkin.name);
+    const breaker = { ...config.circuit_breaker, ...app.circuit_breaker };
+    // An app whose devices choose where they are pushed has its breakers per origin, and none of its own.
+    const origins = pushkin.deviceOrigin && new DeviceOrigins({ pushkin: pushkin.name, breaker, metrics, log });
     entries.set(pushkin.name, {
       pushkin,
       limiter: new InflightLimiter(app.inflight_request_limit),
-      breaker: circuitBreakerFor(pushkin.name, { ...config.circuit_breaker, ...app.circuit_breaker }, metrics, log),
+      breaker: origins ? undefined : circuitBreakerFor(pushkin.name, breaker, metrics, log),
+      origins,
     });
   }
   const dispatcher = new Dispatcher({

@@ -15,6 +15,8 @@ export interface CircuitBreakerConfig {
   failure_threshold: number;
   /** seconds */
   cool_down: number;
+  /** Origins whose circuit is kept, per app whose devices choose where they are pushed (WebPush). */
+  max_origins: number;
 }
 
 export interface LoadSheddingConfig {

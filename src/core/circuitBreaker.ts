@@ -38,6 +38,12 @@ export class CircuitBreaker {
     return this.state;
   }
 
+  /** Whether a push now would be refused: open with its cool-down still running, or half-open with its probe out. */
+  get refusing(): boolean {
+    if (this.state === "open") return this.now() < this.openedAt + this.options.coolDownMs;
+    return this.state === "half-open" && this.probing;
+  }
+
   /** Whether a push may go to the provider now; when it may, `done` must be called once with how it ended. */
   pass(): Pass {
     if (this.state === "open") {

@@ -6,6 +6,10 @@
  * `inflight_request_limit` for all of its devices, so that an overloaded request is refused whole (503) instead of
  * half-sent. A device already delivered this event (duplicate suppression) is answered at once; a pushkey a provider
  * declared dead (dead-token cache) is rejected again without asking the provider.
+ *
+ * A device that fails does not fail the others: they are sent all the same, and the delivered ones are remembered
+ * (duplicate suppression), so that the homeserver's retry of the 502 pushes only what failed. Where a device chose
+ * where it is pushed (`Pushkin.deviceOrigin`), its failures are its origin's (core/deviceOrigins.ts), not the app's.
  */
 import type { Logger } from "pino";
 import { shortPushkey } from "../observability/logger.js";
@@ -13,6 +17,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
 import { publicReasonOf } from "./publicReason.js";
 import type { CredentialHealth } from "./credentialHealth.js";
+import { shownOrigin, type DeviceOrigins } from "./deviceOrigins.js";
 import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
@@ -30,8 +35,10 @@ import type { AppRouter } from "./routing.js";
 export interface PushkinEntry {
   pushkin: Pushkin;
   limiter: InflightLimiter;
-  /** Absent when `circuit_breaker.enabled` is off. */
+  /** The app's breaker; absent when `circuit_breaker.enabled` is off, or when `origins` keeps breakers instead. */
   breaker: CircuitBreaker | undefined;
+  /** Present when the pushkin's devices choose where they are pushed (`deviceOrigin`): breakers and refusals by origin. */
+  origins: DeviceOrigins | undefined;
 }
 
 export type DispatchResult =
@@ -53,7 +60,8 @@ export interface DispatcherOptions {
   requestDeadline: number;
 }
 
-type Settled = DeviceOutcome | { kind: "failed"; error: unknown };
+/** A failure's `origin` is set when it is the device's chosen origin's, not the app's. */
+type Settled = DeviceOutcome | { kind: "failed"; error: unknown; origin?: string };
 
 /** A device that still has to be sent, or what became of it without sending. */
 type Plan = { device: Device; entry: PushkinEntry } | { device: Device; settled: Settled };
@@ -158,15 +166,22 @@ export class Dispatcher {
     const { metrics } = this.options;
     const name = entry.pushkin.name;
     const counters = metrics.forPushkin(name);
-    const pass = entry.breaker?.pass();
+    // Where the device chose the server it is pushed to, that origin's breaker decides, not the app's.
+    const origin = (entry.origins && entry.pushkin.deviceOrigin?.(device)) || undefined;
+    const pass = origin === undefined ? entry.breaker?.pass() : entry.origins?.pass(origin);
     if (pass?.allowed === false) {
       entry.limiter.release();
-      counters.shortCircuited.inc();
+      (origin ? counters.originShortCircuited : counters.shortCircuited).inc();
       const seconds = Math.ceil(pass.retryAfterMs / 1000);
-      const why = `the provider of '${name}' keeps failing: its circuit breaker is open, trying again in ${seconds}s`;
-      const error = new TemporaryFailure(why, { retryAfter: seconds, publicReason: why });
+      const what = origin ? `the push service at ${shownOrigin(origin)}` : `the provider of '${name}'`;
+      const open = `keeps failing: its circuit breaker is open, trying again in ${seconds}s`;
+      // The device's own push service is not named in the answer: its address is the log's.
+      const error = new TemporaryFailure(`${what} ${open}`, {
+        retryAfter: seconds,
+        publicReason: `${origin ? "the device's push service" : `the provider of '${name}'`} ${open}`,
+      });
       counters.outcomes.failed.inc();
-      return { kind: "failed", error };
+      return { kind: "failed", error, origin };
     }
     counters.handedOver.inc();
     let attempt: Promise<DeviceOutcome>;
@@ -183,7 +198,8 @@ export class Dispatcher {
       },
       (error: unknown) => {
         entry.limiter.release();
-        pass?.done(callResultOf(error));
+        // The app's own fault says nothing of the origin, which was not asked.
+        pass?.done(origin && isAppFault(error) ? "not-sent" : callResultOf(error));
       },
     );
 
@@ -195,14 +211,30 @@ export class Dispatcher {
     }
     counters.outcomes[settled.kind].inc();
     if (settled.kind === "failed") {
-      if (settled.error instanceof CredentialFailure) this.options.credentials.pushFailed(name, settled.error);
-    } else if (settled.kind !== "skipped") this.options.credentials.accepted(name);
+      settled = this.blame(entry, origin, settled.error);
+    } else if (settled.kind === "delivered" || (settled.kind === "rejected" && !entry.origins)) {
+      // A rejection by a push service the device chose proves nothing of the app's credentials; a delivery does.
+      entry.origins?.delivered();
+      this.options.credentials.accepted(name);
+    }
     if (settled.kind === "delivered" && suppressible(notification.event_id)) {
       this.options.deliveries.add(deliveryKey(notification.event_id, device));
     } else if (settled.kind === "rejected") {
       this.options.deadTokens.add(tokenKey(device));
     }
     return settled;
+  }
+
+  /** Counts a device's failure against the origin it chose, or else against the app. */
+  private blame(entry: PushkinEntry, origin: string | undefined, error: unknown): Settled {
+    const name = entry.pushkin.name;
+    if (entry.origins && origin && isDispatchFailure(error) && !isAppFault(error)) {
+      const evidence = entry.origins.failed(origin, error);
+      if (evidence) this.options.credentials.problem(name, evidence);
+      return { kind: "failed", error, origin };
+    }
+    if (error instanceof CredentialFailure) this.options.credentials.pushFailed(name, error);
+    return { kind: "failed", error };
   }
 
   private answer(devices: Device[], settled: Settled[], request: { log: Logger }): DispatchResult {
@@ -220,7 +252,8 @@ export class Dispatcher {
       } else if (outcome.kind === "failed") {
         const { error } = outcome;
         if (isDispatchFailure(error)) {
-          request.log.warn({ ...fields, err: error }, "Dispatch failed");
+          const origin = outcome.origin === undefined ? {} : { origin: shownOrigin(outcome.origin) };
+          request.log.warn({ ...fields, ...origin, err: error }, "Dispatch failed");
           failure ??= error;
         } else {
           request.log.error({ ...fields, err: error }, "Unexpected error while dispatching");
@@ -241,6 +274,11 @@ export class Dispatcher {
       request.log.info({ rejected: rejected.length }, "Delivered notification with rejected pushkeys");
     return { status: 200, rejected };
   }
+}
+
+/** A failure the pushkin says is the app's own, although its device chose where it is pushed (see `appFault`). */
+function isAppFault(error: unknown): boolean {
+  return error instanceof Error && (error as { appFault?: unknown }).appFault === true;
 }
 
 /** Only a transient failure says the provider is unwell; a bug of ours says nothing about it. */

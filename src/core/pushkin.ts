@@ -50,6 +50,14 @@ export interface Pushkin {
    * loaded, a certificate past its expiry). Asked at start-up and every hour, for the logs and the metrics.
    */
   credentialProblem?(): CredentialFailure | undefined;
+  /**
+   * Optional, for a pushkin whose devices choose where they are pushed (WebPush: each subscription names its push
+   * service): the origin (scheme://host:port) this device's pushes go to, or undefined when it names none (then nothing
+   * is sent). A failure of such a device is its origin's, not the app's: the circuit breaker is that origin's
+   * (core/deviceOrigins.ts), and a refusal there is no evidence against the app's credentials on its own. A failure
+   * that is the app's own all the same (its key cannot be used) is thrown with `appFault`.
+   */
+  deviceOrigin?(device: Device): string | undefined;
 }
 
 /** What a pushkin factory is given when Herald builds it at start-up. */
@@ -74,21 +82,32 @@ export interface ProviderAnswer {
   reason?: string;
 }
 
+interface FailureOptions {
+  answer?: ProviderAnswer;
+  cause?: unknown;
+  /**
+   * For a pushkin with `deviceOrigin`: the app itself is at fault (its key cannot be used), not the origin the device
+   * chose, so the failure counts against the app. Meaningless for other pushkins, whose failures are all the app's.
+   */
+  appFault?: boolean;
+  /** What the homeserver's answer may say (`publicReason.ts`), when the message is fit to be read outside. */
+  publicReason?: string;
+}
+
 /** The provider could not be reached, timed out, or asked us to retry later. */
 export class TemporaryFailure extends Error {
   override readonly name = "TemporaryFailure";
   /** Seconds the provider asked us to wait (`Retry-After`), when it said. */
   readonly retryAfter: number | undefined;
   readonly answer: ProviderAnswer | undefined;
+  readonly appFault: boolean;
   /** What the homeserver's answer may say (`publicReason.ts`), when the message is fit to be read outside. */
   readonly publicReason: string | undefined;
-  constructor(
-    message: string,
-    options: { retryAfter?: number; answer?: ProviderAnswer; cause?: unknown; publicReason?: string } = {},
-  ) {
+  constructor(message: string, options: FailureOptions & { retryAfter?: number } = {}) {
     super(message, { cause: options.cause });
     this.retryAfter = options.retryAfter;
     this.answer = options.answer;
+    this.appFault = options.appFault ?? false;
     this.publicReason = options.publicReason;
   }
 }
@@ -97,11 +116,13 @@ export class TemporaryFailure extends Error {
 export class PermanentFailure extends Error {
   override readonly name = "PermanentFailure";
   readonly answer: ProviderAnswer | undefined;
+  readonly appFault: boolean;
   /** What the homeserver's answer may say (`publicReason.ts`), when the message is fit to be read outside. */
   readonly publicReason: string | undefined;
-  constructor(message: string, options: { answer?: ProviderAnswer; cause?: unknown; publicReason?: string } = {}) {
+  constructor(message: string, options: FailureOptions = {}) {
     super(message, { cause: options.cause });
     this.answer = options.answer;
+    this.appFault = options.appFault ?? false;
     this.publicReason = options.publicReason;
   }
 }
@@ -113,10 +134,7 @@ export class PermanentFailure extends Error {
 export class CredentialFailure extends PermanentFailure {
   readonly fix: string;
   /** The message goes on with the fix, in every log line of the failure; the homeserver's 502 says less. */
-  constructor(
-    message: string,
-    options: { fix: string; answer?: ProviderAnswer; cause?: unknown; publicReason?: string },
-  ) {
+  constructor(message: string, options: FailureOptions & { fix: string }) {
     super(`${message}; to fix: ${options.fix}`, options);
     this.fix = options.fix;
   }

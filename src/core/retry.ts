@@ -46,6 +46,7 @@ export async function withRetries<T>(
         throw new TemporaryFailure(`${error.message}${late}`, {
           retryAfter: error.retryAfter,
           answer: error.answer,
+          appFault: error.appFault,
           cause: error,
           publicReason: `${publicReasonOf(error)}${late}`,
         });

@@ -15,6 +15,7 @@ export interface PushkinCounters {
   duplicatesSuppressed: LabelledCounter;
   inflightLimitDrop: LabelledCounter;
   shortCircuited: LabelledCounter;
+  originShortCircuited: LabelledCounter;
   outcomes: Record<"delivered" | "skipped" | "rejected" | "failed", LabelledCounter>;
 }
 
@@ -88,6 +89,29 @@ export class GatewayMetrics {
     aggregator: "max",
     registers: [this.registry],
   });
+  readonly originShortCircuited = new Counter({
+    name: "herald_origin_circuit_breaker_short_circuits_total",
+    help: "Devices answered 502 at once because the circuit of the push service they chose (a WebPush subscription's origin) was open",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+  });
+  readonly originFailures = new Counter({
+    name: "herald_origin_failures_total",
+    help: "Pushes that failed at a push service the device chose (a WebPush subscription's origin), counted against that origin and not the app: transient, credentials (the service refused the app's signature), permanent",
+    labelNames: ["pushkin", "kind"],
+    registers: [this.registry],
+  });
+  /** Each app's count of origins whose circuit is open, asked for at every scrape. */
+  private readonly openOrigins = new Map<string, () => number>();
+  readonly originCircuitsOpen = new Gauge({
+    name: "herald_origin_circuit_breakers_open",
+    help: "Push services devices chose (WebPush subscriptions' origins) whose circuit is open now: their pushes fail at once",
+    labelNames: ["pushkin"],
+    registers: [this.registry],
+    collect: () => {
+      for (const [pushkin, count] of this.openOrigins) this.originCircuitsOpen.labels(pushkin).set(count());
+    },
+  });
   readonly credentialsOk = new Gauge({
     name: "herald_credentials_ok",
     help: "1 while an app's credentials work as far as Herald can tell; 0 once the provider refused them, or they could not be loaded or have expired",
@@ -144,6 +168,11 @@ export class GatewayMetrics {
     this.perPushkinType.labels(name).inc(0);
   }
 
+  /** Shows an app's origins with an open circuit in `herald_origin_circuit_breakers_open`, counted at each scrape. */
+  watchOriginCircuits(pushkin: string, countOpen: () => number): void {
+    this.openOrigins.set(pushkin, countOpen);
+  }
+
   /** The counters of one pushkin, labelled once: looking labels up on every push shows in profiles. */
   forPushkin(name: string): PushkinCounters {
     let counters = this.pushkinCounters.get(name);
@@ -155,6 +184,7 @@ export class GatewayMetrics {
         duplicatesSuppressed: this.duplicatesSuppressed.labels(name),
         inflightLimitDrop: this.inflightLimitDrop.labels(name),
         shortCircuited: this.shortCircuited.labels(name),
+        originShortCircuited: this.originShortCircuited.labels(name),
         outcomes: {
           delivered: outcome("delivered"),
           skipped: outcome("skipped"),

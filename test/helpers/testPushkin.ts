@@ -6,6 +6,8 @@
  *   reject                    rejected (the provider said the token is dead)
  *   skip                      skipped (nothing to send)
  *   remote_error              PermanentFailure
+ *   credentials_refused       CredentialFailure: the provider refused the credentials
+ *   app_key_broken            CredentialFailure with `appFault`: the app's own key is at fault
  *   temporary_remote_error    TemporaryFailure; `temporary_remote_error:N` carries Retry-After N
  *   raise_exception           a plain Error (a bug)
  *   slow:MS                   delivered after MS milliseconds (or the deadline)
@@ -14,11 +16,15 @@
  *   barrier:N                 waits until N barrier devices are in flight at once, then delivered
  *   anything else             delivered
  *
+ * With `device_origins: true` in its app's config, each device chooses where it is pushed, as WebPush subscriptions
+ * do: its `data.origin` (see `Pushkin.deviceOrigin`).
+ *
  * Every call is recorded in `calls`, so tests in the same process see what reached the "provider", and logged, so
  * that tests of a `herald serve` process can wait for it.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  CredentialFailure,
   PermanentFailure,
   TemporaryFailure,
   type DeviceOutcome,
@@ -66,6 +72,9 @@ export function createPushkin(setup: PushkinSetup): Pushkin {
       }
     },
     async close() {},
+    ...(setup.config.device_origins === true && {
+      deviceOrigin: (device) => (typeof device.data?.origin === "string" ? device.data.origin : undefined),
+    }),
   };
 }
 
@@ -78,6 +87,10 @@ async function behave(pushkey: string, signal: AbortSignal): Promise<DeviceOutco
       return { kind: "skipped", why: "test: nothing to send" };
     case "remote_error":
       throw new PermanentFailure("test: remote error");
+    case "credentials_refused":
+      throw new CredentialFailure("test: credentials refused", { fix: "test: use other credentials" });
+    case "app_key_broken":
+      throw new CredentialFailure("test: the app's key is broken", { fix: "test: mend the key", appFault: true });
     case "temporary_remote_error":
       throw new TemporaryFailure("test: temporary remote error", arg ? { retryAfter: Number(arg) } : {});
     case "raise_exception":

@@ -3,7 +3,9 @@
  * VAPID signature and the message encrypted for the subscription (aes128gcm, by the `web-push` library). Sygnal's
  * checks and payload; the endpoint guarded against SSRF; 404/410 reject the pushkey, 429/5xx and network failures (a
  * push service's name that does not resolve included) are retried within the deadline, any other refusal is logged
- * and counted but neither rejected nor retried.
+ * and counted but neither rejected nor retried. Each subscription chooses its push service, so failures there are that
+ * origin's, not the app's (`deviceOrigin`, core/deviceOrigins.ts): a 401/403 is one subscription's or one push
+ * service's refusal; only a key Herald cannot sign with is the app's own fault at once.
  */
 import webPush from "web-push";
 import { Http1Client } from "../../core/http1Client.js";
@@ -78,13 +80,16 @@ export class WebPushPushkin implements Pushkin {
         log().warn({ reason: target.why }, "WebPush endpoint refused; not sent");
         return { kind: "skipped", why: `endpoint refused: ${target.why}` };
       }
-      let push: PreparedPush;
-      try {
-        push = prepared ??= this.prepare(n, device, { endpoint, auth }, target.url.origin);
-      } catch (error) {
-        log().warn({ reason: (error as Error).message }, "WebPush subscription keys unusable; not sent");
-        return { kind: "skipped", why: `the subscription's keys are unusable: ${(error as Error).message}` };
+      if (!prepared) {
+        const authorization = this.sign(target.url.origin);
+        try {
+          prepared = this.prepare(n, device, { endpoint, auth }, authorization);
+        } catch (error) {
+          log().warn({ reason: (error as Error).message }, "WebPush subscription keys unusable; not sent");
+          return { kind: "skipped", why: `the subscription's keys are unusable: ${(error as Error).message}` };
+        }
       }
+      const push = prepared;
 
       const answer = await this.requests.run(ctx.signal, () =>
         this.http.request({
@@ -106,28 +111,56 @@ export class WebPushPushkin implements Pushkin {
         throw new TemporaryFailure(what, { retryAfter: parseRetryAfter(answer.headers["retry-after"]) });
       }
       if (answer.status === 401 || answer.status === 403) {
-        throw new CredentialFailure(`the push service refused Herald's VAPID signature: ${what}`, {
-          fix: "check that vapid_private_key is the key the web app subscribed with (its applicationServerKey), and this machine's clock",
-          answer: { status: answer.status },
-        });
+        throw new CredentialFailure(
+          `the push service at ${target.url.origin} refused Herald's VAPID signature: ${what}`,
+          {
+            fix: "check that vapid_private_key is the key the web app subscribed with (its applicationServerKey), and this machine's clock",
+            answer: { status: answer.status },
+          },
+        );
       }
       log().warn({ status: answer.status, body: answer.body.toString("utf8").slice(0, 200) }, "WebPush push refused");
       return { kind: "skipped", why: what };
     });
   }
 
-  /** Encrypts the message for the subscription and signs for its push service; throws when its keys are unusable. */
+  /** The subscription names its push service: failures there are that origin's, not the app's. */
+  deviceOrigin(device: Device): string | undefined {
+    const endpoint = device.data?.endpoint;
+    if (typeof endpoint !== "string") return undefined;
+    try {
+      const { origin } = new URL(endpoint);
+      return origin === "null" ? undefined : origin;
+    } catch {
+      return undefined; // not a URL: the guard refuses it, nothing is sent
+    }
+  }
+
+  /** The VAPID `Authorization` for a push service; a key that cannot sign is the app's own fault, whatever the origin. */
+  private sign(origin: string): string {
+    try {
+      return this.vapid.for(origin);
+    } catch (error) {
+      throw new CredentialFailure(`Herald cannot sign with vapid_private_key: ${(error as Error).message}`, {
+        fix: "replace vapid_private_key with an EC P-256 key (`herald vapid-keys`), and check vapid_contact_email",
+        appFault: true,
+        cause: error,
+      });
+    }
+  }
+
+  /** Encrypts the message for the subscription; throws when its keys are unusable. */
   private prepare(
     n: Notification,
     device: Device,
     { endpoint, auth }: { endpoint: string; auth: string },
-    origin: string,
+    authorization: string,
   ): PreparedPush {
     const request = webPush.generateRequestDetails(
       { endpoint, keys: { p256dh: device.pushkey, auth } },
       JSON.stringify(buildWebPushPayload(n, device)),
       {
-        headers: { Authorization: this.vapid.for(origin) },
+        headers: { Authorization: authorization },
         TTL: this.settings.ttl,
         urgency: urgencyOf(n),
         contentEncoding: "aes128gcm",
