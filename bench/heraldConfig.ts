@@ -51,8 +51,8 @@ export function fcmAppConfig(sandbox: SandboxInfo): HeraldConfig {
 }
 
 /**
- * One WebPush app (VAPID, `allowed_endpoints` for the sandbox host; Herald's defaults, among them
- * `max_connections: 20`) as the sandbox's `apps()` gives it.
+ * One WebPush app (VAPID, `allowed_endpoints` and `allow_private_addresses` for the sandbox on loopback; Herald's
+ * defaults, among them `max_connections: 20`) as the sandbox's `apps()` gives it.
  */
 export function webPushAppConfig(sandbox: SandboxInfo): HeraldConfig {
   return { log: { level: "info" }, shutdown_timeout: 2, apps: { [WEBPUSH_APP_ID]: sandbox.webpush.app } };

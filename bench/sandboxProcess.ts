@@ -30,8 +30,9 @@ export interface SandboxInfo {
   /** The sandbox FCM (HTTP v1); the service account's `token_uri` is the sandbox's Google OAuth endpoint. */
   fcm: { url: string; ca: string; projectId: string; serviceAccountFile: string };
   /**
-   * The sandbox WebPush service: its ready Herald app (`type: webpush`, VAPID key file, `allowed_endpoints` for the
-   * sandbox host) and one browser subscription made at start (the sandbox keeps its private key, to decrypt).
+   * The sandbox WebPush service: its ready Herald app (`type: webpush`, VAPID key file, `allowed_endpoints` and
+   * `allow_private_addresses` for the sandbox on loopback) and one browser subscription made at start (the sandbox
+   * keeps its private key, to decrypt).
    */
   webpush: { url: string; app: AppConfig; subscription: { endpoint: string; p256dh: string; auth: string } };
   /** The sandbox Huawei Push Kit: its ready Herald app (`type: hms`, the app's OAuth client, both endpoints). */

@@ -12,8 +12,8 @@ import { runHerald } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
 
 const IPHONE = "ab".repeat(32);
-/** The WebPush app without allowed_endpoints: the sandbox, on loopback, is refused by the SSRF guard. */
-const UNLISTED = "org.example.web.unlisted";
+/** The WebPush app without allow_private_addresses: the sandbox, on loopback, is refused by the SSRF guard. */
+const NOT_OPTED_IN = "org.example.web.not-opted-in";
 const base64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
 
 describe("herald send-test", () => {
@@ -22,8 +22,8 @@ describe("herald send-test", () => {
   before(async () => {
     sandbox = await startSandbox();
     const apps = sandbox.apps();
-    const { allowed_endpoints: _, ...unlisted } = apps[SANDBOX_APPS.webpush]!;
-    writeFileSync(config, writeYaml({ request_deadline: 3, apps: { ...apps, [UNLISTED]: unlisted } }));
+    const { allow_private_addresses: _, ...notOptedIn } = apps[SANDBOX_APPS.webpush]!;
+    writeFileSync(config, writeYaml({ request_deadline: 3, apps: { ...apps, [NOT_OPTED_IN]: notOptedIn } }));
   });
   after(() => sandbox.close());
   afterEach(() => {
@@ -96,14 +96,14 @@ describe("herald send-test", () => {
     assert.match(run.stdout, /showNotification/);
   });
 
-  test("WebPush: an endpoint the SSRF guard refuses: nothing sent, and the hint names allowed_endpoints", async () => {
+  test("WebPush: an endpoint the SSRF guard refuses: nothing sent, and the hint names allow_private_addresses", async () => {
     const subscription = sandbox.webpush.createSubscription();
     const data = JSON.stringify({ endpoint: subscription.endpoint, auth: subscription.keys.auth });
-    const run = await sendTest("--app", UNLISTED, "--pushkey", subscription.keys.p256dh, "--data", data);
+    const run = await sendTest("--app", NOT_OPTED_IN, "--pushkey", subscription.keys.p256dh, "--data", data);
     assert.equal(run.code, 1);
     assert.match(
       run.stdout,
-      /Nothing was sent: endpoint refused: .*\nA push service on a private address, .* allowed_endpoints/,
+      /Nothing was sent: endpoint refused: .*\nA push service on a special-purpose address .* allow_private_addresses/,
     );
   });
 

@@ -51,13 +51,23 @@ export function explainOutcome(type: string, outcome: DeviceOutcome): string {
     case "skipped":
       return [
         `Nothing was sent: ${sentence(outcome.why)}`,
-        /endpoint refused/.test(outcome.why)
-          ? "A push service on a private address, or one outside allowed_endpoints, is refused: list its host in the app's allowed_endpoints if it is meant to be reached."
-          : "",
+        /endpoint refused/.test(outcome.why) ? endpointHint(outcome.why) : "",
       ]
         .filter(Boolean)
         .join("\n");
   }
+}
+
+/** What lets a refused WebPush endpoint through, when it is meant to be reached. */
+function endpointHint(why: string): string {
+  if (/allowed_endpoints/.test(why)) {
+    return "A push service outside allowed_endpoints is refused: list its host in the app's allowed_endpoints if it is meant to be reached.";
+  }
+  if (/is http, not https/.test(why)) {
+    return "A plain http push service is refused: set allow_http: true in the app if it is meant to be reached.";
+  }
+  if (!/does not push to/.test(why)) return "";
+  return "A push service on a special-purpose address (loopback, private, link-local…) is refused, listed in allowed_endpoints or not: list its address or network in the app's allow_private_addresses if it is meant to be reached.";
 }
 
 export function explainFailure(error: TemporaryFailure | PermanentFailure, fix?: string): string {

@@ -1,7 +1,7 @@
 /**
  * HTTP/1.1 requests with keep-alive connections per origin, for providers and endpoints that are not spoken to over
  * HTTP/2 (OAuth token endpoints, FCM legacy, WebPush push services). Through the HTTP CONNECT proxy when one is
- * configured; TLS trust is the system's plus NODE_EXTRA_CA_CERTS, or `ca`. Failures to reach the server are
+ * configured, plain `http` requests too; TLS trust is the system's plus NODE_EXTRA_CA_CERTS, or `ca`. Failures to reach the server are
  * `TemporaryFailure`s; every answer, whatever its status, is returned.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from "node:http";
@@ -38,6 +38,25 @@ export interface Http1Response {
 /** How long a proxy may take to open a tunnel. */
 const TUNNEL_TIMEOUT_MS = 10_000;
 
+/** Opens a connection as a CONNECT tunnel, to the pinned address if any, and hands it (TLS inside it, for https) on. */
+function tunnelConnection(
+  proxy: ProxyConfig,
+  closing: AbortSignal,
+  options: RequestOptions,
+  secure: boolean,
+  callback?: (error: Error | null, socket: Duplex) => void,
+): undefined {
+  const pinned = (options as PinnedOptions).pinnedAddress;
+  const host = options.host ?? "localhost";
+  const target = { host: pinned ?? host, port: Number(options.port ?? (secure ? 443 : 80)), name: host };
+  const giveUp = AbortSignal.any([closing, AbortSignal.timeout(TUNNEL_TIMEOUT_MS)]);
+  openTunnel(proxy, target, giveUp).then(
+    (socket) => callback?.(null, secure ? connectTls({ ...(options as ConnectionOptions), socket }) : socket),
+    (error: unknown) => callback?.(error as Error, undefined as unknown as Duplex),
+  );
+  return undefined;
+}
+
 /** An https agent whose connections go through a CONNECT tunnel. */
 class TunnelingAgent extends HttpsAgent {
   /** Aborted by destroy(): a tunnel still being opened is given up. */
@@ -59,14 +78,31 @@ class TunnelingAgent extends HttpsAgent {
     options: RequestOptions,
     callback?: (error: Error | null, socket: Duplex) => void,
   ): Duplex | undefined {
-    const pinned = (options as PinnedOptions).pinnedAddress;
-    const target = { host: pinned ?? options.host ?? "localhost", port: Number(options.port ?? 443) };
-    const giveUp = AbortSignal.any([this.closing.signal, AbortSignal.timeout(TUNNEL_TIMEOUT_MS)]);
-    openTunnel(this.proxy, target, giveUp).then(
-      (socket) => callback?.(null, connectTls({ ...(options as ConnectionOptions), socket })),
-      (error: unknown) => callback?.(error as Error, undefined as unknown as Duplex),
-    );
-    return undefined;
+    return tunnelConnection(this.proxy, this.closing.signal, options, true, callback);
+  }
+}
+
+/** A plain http agent whose connections go through a CONNECT tunnel too, so that no request bypasses the proxy. */
+class PlainTunnelingAgent extends HttpAgent {
+  private readonly closing = new AbortController();
+
+  constructor(
+    private readonly proxy: ProxyConfig,
+    options: ConstructorParameters<typeof HttpAgent>[0],
+  ) {
+    super(options);
+  }
+
+  override destroy(): void {
+    this.closing.abort();
+    super.destroy();
+  }
+
+  override createConnection(
+    options: RequestOptions,
+    callback?: (error: Error | null, socket: Duplex) => void,
+  ): Duplex | undefined {
+    return tunnelConnection(this.proxy, this.closing.signal, options, false, callback);
   }
 }
 
@@ -77,7 +113,8 @@ export class Http1Client {
   constructor(options: Http1ClientOptions = {}) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 20, ca: options.ca };
     this.https = options.proxy ? new TunnelingAgent(options.proxy, agentOptions) : new HttpsAgent(agentOptions);
-    this.http = new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets ?? 20 });
+    const plainOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 20 };
+    this.http = options.proxy ? new PlainTunnelingAgent(options.proxy, plainOptions) : new HttpAgent(plainOptions);
   }
 
   request(request: Http1Request): Promise<Http1Response> {
@@ -100,10 +137,10 @@ export class Http1Client {
           res.on("end", () =>
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
           );
-          res.on("error", (error) => reject(failure(error, request.signal)));
+          res.on("error", (error) => reject(failure(error, request)));
         },
       );
-      req.on("error", (error) => reject(failure(error, request.signal)));
+      req.on("error", (error) => reject(failure(error, request)));
       req.end(request.body);
     });
   }
@@ -129,8 +166,17 @@ function pinTo({ address, family }: { address: string; family: 4 | 6 }): Request
   };
 }
 
-function failure(error: Error, signal: AbortSignal): unknown {
-  if (signal.aborted) return signal.reason;
+/**
+ * The failure to report. A pinned request's address is not repeated in it (Node's connect errors end with it): it can
+ * be a user's endpoint's, and failures reach the homeserver's answer. The cause keeps it for the log.
+ */
+function failure(error: Error, request: Http1Request): unknown {
+  if (request.signal.aborted) return request.signal.reason;
   if (error instanceof TemporaryFailure) return error;
-  return new TemporaryFailure(`cannot reach the server: ${error.message}`, { cause: error });
+  const { syscall, code, address } = error as NodeJS.ErrnoException & { address?: string };
+  const what =
+    request.address && address !== undefined && syscall && code
+      ? `cannot reach ${new URL(request.url).host}: ${syscall} ${code}`
+      : `cannot reach the server: ${error.message}`;
+  return new TemporaryFailure(what, { cause: error });
 }

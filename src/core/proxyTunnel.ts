@@ -1,6 +1,7 @@
 /**
  * Opens a TCP tunnel through an HTTP CONNECT proxy (the `proxy` config key or HTTPS_PROXY), over which the caller
- * speaks TLS to the provider. Any answer but 200 is a failure to reach the provider: temporary, never a dead token.
+ * speaks TLS to the provider (or plain HTTP to a plain `http` one). Any answer but 200 is a failure to reach the provider: temporary, never a dead token.
+ * A target given as an address carries the host name it stands for, which failures name instead of the address.
  */
 import { connect, type Socket } from "node:net";
 import type { ProxyConfig } from "../config/proxy.js";
@@ -10,11 +11,13 @@ const MAX_RESPONSE_HEAD = 16 * 1024;
 
 export function openTunnel(
   proxy: ProxyConfig,
-  target: { host: string; port: number },
+  target: { host: string; port: number; name?: string },
   signal?: AbortSignal,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const authority = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+    const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);
+    const authority = `${bracketed(target.host)}:${target.port}`;
+    const shown = `${bracketed(target.name ?? target.host)}:${target.port}`;
     const socket = connect(proxy.port, proxy.host);
     let head = Buffer.alloc(0);
     const fail = (message: string, cause?: unknown, publicReason = "the outbound proxy could not be reached") => {
@@ -47,7 +50,7 @@ export function openTunnel(
       const status = Number(statusLine.split(" ")[1]);
       if (status !== 200)
         return fail(
-          `CONNECT ${authority} answered '${statusLine}'`,
+          `CONNECT ${shown} answered '${statusLine}'`,
           undefined,
           `the outbound proxy refused the tunnel to the provider (${status})`,
         );

@@ -124,8 +124,9 @@ export async function startSandbox(options: { host?: string } = {}): Promise<San
         vapid_private_key: files.vapidKey,
         vapid_contact_email: "push-admin@example.org",
         ca: files.ca,
-        // The sandbox listens on loopback, which Herald refuses to push to unless it is listed.
         allowed_endpoints: [new URL(webpush.url).host],
+        // The sandbox listens on loopback (its URL names localhost), which Herald pushes to only when told to.
+        allow_private_addresses: ["127.0.0.1", "::1"],
       },
       [SANDBOX_APPS.hms]: {
         type: "hms",

@@ -18,7 +18,13 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
 import http2, {
   Http2ServerRequest,
   type Http2SecureServer,
@@ -95,6 +101,8 @@ export interface WebPushSandboxOptions {
   port?: number;
   /** Clock in ms, for the VAPID `exp` checks and `receivedAt` (tests move it). */
   now?: () => number;
+  /** Plain HTTP/1.1 instead of TLS: a push service at an `http://` URL (a self-hosted one on a private network). */
+  plain?: boolean;
 }
 
 export interface SubscriptionOptions {
@@ -150,7 +158,7 @@ type Refused = { accepted: false; reply: Reply };
 type JwtVerdict = { valid: true; aud: string; sub: string; exp: number } | { valid: false; why: string };
 
 export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
-  /** "https://localhost:<port>"; also the `aud` that VAPID JWTs must name. */
+  /** "https://localhost:<port>" ("http://…" when plain); also the `aud` that VAPID JWTs must name. */
   readonly url: string;
   /** Every push delivered (2xx), in order. */
   readonly received: ReceivedWebPush[] = [];
@@ -167,12 +175,12 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
   private readonly now: () => number;
 
   private constructor(
-    private readonly server: Http2SecureServer,
+    private readonly server: Http2SecureServer | HttpServer,
     port: number,
     options: WebPushSandboxOptions,
   ) {
     super();
-    this.url = `https://localhost:${port}`;
+    this.url = `${options.plain ? "http" : "https"}://localhost:${port}`;
     this.now = options.now ?? Date.now;
     server.on("connection", (socket: Socket) => {
       this.sockets.add(socket);
@@ -192,9 +200,14 @@ export class WebPushSandbox extends EventEmitter<{ push: [ReceivedWebPush] }> {
   }
 
   static async start(options: WebPushSandboxOptions): Promise<WebPushSandbox> {
-    const certificate = await options.ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
-    // Push services speak both; Web Push libraries mostly use HTTP/1.1.
-    const server = http2.createSecureServer({ key: certificate.keyPem, cert: certificate.certPem, allowHTTP1: true });
+    let server: Http2SecureServer | HttpServer;
+    if (options.plain) {
+      server = createHttpServer();
+    } else {
+      const certificate = await options.ca.issueServerCertificate(["localhost", "127.0.0.1", "::1"]);
+      // Push services speak both; Web Push libraries mostly use HTTP/1.1.
+      server = http2.createSecureServer({ key: certificate.keyPem, cert: certificate.certPem, allowHTTP1: true });
+    }
     await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return new WebPushSandbox(server, (server.address() as AddressInfo).port, options);
   }

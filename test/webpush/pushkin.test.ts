@@ -1,6 +1,7 @@
 /**
  * The WebPush pushkin over real sockets against the sandbox push service, which checks VAPID and decrypts every
- * message: the plaintext, the headers, Sygnal's checks, each answer row, the SSRF guard, the deadline.
+ * message: the plaintext, the headers, Sygnal's checks, each answer row, the SSRF guard and its opt-ins, the outbound
+ * proxy, the deadline.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -8,8 +9,11 @@ import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { readVapidKeys } from "../../src/pushkins/webpush/settings.js";
 import { SANDBOX_APPS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { WebPushSandbox } from "../../src/sandbox/webpush.js";
+import { startConnectProxy, type ConnectProxy } from "../helpers/connectProxy.js";
 import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { fixturesDir } from "../helpers/paths.js";
+import { closedPort } from "../helpers/ports.js";
 
 const WEB = SANDBOX_APPS.webpush;
 /** An app whose allowed push service is a host under `.invalid`, a name that never resolves. */
@@ -44,8 +48,17 @@ describe("WebPush pushkin", () => {
       metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: 0 } },
       apps: {
         [WEB]: sandbox.apps()[WEB]!,
-        "com.example.web.open": { ...sandbox.apps()[WEB]!, allowed_endpoints: undefined },
+        // allowed_endpoints lists the sandbox's host, but nothing lets it reach loopback.
+        "com.example.web.not-opted-in": { ...sandbox.apps()[WEB]!, allow_private_addresses: undefined },
         "com.example.web.ttl": { ...sandbox.apps()[WEB]!, ttl: 60 },
+        // Herald's defaults: any host, no special-purpose address.
+        "com.example.web.any": {
+          ...sandbox.apps()[WEB]!,
+          allowed_endpoints: undefined,
+          allow_private_addresses: undefined,
+        },
+        // Any host on loopback.
+        "com.example.web.loopback": { ...sandbox.apps()[WEB]!, allowed_endpoints: undefined },
         [UNRESOLVABLE]: { ...sandbox.apps()[WEB]!, allowed_endpoints: ["push.herald-test.invalid"] },
       },
     });
@@ -193,13 +206,52 @@ describe("WebPush pushkin", () => {
     assert.equal(sandbox.webpush.requests, 0);
   });
 
-  test("without allowed_endpoints, a loopback push service is refused (SSRF), not rejected, and counted", async () => {
+  test("a loopback push service listed in allowed_endpoints but not in allow_private_addresses is refused (SSRF), not rejected, and counted", async () => {
     const { device } = browser();
-    const res = await notify([{ ...device, app_id: "com.example.web.open" }]);
+    const res = await notify([{ ...device, app_id: "com.example.web.not-opted-in" }]);
     assert.equal(await res.text(), '{"rejected": []}');
     assert.equal(sandbox.webpush.requests, 0);
     const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
-    assert.match(text, /^herald_webpush_refused_endpoints_total\{pushkin="com\.example\.web\.open"\} [1-9]/m);
+    assert.match(text, /^herald_webpush_refused_endpoints_total\{pushkin="com\.example\.web\.not-opted-in"\} [1-9]/m);
+    const refusal = herald.logs.find(
+      (l) => l.msg === "WebPush endpoint refused; not sent" && l.pushkin === "com.example.web.not-opted-in",
+    );
+    assert.match(
+      String(refusal?.reason),
+      /the endpoint's host localhost resolves to .*loopback.*an address Herald does not push to/,
+    );
+  });
+
+  test("an endpoint literal that leads to the metadata service, in any notation, is refused and not rejected", async () => {
+    const { device } = browser();
+    const endpoints = ["https://169.254.169.254/x", "https://[::ffff:a9fe:a9fe]/x", "https://2852039166/x"];
+    const devices = endpoints.map((endpoint, i) => ({
+      ...device,
+      pushkey: `k${i}`,
+      app_id: "com.example.web.any",
+      data: { ...device.data, endpoint },
+    }));
+    const res = await notify(devices);
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(sandbox.webpush.requests, 0);
+  });
+
+  test("a push service that cannot be reached: 502, and the answer does not say at which address", async () => {
+    const { device } = browser();
+    const endpoint = `https://localhost:${await closedPort()}/push/1`;
+    const res = await herald.notify({
+      notification: {
+        ...FULL.notification,
+        devices: [{ ...device, app_id: "com.example.web.loopback", data: { ...device.data, endpoint } }],
+      },
+    });
+    assert.equal(res.status, 502);
+    const body = await res.text();
+    assert.match(body, /the provider could not be reached/);
+    assert.doesNotMatch(body, /127\.0\.0\.1|::1|localhost|ECONNREFUSED/);
+    // The log names the host, never the address it resolved to.
+    const logged = herald.logs.map((l) => JSON.stringify(l)).filter((l) => /ECONNREFUSED/.test(l));
+    assert.ok(logged.some((l) => /cannot reach localhost:\d+: connect ECONNREFUSED/.test(l)));
   });
 
   test("Sygnal's WebPush metrics and the status codes move", async () => {
@@ -216,8 +268,112 @@ describe("WebPush pushkin", () => {
   });
 });
 
+describe("WebPush pushkin: plain http, and the outbound proxy", () => {
+  let sandbox: Sandbox;
+  /** A push service at an http:// URL, on loopback. */
+  let plain: WebPushSandbox;
+  let proxy: ConnectProxy;
+  let direct: TestHerald;
+  let proxied: TestHerald;
+  const HTTP = "com.example.web.http";
+  /** Any host on loopback, https only. */
+  const HTTPS_ONLY = "com.example.web.https-only";
+  const deviceOf = (appId: string, subscription: { endpoint: string; keys: { p256dh: string; auth: string } }) => ({
+    app_id: appId,
+    pushkey: subscription.keys.p256dh,
+    data: { endpoint: subscription.endpoint, auth: subscription.keys.auth },
+  });
+  const notifyThrough = (herald: TestHerald, device: unknown) =>
+    herald.notify({ notification: { ...FULL.notification, devices: [device] } });
+
+  before(async () => {
+    sandbox = await startSandbox();
+    plain = await WebPushSandbox.start({ ca: sandbox.ca, plain: true });
+    proxy = await startConnectProxy();
+    const app = sandbox.apps()[WEB]!;
+    const apps = {
+      [WEB]: app,
+      [HTTP]: { ...app, allowed_endpoints: undefined, allow_http: true },
+      [HTTPS_ONLY]: { ...app, allowed_endpoints: undefined },
+    };
+    direct = await startTestHerald({ request_deadline: 5, apps });
+    proxied = await startTestHerald({ request_deadline: 5, proxy: proxy.url, apps });
+  });
+  after(async () => {
+    await Promise.all([direct.stop(), proxied.stop()]);
+    await Promise.all([sandbox.close(), plain.close(), proxy.close()]);
+  });
+  afterEach(() => {
+    sandbox.webpush.reset();
+    plain.reset();
+    proxy.tunnels.length = 0;
+  });
+
+  test("plain http is refused, not rejected, unless the app sets allow_http; then delivered", async () => {
+    const subscription = plain.createSubscription();
+    assert.equal(await (await notifyThrough(direct, deviceOf(HTTPS_ONLY, subscription))).text(), '{"rejected": []}');
+    assert.equal(plain.requests, 0);
+    assert.ok(direct.logs.some((l) => /http, not https \(allow_http is off\)/.test(String(l.reason))));
+
+    assert.equal(await (await notifyThrough(direct, deviceOf(HTTP, subscription))).text(), '{"rejected": []}');
+    assert.deepEqual(plain.received[0]?.payload, FULL.webpush_plaintext_payload);
+    assert.equal(plain.received[0]?.vapid.aud, plain.url);
+  });
+
+  test("with a proxy, an https endpoint goes through it, to the address the guard checked", async () => {
+    const subscription = sandbox.webpush.createSubscription();
+    assert.equal(await (await notifyThrough(proxied, deviceOf(WEB, subscription))).text(), '{"rejected": []}');
+    assert.equal(sandbox.webpush.received.length, 1);
+    // The endpoint names localhost; the tunnel is to the address it resolved to, so the proxy cannot resolve again.
+    assert.deepEqual(proxy.tunnels, [
+      { target: `127.0.0.1:${new URL(sandbox.webpush.url).port}`, authorization: undefined },
+    ]);
+  });
+
+  test("with a proxy, a plain http endpoint goes through it too", async () => {
+    const subscription = plain.createSubscription();
+    assert.equal(await (await notifyThrough(proxied, deviceOf(HTTP, subscription))).text(), '{"rejected": []}');
+    assert.equal(plain.received.length, 1);
+    assert.deepEqual(proxy.tunnels, [{ target: `127.0.0.1:${new URL(plain.url).port}`, authorization: undefined }]);
+  });
+
+  test("with a proxy, a refused endpoint is refused all the same: no tunnel is asked for", async () => {
+    const subscription = sandbox.webpush.createSubscription();
+    for (const endpoint of ["https://169.254.169.254/latest/meta-data", "https://[fd00:ec2::254]/"]) {
+      const device = { ...deviceOf(HTTPS_ONLY, subscription), data: { endpoint, auth: subscription.keys.auth } };
+      assert.equal(await (await notifyThrough(proxied, device)).text(), '{"rejected": []}');
+    }
+    assert.deepEqual(proxy.tunnels, []);
+  });
+
+  test("a proxy that refuses the tunnel: 502 naming the endpoint's host, not the address", async () => {
+    const strict = await startConnectProxy({ requireAuth: "user:secret" });
+    const herald = await startTestHerald({
+      request_deadline: 1,
+      proxy: strict.url,
+      apps: { [WEB]: sandbox.apps()[WEB]! },
+    });
+    try {
+      const res = await notifyThrough(herald, deviceOf(WEB, sandbox.webpush.createSubscription()));
+      assert.equal(res.status, 502);
+      const body = await res.text();
+      assert.match(body, /the outbound proxy refused the tunnel to the provider \(407\)/);
+      assert.doesNotMatch(body, /localhost|127\.0\.0\.1/);
+      const logged = herald.logs.map((l) => JSON.stringify(l));
+      assert.ok(
+        logged.some((l) => /CONNECT localhost:\d+ answered 'HTTP\/1.1 407/.test(l)),
+        "the log names the host",
+      );
+      assert.ok(!logged.some((l) => /CONNECT 127\.0\.0\.1/.test(l)), "never the address");
+    } finally {
+      await herald.stop();
+      await strict.close();
+    }
+  });
+});
+
 describe("WebPush pushkin, under constraints", () => {
-  test("a missing VAPID key stops start-up with Sygnal's messages; an unusable key file fails only its app", async () => {
+  test("a missing VAPID key or a wrong allow_private_addresses stops start-up; an unusable key file fails only its app", async () => {
     const sandbox = await startSandbox();
     try {
       const app = sandbox.apps()[WEB]!;
@@ -228,6 +384,10 @@ describe("WebPush pushkin, under constraints", () => {
       await assert.rejects(
         startTestHerald({ apps: { [WEB]: { ...app, vapid_contact_email: undefined } } }),
         /'vapid_contact_email' not set in config/,
+      );
+      await assert.rejects(
+        startTestHerald({ apps: { [WEB]: { ...app, allow_private_addresses: ["127.0.0.1", "localhost"] } } }),
+        /allow_private_addresses\[1\]: 'localhost' is neither an IP address nor a network such as 10\.0\.0\.0\/8/,
       );
       // A broken key file does not stop the other apps: this app answers 502, naming the file.
       for (const [key, message] of [

@@ -1,104 +1,84 @@
 /**
  * A WebPush subscription's endpoint comes from the homeserver, that is from any client: Herald must not become a way
  * to reach the machines behind it (SSRF). Before a push, the endpoint's host is resolved (the answer is kept for 30 s),
- * every address it resolves to is checked, and the request then goes to that address and no other (a second lookup
- * could answer differently). Loopback, private, link-local, shared, multicast and unspecified addresses, IPv4 and IPv6 alike
- * (IPv4-mapped ones by their IPv4 address), are refused unless the host matches `allowed_endpoints`. Plain `http`
- * too. A refused endpoint is not sent to and not rejected: the pusher is not the homeserver's to lose for it.
+ * every address it resolves to is judged against the table of special-purpose addresses (`specialAddresses.ts`), and
+ * the request then goes to the first of them and no other, directly or as the proxy's CONNECT target (a second lookup
+ * could answer differently). `allowed_endpoints` only narrows this: a listed host is judged like any other. The
+ * operator's own opt-ins widen it: `allow_private_addresses` (networks an endpoint may lead to although the table
+ * refuses them) and `allow_http` (plain `http` endpoints).
  */
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
 import { LRUCache } from "lru-cache";
 import { TemporaryFailure } from "../../core/pushkin.js";
+import { judgeAddress, type AddressNetwork } from "./specialAddresses.js";
 
 export type EndpointCheck = { ok: true; url: URL; address: string; family: 4 | 6 } | { ok: false; why: string };
-
-const BLOCKED = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8], // "this network", unspecified
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10], // carrier-grade NAT
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15], // benchmarking
-  ["224.0.0.0", 4], // multicast
-  ["240.0.0.0", 4], // reserved, broadcast
-] as const) {
-  BLOCKED.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const) {
-  BLOCKED.addSubnet(network, prefix, "ipv6");
-}
 
 /** `allowed_endpoints` globs, matched ignoring case against the endpoint's host[:port] (its netloc). */
 export type AllowList = RegExp[] | undefined;
 
-export async function checkEndpoint(endpoint: string, allowed: AllowList): Promise<EndpointCheck> {
+/** What a WebPush app lets its endpoints reach. */
+export interface EndpointPolicy {
+  allowedEndpoints: AllowList;
+  /** `allow_private_addresses`: networks reachable although special-purpose. */
+  privateAddresses: readonly AddressNetwork[];
+  /** `allow_http`: plain `http` endpoints too. */
+  allowHttp: boolean;
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
+
+/** Host name → every address it has; the system's resolver, cached, unless a test brings its own. */
+export type Resolver = (host: string) => Promise<ResolvedAddress[]>;
+
+export async function checkEndpoint(
+  endpoint: string,
+  policy: EndpointPolicy,
+  resolve: Resolver = resolveCached,
+): Promise<EndpointCheck> {
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
     return { ok: false, why: "the endpoint is not a URL" };
   }
-  const listed = allowed?.some((glob) => glob.test(url.host)) ?? false;
-  if (allowed && !listed) return { ok: false, why: `the endpoint's host ${url.host} is not in allowed_endpoints` };
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && listed)) {
-    return { ok: false, why: `the endpoint is ${url.protocol.replace(":", "")}, not https` };
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && policy.allowHttp)) {
+    const fix = url.protocol === "http:" ? " (allow_http is off)" : "";
+    return { ok: false, why: `the endpoint is ${url.protocol.replace(/:$/, "")}, not https${fix}` };
+  }
+  if (policy.allowedEndpoints && !policy.allowedEndpoints.some((glob) => glob.test(url.host))) {
+    return { ok: false, why: `the endpoint's host ${url.host} is not in allowed_endpoints` };
   }
 
+  // The URL parser has already turned every way of writing an IPv4 address (2130706433, 0x7f.1, 0177.0.0.1) into
+  // the dotted one, and lower-cased and compressed an IPv6 one (between brackets, without a zone id).
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  let addresses: { address: string; family: number }[];
-  if (isIP(host)) {
-    addresses = [{ address: host, family: isIP(host) }];
-  } else {
-    addresses = await resolve(host);
-  }
-  if (!listed) {
-    const refused = addresses.find((a) => isBlocked(a.address));
-    if (refused)
-      return {
-        ok: false,
-        why: `the endpoint's host ${host} is ${refused.address}, an address Herald does not push to`,
-      };
+  const family = isIP(host);
+  const addresses = family ? [{ address: host, family }] : await resolve(host);
+  for (const { address } of addresses) {
+    const verdict = judgeAddress(address, policy.privateAddresses);
+    if (verdict.refused) {
+      const leadsTo = family ? `is ${verdict.why}` : `resolves to ${address}, ${verdict.why}`;
+      return { ok: false, why: `the endpoint's host ${host} ${leadsTo}: an address Herald does not push to` };
+    }
   }
   const first = addresses[0];
   if (!first) return { ok: false, why: `the endpoint's host ${host} has no address` };
   return { ok: true, url, address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
-export function isBlocked(address: string): boolean {
-  const ipv4 = mappedIpv4(address);
-  if (ipv4) return BLOCKED.check(ipv4, "ipv4");
-  return BLOCKED.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
-}
-
-/** The IPv4 address inside an IPv4-mapped IPv6 one, written `::ffff:127.0.0.1` or, as URLs normalise it, `::ffff:7f00:1`. */
-function mappedIpv4(address: string): string | undefined {
-  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (dotted) return dotted[1];
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (!hex) return undefined;
-  const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
-
 /**
  * Host name → addresses, for a short while: a busy app pushes to the same few push services all the time, and
  * getaddrinfo caches nothing. The cached answer is what is checked and connected to, so it cannot be switched under
- * the check.
+ * the check (DNS rebinding).
  */
-const RESOLVED = new LRUCache<string, { address: string; family: number }[]>({ max: 1000, ttl: 30_000 });
+const RESOLVED = new LRUCache<string, ResolvedAddress[]>({ max: 1000, ttl: 30_000 });
 
-async function resolve(host: string): Promise<{ address: string; family: number }[]> {
+async function resolveCached(host: string): Promise<ResolvedAddress[]> {
   const cached = RESOLVED.get(host);
   if (cached) return cached;
   try {

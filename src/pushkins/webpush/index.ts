@@ -74,7 +74,7 @@ export class WebPushPushkin implements Pushkin {
       // Checked at every attempt: a push service's name that does not resolve (ENOTFOUND, EAI_AGAIN) is a network
       // failure like a refused connection, retried within the deadline. An answer is cached, so a retry after a failed
       // send connects to the address already checked.
-      const target = await checkEndpoint(endpoint, this.settings.allowedEndpoints);
+      const target = await checkEndpoint(endpoint, this.settings.endpoints);
       if (!target.ok) {
         this.metrics.refusedEndpoints.labels(this.name).inc();
         log().warn({ reason: target.why }, "WebPush endpoint refused; not sent");

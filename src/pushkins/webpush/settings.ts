@@ -4,11 +4,14 @@
  */
 import { createPrivateKey } from "node:crypto";
 import { resolve } from "node:path";
+import ipaddr from "ipaddr.js";
+import { parseAddressRange } from "../../config/addresses.js";
 import { globToRegExp } from "../../core/glob.js";
 import type { JsonObject } from "../../core/notification.js";
 import { CredentialFileError, PushkinSetupError } from "../../core/pushkin.js";
 import { readCredentialFile } from "../credentialFile.js";
-import type { AllowList } from "./endpointGuard.js";
+import type { EndpointPolicy } from "./endpointGuard.js";
+import type { AddressNetwork } from "./specialAddresses.js";
 
 export interface VapidKeys {
   /** base64url of the 65-byte uncompressed public key: the browser's applicationServerKey. */
@@ -21,7 +24,8 @@ export interface WebPushSettings {
   vapid: VapidKeys;
   /** `mailto:` + vapid_contact_email: the VAPID `sub` claim, so that push services can reach the operator. */
   subject: string;
-  allowedEndpoints: AllowList;
+  /** Where its endpoints may lead: `allowed_endpoints`, `allow_private_addresses`, `allow_http`. */
+  endpoints: EndpointPolicy;
   ttl: number;
   maxConnections: number;
   ca: Buffer | undefined;
@@ -37,11 +41,25 @@ export function readWebPushSettings(config: JsonObject, configDir: string): WebP
   return {
     vapid: readVapidKeys(resolve(configDir, keyPath)),
     subject: email.startsWith("mailto:") ? email : `mailto:${email}`,
-    allowedEndpoints: allowed?.map((glob) => globToRegExp(glob, { ignoreCase: true })),
+    endpoints: {
+      allowedEndpoints: allowed?.map((glob) => globToRegExp(glob, { ignoreCase: true })),
+      privateAddresses: readPrivateAddresses(config.allow_private_addresses),
+      allowHttp: config.allow_http === true,
+    },
     ttl: typeof config.ttl === "number" ? config.ttl : 900,
     maxConnections: typeof config.max_connections === "number" ? config.max_connections : 20,
     ca: caPath ? readCredentialFile(resolve(configDir, caPath), "WebPush CA certificate file") : undefined,
   };
+}
+
+/** `allow_private_addresses`: addresses or CIDR networks, as `http.trusted_proxies` takes them. */
+function readPrivateAddresses(value: unknown): AddressNetwork[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((entry: unknown, index) => {
+    const range = parseAddressRange(String(entry));
+    if (typeof range === "string") throw new PushkinSetupError(`allow_private_addresses[${index}]: ${range}`);
+    return [ipaddr.parse(range.address), range.prefix];
+  });
 }
 
 export function readVapidKeys(path: string): VapidKeys {
