@@ -13,6 +13,7 @@
  * registration of a large registry, and a count row that every registration updated would make the registrations of
  * every instance wait for each other. Other instances' registrations show at the next count.
  */
+import { withoutSecrets } from "../../core/urlSecrets.js";
 import pg from "pg";
 import { pendingMigrations } from "../migrations.js";
 import {
@@ -59,7 +60,7 @@ export async function openPostgresRegistry(options: PostgresRegistryOptions): Pr
     await pool.end().catch(() => {});
     if (error instanceof StoreOpenError) throw error;
     throw new StoreOpenError(
-      `cannot open the registry's PostgreSQL database ${displayUrl(options.url)} (schema ${schema}): ${describeError(error)}`,
+      `cannot open the registry's PostgreSQL database ${withoutSecrets(options.url)} (schema ${schema}): ${describeError(error)}`,
     );
   }
   const registry = new PostgresRegistry(pool, schema, options.maxClients ?? 0);
@@ -68,22 +69,10 @@ export async function openPostgresRegistry(options: PostgresRegistryOptions): Pr
   } catch (error) {
     await registry.close().catch(() => {});
     throw new StoreOpenError(
-      `cannot count the clients of the registry's PostgreSQL database ${displayUrl(options.url)} (schema ${schema}): ${describeError(error)}`,
+      `cannot count the clients of the registry's PostgreSQL database ${withoutSecrets(options.url)} (schema ${schema}): ${describeError(error)}`,
     );
   }
   return registry;
-}
-
-/** The URL without its password, fit for an error message. */
-export function displayUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    if (parsed.searchParams.has("password")) parsed.searchParams.set("password", "***");
-    return parsed.toString();
-  } catch {
-    return "(an unparsable URL)";
-  }
 }
 
 /** A key for an advisory lock (hashed to 64 bits): the schema, what is locked, and its value. */
