@@ -51,6 +51,9 @@ const runId = randomUUID();
 const runTmp = mkdtempSync(join(tmpdir(), "herald-test-run-"));
 const coverageTmp = coverage ? mkdtempSync(join(tmpdir(), "herald-coverage-")) : undefined;
 
+// Files the tests write are private to their owner, as on most machines: a umask that lets a group write them would
+// add Herald's file-permission warnings to the output tests compare.
+process.umask(0o022);
 const result = spawnSync(
   process.execPath,
   [

@@ -17,6 +17,7 @@ import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
+import { filePermissionWarnings } from "./filePermissions.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -47,7 +48,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : String(error);
     throw new ConfigError(path, [`cannot read the configuration file: ${reason}`]);
   }
-  return parseConfig(text, path, env);
+  const loaded = parseConfig(text, path, env);
+  loaded.warnings.push(...filePermissionWarnings(loaded.config as unknown as JsonObject, path, loaded.config.dir));
+  return loaded;
 }
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

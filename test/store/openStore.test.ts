@@ -1,6 +1,6 @@
 /** Opening a registry: where SQLite keeps its file, what a failure to open says, and SQLite shared by processes. */
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -35,12 +35,29 @@ describe("the SQLite registry's file", () => {
     db.close();
   });
 
+  test("is created readable by its owner alone (device tokens), and so are its journal files; an existing file keeps its mode", async () => {
+    const path = join(directory, "private", "registry.sqlite3");
+    const store = await openStore({ kind: "sqlite", path });
+    await store.registerClient({ tenant: "", id: "c1", type: "fcm", token: "t1", alwaysRaw: false });
+    assert.equal(statSync(join(directory, "private")).mode & 0o777, 0o700);
+    for (const file of readdirSync(join(directory, "private"))) {
+      assert.equal(statSync(join(directory, "private", file)).mode & 0o777, 0o600, file);
+    }
+    await store.close();
+
+    const shared = join(directory, "shared.sqlite3");
+    writeFileSync(shared, "", { mode: 0o640 });
+    chmodSync(shared, 0o640);
+    await (await openStore({ kind: "sqlite", path: shared })).close();
+    assert.equal(statSync(shared).mode & 0o777, 0o640);
+  });
+
   test("a directory that cannot be made stops opening, naming the path and the reason", async () => {
     const file = join(directory, "a-file");
     writeFileSync(file, "");
     await assert.rejects(
       openStore({ kind: "sqlite", path: join(file, "data", "registry.sqlite3") }),
-      isOpenError(/^cannot create the directory of the registry's SQLite database .*a-file.*ENOTDIR/),
+      isOpenError(/^cannot create the registry's SQLite database .*a-file.* \(or its directory\): .*ENOTDIR/),
     );
   });
 

@@ -4,7 +4,7 @@
  * Several processes (`http.workers`) may share the file: every write transaction starts with `BEGIN IMMEDIATE`, which
  * takes the write lock before reading, and a busy timeout makes a second writer wait for it instead of failing.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
 import { pendingMigrations } from "../migrations.js";
@@ -37,10 +37,13 @@ export async function openSqliteRegistry(options: SqliteRegistryOptions): Promis
   const { path } = options;
   const Driver = await loadSqliteDriver();
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    // Only its owner may read the registry (device tokens): a new directory 0700, a new file 0600, which SQLite's
+    // journal files then take after. An existing file keeps the mode its operator gave it.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    createPrivately(path);
   } catch (error) {
     throw new StoreOpenError(
-      `cannot create the directory of the registry's SQLite database ${path}: ${describeError(error)}`,
+      `cannot create the registry's SQLite database ${path} (or its directory): ${describeError(error)}`,
     );
   }
   let db: Database.Database | undefined;
@@ -54,6 +57,15 @@ export async function openSqliteRegistry(options: SqliteRegistryOptions): Promis
     db?.close();
     if (error instanceof StoreOpenError) throw error;
     throw new StoreOpenError(`cannot open the registry's SQLite database ${path}: ${describeError(error)}`);
+  }
+}
+
+/** Creates the file 0600 if it does not exist yet; whatever is there already is SQLite's to open or refuse. */
+function createPrivately(path: string): void {
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }
 }
 
