@@ -105,6 +105,35 @@ describe("failures", () => {
   });
 });
 
+describe("a device's data", () => {
+  const nested = (depth: number) => {
+    let data: unknown = { alert: "x" };
+    for (let i = 1; i < depth; i++) data = i % 2 ? { a: data } : [data];
+    return data;
+  };
+
+  test("nested deeper than any payload can be is that device's problem: rejected, the others delivered", async () => {
+    const h = await start();
+    const deep = { ...device("deep"), data: { default_payload: nested(3000) } };
+    const res = await h.notify(notification([deep, device("accept")]));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '{"rejected": ["deep"]}');
+    assert.deepEqual(
+      calls.map((c) => c.pushkey),
+      ["accept"],
+    );
+    assert.ok(h.logs.some((l) => l.msg === "Pushkey rejected" && /deeper than 64 levels/.test(String(l.why))));
+  });
+
+  test("nested as deep as the limit is sent", async () => {
+    const h = await start();
+    // default_payload itself is the second level of data.
+    const res = await h.notify(notification([{ ...device("accept"), data: { default_payload: nested(63) } }]));
+    assert.equal(await res.text(), '{"rejected": []}');
+    assert.equal(calls.length, 1);
+  });
+});
+
 describe("the request deadline", () => {
   test("covers the whole request: a provider that hangs gets 502 when it passes, and is told to stop", async () => {
     const h = await start({ request_deadline: 0.2 });

@@ -16,6 +16,7 @@ import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
 import { publicReasonOf } from "./publicReason.js";
+import { MAX_DATA_DEPTH, nestsDeeperThan } from "./nesting.js";
 import type { CredentialHealth } from "./credentialHealth.js";
 import { shownOrigin, type DeviceOrigins } from "./deviceOrigins.js";
 import type { ExpiringSet } from "./expiringSet.js";
@@ -121,6 +122,10 @@ export class Dispatcher {
     }
     const entry = route.target;
     const name = entry.pushkin.name;
+    if (device.data !== undefined && nestsDeeperThan(device.data, MAX_DATA_DEPTH)) {
+      // Its data is the pusher's, the same at every push: it can never be served.
+      return { device, settled: { kind: "rejected", why: `its data nests deeper than ${MAX_DATA_DEPTH} levels` } };
+    }
     if (this.options.deadTokens.has(tokenKey(device))) {
       this.options.metrics.forPushkin(name).deadTokenHits.inc();
       return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
