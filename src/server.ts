@@ -16,7 +16,7 @@ import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
 import { Dispatcher, type PushkinEntry } from "./core/dispatcher.js";
-import { ExpiringSet } from "./core/expiringSet.js";
+import { LocalMemory } from "./core/dispatchMemory.js";
 import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
@@ -90,11 +90,11 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       origins,
     });
   }
+  const memory = new LocalMemory(config);
   const dispatcher = new Dispatcher({
     router: new AppRouter(entries),
     metrics,
-    deadTokens: new ExpiringSet(config.dead_token_cache),
-    deliveries: new ExpiringSet(config.duplicate_suppression),
+    memory,
     credentials,
     requestDeadline: config.request_deadline,
   });

@@ -17,9 +17,9 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
 import { publicReasonOf } from "./publicReason.js";
 import { MAX_DATA_DEPTH, nestsDeeperThan } from "./nesting.js";
+import type { DispatchMemory, Learned } from "./dispatchMemory.js";
 import type { CredentialHealth } from "./credentialHealth.js";
 import { shownOrigin, type DeviceOrigins } from "./deviceOrigins.js";
-import type { ExpiringSet } from "./expiringSet.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
 import { startDeadline } from "./deadline.js";
@@ -54,8 +54,8 @@ export type DispatchResult =
 export interface DispatcherOptions {
   router: AppRouter<PushkinEntry>;
   metrics: GatewayMetrics;
-  deadTokens: ExpiringSet;
-  deliveries: ExpiringSet;
+  /** Duplicate suppression and the dead-token cache: this process's, or shared (`dispatchMemory.ts`). */
+  memory: DispatchMemory;
   credentials: CredentialHealth;
   /** seconds */
   requestDeadline: number;
@@ -76,7 +76,15 @@ export class Dispatcher {
   async dispatch(notification: Notification, request: { requestId: string; log: Logger }): Promise<DispatchResult> {
     const { metrics } = this.options;
     metrics.devicesReceived.inc(notification.devices.length);
-    const plans = notification.devices.map((device) => this.plan(notification, device, request));
+    const { devices } = notification;
+    const suppress = suppressible(notification.event_id);
+    const recollection = await this.options.memory.recall(
+      devices.map(tokenKey),
+      suppress ? devices.map((device) => deliveryKey(notification.event_id!, device)) : [],
+    );
+    const plans = devices.map((device, i) =>
+      this.plan(device, request, recollection.dead[i] === true, suppress && recollection.delivered[i] === true),
+    );
 
     const overloaded = this.acquireSlots(plans);
     if (overloaded) {
@@ -104,13 +112,14 @@ export class Dispatcher {
           "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),
         ),
       );
+      this.options.memory.learn(learnedFrom(notification, plans, settled));
       return this.answer(notification.devices, settled, request);
     } finally {
       deadline.clear();
     }
   }
 
-  private plan(notification: Notification, device: Device, request: { log: Logger }): Plan {
+  private plan(device: Device, request: { log: Logger }, knownDead: boolean, alreadyDelivered: boolean): Plan {
     const route = this.options.router.route(device.app_id);
     if (route.kind === "unknown") {
       request.log.info({ app_id: device.app_id }, "Got notification for unknown app ID");
@@ -126,14 +135,11 @@ export class Dispatcher {
       // Its data is the pusher's, the same at every push: it can never be served.
       return { device, settled: { kind: "rejected", why: `its data nests deeper than ${MAX_DATA_DEPTH} levels` } };
     }
-    if (this.options.deadTokens.has(tokenKey(device))) {
+    if (knownDead) {
       this.options.metrics.forPushkin(name).deadTokenHits.inc();
       return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
     }
-    if (
-      suppressible(notification.event_id) &&
-      this.options.deliveries.has(deliveryKey(notification.event_id, device))
-    ) {
+    if (alreadyDelivered) {
       this.options.metrics.forPushkin(name).duplicatesSuppressed.inc();
       request.log.debug(
         { pushkin: name, pushkey: shortPushkey(device.pushkey) },
@@ -222,11 +228,6 @@ export class Dispatcher {
       entry.origins?.delivered();
       this.options.credentials.accepted(name);
     }
-    if (settled.kind === "delivered" && suppressible(notification.event_id)) {
-      this.options.deliveries.add(deliveryKey(notification.event_id, device));
-    } else if (settled.kind === "rejected") {
-      this.options.deadTokens.add(tokenKey(device));
-    }
     return settled;
   }
 
@@ -301,6 +302,20 @@ const TEST_PUSH_EVENT_ID = "$THIS_IS_A_FAKE_EVENT_ID";
 
 function suppressible(eventId: string | undefined): eventId is string {
   return eventId !== undefined && eventId !== TEST_PUSH_EVENT_ID;
+}
+
+/** What the providers said in this request: the devices they took the event for, the tokens they declared dead. */
+function learnedFrom(notification: Notification, plans: Plan[], settled: Settled[]): Learned {
+  const learned: Learned = { dead: [], delivered: [] };
+  settled.forEach((outcome, i) => {
+    const plan = plans[i]!;
+    // Outcomes decided without a provider (an unknown app, a remembered token or delivery) teach nothing new.
+    if ("settled" in plan) return;
+    if (outcome.kind === "delivered" && suppressible(notification.event_id)) {
+      learned.delivered.push(deliveryKey(notification.event_id, plan.device));
+    } else if (outcome.kind === "rejected") learned.dead.push(tokenKey(plan.device));
+  });
+  return learned;
 }
 
 function tokenKey(device: Device): string {
