@@ -143,6 +143,8 @@ export interface WalletConnectConfig {
   /** seconds; 0: not checked */
   timestamp_window: number;
   public_url?: string | string[];
+  /** Every registration and deletion must carry a wallet JWT. */
+  require_client_auth: boolean;
   /** Push type → the key of the app that serves it. */
   providers?: WalletConnectProviders;
   /** Without `tenants`: the only project ids served under `/{id}/clients`; absent: any. */

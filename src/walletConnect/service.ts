@@ -87,11 +87,8 @@ export class WalletConnectService {
     const parsed = parseRegistration(body);
     if (!parsed.ok) return parsed.answer;
     const { clientId, token, alwaysRaw } = parsed.value;
-    const auth = checkClientAuth(authorization, clientId, this.options.settings.audiences, this.now());
-    if (!auth.ok) {
-      log.info({ client_id: clientId }, auth.why);
-      return answers.authenticationFailed();
-    }
+    const auth = this.authenticate(authorization, clientId, log);
+    if (!auth.ok) return auth.answer;
     const type = parsed.value.type.toLowerCase();
     if (!isPushType(type) || (type === "noop" && !this.options.settings.acceptNoop)) {
       return answers.providerNotFound(parsed.value.type);
@@ -108,15 +105,24 @@ export class WalletConnectService {
       type,
       token,
       alwaysRaw,
+      ...(auth.key !== undefined && { owner: auth.key }),
     });
     if (outcome === "full") return this.registryFull();
+    if (outcome === "owned") return this.ownerRefused("client_owned", clientId, log);
+    if (outcome === "token-owned") return this.ownerRefused("token_owned", clientId, log);
     if (outcome === "added" && this.full) {
       this.full = false;
       this.options.log.info("The WalletConnect registry has room again: new clients can register");
     }
     this.options.metrics.registrations.labels(type).inc();
     log.info(
-      { tenant: projectId, client_id: clientId, push_type: type, token: shortPushkey(token) },
+      {
+        tenant: projectId,
+        client_id: clientId,
+        push_type: type,
+        token: shortPushkey(token),
+        owned: auth.key !== undefined,
+      },
       "WalletConnect client registered",
     );
     return answers.success(200);
@@ -133,18 +139,14 @@ export class WalletConnectService {
     log: Logger,
   ): Promise<WalletConnectAnswer> {
     const clientId = stripDidKey(pathId);
-    const auth = checkClientAuth(authorization, clientId, this.options.settings.audiences, this.now());
-    if (!auth.ok) {
-      log.info({ client_id: clientId }, auth.why);
-      return answers.authenticationFailed();
-    }
+    const auth = this.authenticate(authorization, clientId, log);
+    if (!auth.ok) return auth.answer;
     const tenant = tenantOf(this.options.settings, projectId);
     // An id the registry could never hold is a client that does not exist.
-    if (
-      tenant !== undefined &&
-      isStorableText(clientId) &&
-      (await this.options.registry.deleteClient(tenant.registryTenant, clientId))
-    ) {
+    if (tenant === undefined || !isStorableText(clientId)) return answers.success(200);
+    const outcome = await this.options.registry.deleteClient(tenant.registryTenant, clientId, auth.key);
+    if (outcome === "owned") return this.ownerRefused("client_owned", clientId, log);
+    if (outcome === "deleted") {
       this.options.metrics.deletions.labels("unregistered").inc();
       log.info({ tenant: projectId, client_id: clientId }, "WalletConnect client unregistered");
     }
@@ -218,6 +220,44 @@ export class WalletConnectService {
       });
     }
     return outcome(name, answer);
+  }
+
+  /**
+   * The request's `Authorization`: the key it authenticates, undefined without one (accepted unless
+   * `require_client_auth`), or the 401 of a JWT that does not authenticate `clientId`.
+   */
+  private authenticate(
+    authorization: string | undefined,
+    clientId: string,
+    log: Logger,
+  ): { ok: true; key: string | undefined } | { ok: false; answer: WalletConnectAnswer } {
+    const { settings, metrics } = this.options;
+    const auth = checkClientAuth(authorization, clientId, settings.audiences, this.now());
+    if (!auth.ok) {
+      metrics.clientAuthRefusals.labels("invalid_jwt").inc();
+      log.info({ client_id: clientId }, auth.why);
+      return { ok: false, answer: answers.authenticationFailed() };
+    }
+    if (auth.key === undefined && settings.requireClientAuth) {
+      metrics.clientAuthRefusals.labels("jwt_required").inc();
+      log.info({ client_id: clientId }, "No Authorization JWT, which walletconnect.require_client_auth requires");
+      return { ok: false, answer: answers.authenticationRequired() };
+    }
+    return auth;
+  }
+
+  /** A request that would change a client, or take a token, that another key owns. */
+  private ownerRefused(reason: "client_owned" | "token_owned", clientId: string, log: Logger): WalletConnectAnswer {
+    this.options.metrics.clientAuthRefusals.labels(reason).inc();
+    if (reason === "client_owned") {
+      log.info(
+        { client_id: clientId },
+        "Refused: the client is owned by the key that registered it, and this request is not authenticated by it",
+      );
+      return answers.clientOwned();
+    }
+    log.info({ client_id: clientId }, "Refused: the device token belongs to another client, owned by another key");
+    return answers.tokenOwned();
   }
 
   /** A registration that would add a client to a full registry: refused, with one warning for the whole episode. */

@@ -35,6 +35,8 @@ export interface WalletConnectSettings {
   timestampWindow: number;
   /** The audiences a wallet's Authorization JWT may name; undefined: not checked. */
   audiences: string[] | undefined;
+  /** Every registration and deletion must carry a wallet's Authorization JWT. */
+  requireClientAuth: boolean;
   /** `/clients`, and each project when no `tenants` are configured. */
   defaultTenant: Tenant;
   /** The configured tenants, by project id; undefined: none are configured. */
@@ -94,6 +96,7 @@ export function readWalletConnectSettings(
     relayPublicKey,
     timestampWindow: config.timestamp_window,
     audiences,
+    requireClientAuth: config.require_client_auth,
     defaultTenant,
     tenants,
     allowedTenants: config.allowed_tenants && new Set(config.allowed_tenants),

@@ -234,6 +234,7 @@ test("message ids are forgotten after message_ttl: the sweep deletes them, and t
       relayPublicKey: undefined,
       timestampWindow: 0,
       audiences: undefined,
+      requireClientAuth: false,
       defaultTenant: { registryTenant: "", providers: new Map() },
       tenants: undefined,
       allowedTenants: undefined,

@@ -43,4 +43,11 @@ export const postgresMigrations: readonly Migration<(schema: string) => string>[
         FOREIGN KEY (tenant, client_id) REFERENCES ${schema}.clients (tenant, id) ON DELETE CASCADE;
     `,
   },
+  {
+    version: 3,
+    description: "a client may have an owner",
+    // The did:key whose wallet JWT registered the client; the rows of older Heralds have none, and stay open to any
+    // request, as they were.
+    sql: (schema) => `ALTER TABLE ${schema}.clients ADD COLUMN owner text;`,
+  },
 ];

@@ -80,4 +80,11 @@ export const sqliteMigrations: readonly Migration<string>[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    description: "a client may have an owner",
+    // The did:key whose wallet JWT registered the client; the rows of older Heralds have none, and stay open to any
+    // request, as they were.
+    sql: "ALTER TABLE clients ADD COLUMN owner TEXT;",
+  },
 ];
