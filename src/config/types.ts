@@ -155,6 +155,8 @@ export interface WalletConnectConfig {
   store: { type: "sqlite"; path?: string } | { type: "postgres"; url: string; schema?: string };
   /** seconds */
   message_ttl: number;
+  /** A relay message is pushed to one client of a project at most, unless its body names its client. */
+  one_client_per_message: boolean;
   /** Registrations and deletions, by client address. */
   rate_limits: { per_address: RateLimitConfig };
   /** 0: no limit. */

@@ -40,8 +40,11 @@ export type RegisterOutcome = "added" | "updated" | "full" | "owned" | "token-ow
 /** What a deletion did: `deleted` the client, found it `absent`, or left it because it is `owned` by another key. */
 export type DeleteOutcome = "deleted" | "absent" | "owned";
 
-/** `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to. */
-export type RecordOutcome = "new" | "duplicate" | "unknown-client";
+/**
+ * `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to.
+ * `other-client`: the message was recorded for another client of the tenant, and this one was to be its only one.
+ */
+export type RecordOutcome = "new" | "duplicate" | "unknown-client" | "other-client";
 
 export interface Registry {
   /**
@@ -69,7 +72,9 @@ export interface Registry {
   deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean>;
   /**
    * Remembers that relay message `messageId` reached client `clientId`: `new` the first time, `duplicate` after, exactly
-   * once among concurrent calls.
+   * once among concurrent calls. With `onlyClient`, the ids the message goes by (one for each shape of its body): when
+   * one of them is recorded for another client of the tenant, nothing is recorded (`other-client`), and among
+   * concurrent calls for different clients exactly one is `new`.
    */
   recordNotification(
     tenant: string,
@@ -77,6 +82,7 @@ export interface Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome>;
   /** Forgets a recorded message (its push failed), so that the relay's retry is pushed again. */
   forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void>;

@@ -183,6 +183,11 @@ export function timestampMissing(): WalletConnectAnswer {
   return failure(401, [WEBHOOK_FAILED], [TIMESTAMP_FIELD]);
 }
 
+/** Herald: a signed body that names, in `client_id`, another client than the path's. */
+export function otherClientNamed(): WalletConnectAnswer {
+  return invalidField("client_id", "names another client than the path's: this message is not for this client");
+}
+
 export function clientDeleted(): WalletConnectAnswer {
   return failure(202, [{ name: "client_deleted", message: "Request Accepted, client deleted due to invalid token" }]);
 }

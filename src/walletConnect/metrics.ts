@@ -10,7 +10,14 @@ export type ClientAuthRefusal = "invalid_jwt" | "jwt_required" | "client_owned" 
 
 /** What became of a relay message (`POST /clients/:id`) that passed the signature check. */
 export type RelayOutcome =
-  "delivered" | "duplicate" | "unknown_client" | "client_deleted" | "bad_request" | "undeliverable" | "failed";
+  | "delivered"
+  | "duplicate"
+  | "other_client"
+  | "unknown_client"
+  | "client_deleted"
+  | "bad_request"
+  | "undeliverable"
+  | "failed";
 
 export function walletConnectMetrics(registry: Registry, countClients: () => Promise<number>) {
   return {
@@ -26,7 +33,7 @@ export function walletConnectMetrics(registry: Registry, countClients: () => Pro
     }),
     relayMessages: sharedCounter(registry, {
       name: "herald_walletconnect_relay_messages_total",
-      help: "Relay messages (POST /clients/:id with a valid signature) by outcome: delivered, duplicate, unknown_client, client_deleted, bad_request, undeliverable, failed",
+      help: "Relay messages (POST /clients/:id with a valid signature) by outcome: delivered, duplicate, other_client, unknown_client, client_deleted, bad_request, undeliverable, failed",
       labelNames: ["outcome"] as const,
     }),
     clientAuthRefusals: sharedCounter(registry, {

@@ -23,6 +23,7 @@ import { cleartextOf } from "./payload.js";
 import {
   isStorableText,
   messageIdOf,
+  messageIdsOf,
   parseRegistration,
   parseRelayBody,
   stripDidKey,
@@ -183,6 +184,11 @@ export class WalletConnectService {
     if (!parsed.ok) return outcome("bad_request", parsed.answer);
 
     const clientId = stripDidKey(pathId);
+    const { namedClient } = parsed.value;
+    if (namedClient !== undefined && namedClient !== clientId) {
+      log.warn({ client_id: clientId }, "Relay message refused: its signed body names another client");
+      return outcome("other_client", answers.otherClientNamed());
+    }
     const tenant = tenantOf(settings, projectId);
     const client =
       tenant !== undefined && isStorableText(clientId)
@@ -203,14 +209,24 @@ export class WalletConnectService {
       push_type: client.type,
     });
     const stored = JSON.stringify({ shape: message.shape, topic: message.topic });
+    // The relay's signature does not cover the path: a message that names no client is bound to the first it reaches.
+    const onlyClient =
+      settings.oneClientPerMessage && namedClient === undefined ? messageIdsOf(parsed.value) : undefined;
     const recorded = await this.options.registry.recordNotification(
       client.tenant,
       clientId,
       messageId,
       stored,
       this.now(),
+      onlyClient,
     );
     if (recorded === "duplicate") return outcome("duplicate", answers.empty(200));
+    if (recorded === "other-client") {
+      pushLog.warn(
+        "Relay message not pushed: it was pushed to another client of this project already (a signed message replayed to another client?); walletconnect.one_client_per_message",
+      );
+      return outcome("other_client", answers.empty(200));
+    }
     if (recorded === "unknown-client") return outcome("unknown_client", answers.success(202));
 
     const [name, answer] = await this.deliver(client, message, pushLog);

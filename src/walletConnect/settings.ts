@@ -47,6 +47,8 @@ export interface WalletConnectSettings {
   store: StoreOptions;
   /** Seconds a relay message id is remembered. */
   messageTtl: number;
+  /** A relay message that names no client is pushed to one client of a tenant at most. */
+  oneClientPerMessage: boolean;
 }
 
 /** Where the SQLite registry lives when the config does not say: beside the config file. */
@@ -110,6 +112,7 @@ export function readWalletConnectSettings(
             maxClients: config.max_clients,
           },
     messageTtl: config.message_ttl,
+    oneClientPerMessage: config.one_client_per_message,
   };
 }
 

@@ -345,6 +345,43 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(await store.recordNotification("", "wallet", "recent", payload, now + 2), "duplicate");
       });
 
+      test("onlyClient: a message recorded for one client is refused for the others of its tenant, by any of its ids", async () => {
+        const store = await fresh();
+        for (const id of ["wallet-a", "wallet-b"]) await store.registerClient(client(id, `token-${id}`));
+        await store.registerClient(client("wallet-a", "token-other-tenant", { tenant: "project" }));
+        const ids = ["raw-id", "legacy-id"];
+        assert.equal(await store.recordNotification("", "wallet-a", "raw-id", payload, 1000, ids), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "raw-id", payload, 1001, ids), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet-b", "raw-id", payload, 1002, ids), "other-client");
+        // The same body read in its other shape by a client that takes that one: still the same message.
+        assert.equal(await store.recordNotification("", "wallet-b", "legacy-id", payload, 1003, ids), "other-client");
+        assert.equal(
+          await store.recordNotification("", "wallet-b", "legacy-id", payload, 1004, ["legacy-id"]),
+          "new",
+          "a body of the legacy shape alone goes by the legacy id alone",
+        );
+        assert.equal(await store.recordNotification("project", "wallet-a", "raw-id", payload, 1005, ids), "new");
+        // Without onlyClient, each client on its own.
+        assert.equal(await store.recordNotification("", "wallet-b", "raw-id", payload, 1006), "new");
+        assert.equal(await store.recordNotification("", "nobody", "fresh", payload, 1007, ["fresh"]), "unknown-client");
+      });
+
+      test("onlyClient: a message forgotten, swept, or whose client is gone is free for another client", async () => {
+        const store = await fresh();
+        for (const id of ["wallet-a", "wallet-b", "wallet-c"]) await store.registerClient(client(id, `token-${id}`));
+        const record = (id: string, message: string, at = 1000) =>
+          store.recordNotification("", id, message, payload, at, [message]);
+        assert.equal(await record("wallet-a", "forgotten"), "new");
+        await store.forgetNotification("", "wallet-a", "forgotten");
+        assert.equal(await record("wallet-b", "forgotten"), "new");
+        assert.equal(await record("wallet-a", "swept", 1000), "new");
+        assert.equal(await store.deleteNotificationsBefore(1001), 2);
+        assert.equal(await record("wallet-b", "swept", 2000), "new");
+        assert.equal(await record("wallet-c", "deleted", 2000), "new");
+        assert.equal(await store.deleteClient("", "wallet-c"), "deleted");
+        assert.equal(await record("wallet-a", "deleted", 2000), "new");
+      });
+
       test("a payload that is not JSON is refused", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
@@ -427,6 +464,23 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(await first.countClients(), 1);
       });
 
+      test(`${RACERS} recordings of one message for ${RACERS} clients at once, onlyClient: exactly one is new`, async () => {
+        const database = await databases.create();
+        const [first, second] = [await open(database), await open(database)];
+        const ids = Array.from({ length: RACERS }, (_, i) => `wallet-${i}`);
+        for (const id of ids) await first.registerClient(client(id, `token-${id}`));
+        for (let round = 1; round <= ROUNDS; round++) {
+          const message = [`raw-${round}`, `legacy-${round}`];
+          const outcomes = await Promise.all(
+            ids.map((id, i) =>
+              (i % 2 ? first : second).recordNotification("", id, message[i % 2]!, payload, 1000, message),
+            ),
+          );
+          assert.equal(outcomes.filter((outcome) => outcome === "new").length, 1, JSON.stringify(outcomes));
+          assert.equal(outcomes.filter((outcome) => outcome === "other-client").length, RACERS - 1);
+        }
+      });
+
       test(`${RACERS} recordings of one message at once: exactly one is new`, async () => {
         const database = await databases.create();
         const [first, second] = [await open(database), await open(database)];
@@ -506,6 +560,25 @@ export function registryContract(name: string, databases: TestDatabases, missing
           "updated",
         );
         assert.equal(await store.deleteClient("", "wallet"), "owned");
+      });
+
+      test("a registry made before one client per message keeps its messages, and they count for it", async () => {
+        const database = await databases.create();
+        await database.migrateTo(database.versionOf("message ids looked up across clients") - 1, [
+          "INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES ('', 'wallet-a', 'fcm', 'token-a', false, {now})",
+          "INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES ('', 'wallet-b', 'fcm', 'token-b', false, {now})",
+          "INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES ('', 'message-1', 'wallet-a', '{}', {now})",
+        ]);
+        const store = await open(database);
+        const now = Date.now();
+        assert.equal(
+          await store.recordNotification("", "wallet-a", "message-1", payload, now, ["message-1"]),
+          "duplicate",
+        );
+        assert.equal(
+          await store.recordNotification("", "wallet-b", "message-1", payload, now, ["message-1"]),
+          "other-client",
+        );
       });
 
       test("a database migrated by a newer Herald is refused, saying so", async () => {

@@ -241,6 +241,7 @@ test("message ids are forgotten after message_ttl: the sweep deletes them, and t
       acceptNoop: true,
       store: { kind: "sqlite", path: "" },
       messageTtl: 60,
+      oneClientPerMessage: true,
     },
     registry,
     senders: new Map(),

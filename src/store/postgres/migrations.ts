@@ -50,4 +50,10 @@ export const postgresMigrations: readonly Migration<(schema: string) => string>[
     // request, as they were.
     sql: (schema) => `ALTER TABLE ${schema}.clients ADD COLUMN owner text;`,
   },
+  {
+    version: 4,
+    description: "message ids looked up across clients",
+    // A relay message is pushed to one client of a tenant: finding whether another client had it reads by message id.
+    sql: (schema) => `CREATE INDEX notifications_by_message ON ${schema}.notifications (tenant, id);`,
+  },
 ];

@@ -139,6 +139,9 @@ async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Prom
   }
 }
 
+/** The parameters of the notification insert: tenant, message id, client id, payload, time (ms). */
+type NotificationValues = [string, string, string, string, number];
+
 class PostgresRegistry implements Registry {
   private readonly sql;
   /** With a `maxClients`: the clients as last counted, moved by this store's registrations and deletions since. */
@@ -170,6 +173,9 @@ class PostgresRegistry implements Registry {
       deleteNotificationsOf: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2`,
       insertNotification: `INSERT INTO ${notifications} (tenant, id, client_id, payload, received_at)
         VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000)) ON CONFLICT DO NOTHING`,
+      selectNotification: `SELECT 1 FROM ${notifications} WHERE tenant = $1 AND client_id = $2 AND id = $3`,
+      selectOtherClients: `SELECT 1 FROM ${notifications}
+        WHERE tenant = $1 AND client_id <> $2 AND id = ANY($3::text[]) LIMIT 1`,
       deleteNotification: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2 AND id = $3`,
       deleteOldNotifications: `DELETE FROM ${notifications} WHERE received_at < to_timestamp($1::float8 / 1000)`,
       count: `SELECT count(*)::integer AS count FROM ${clients}`,
@@ -250,15 +256,33 @@ class PostgresRegistry implements Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome> {
+    const values: NotificationValues = [tenant, messageId, clientId, payloadJson, nowMs];
     try {
-      const values = [tenant, messageId, clientId, payloadJson, nowMs];
+      if (onlyClient !== undefined) return await this.recordOnlyClient(values, onlyClient);
       const result = await this.pool.query(this.sql.insertNotification, values);
       return (result.rowCount ?? 0) > 0 ? "new" : "duplicate";
     } catch (error) {
       if ((error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return "unknown-client";
       throw error;
     }
+  }
+
+  /**
+   * Under advisory locks on the message's ids (taken in order, so that two calls never wait on each other in a circle):
+   * of two clients recording the same message at once, the second finds the first's row.
+   */
+  private async recordOnlyClient(values: NotificationValues, ids: readonly string[]): Promise<RecordOutcome> {
+    const [tenant, messageId, clientId] = values;
+    return inTransaction(this.pool, async (tx) => {
+      const keys = [...new Set(ids)].map((id) => lockKey(this.schema, "message", JSON.stringify([tenant, id]))).sort();
+      for (const key of keys) await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
+      if ((await tx.query(this.sql.selectNotification, [tenant, clientId, messageId])).rowCount) return "duplicate";
+      if ((await tx.query(this.sql.selectOtherClients, [tenant, clientId, ids])).rowCount) return "other-client";
+      await tx.query(this.sql.insertNotification, values);
+      return "new";
+    });
   }
 
   async forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void> {

@@ -87,4 +87,10 @@ export const sqliteMigrations: readonly Migration<string>[] = [
     // request, as they were.
     sql: "ALTER TABLE clients ADD COLUMN owner TEXT;",
   },
+  {
+    version: 5,
+    description: "message ids looked up across clients",
+    // A relay message is pushed to one client of a tenant: finding whether another client had it reads by message id.
+    sql: "CREATE INDEX notifications_by_message ON notifications (tenant, id);",
+  },
 ];

@@ -93,6 +93,9 @@ class SqliteRegistry implements Registry {
   private readonly deleteByIdAndToken;
   private readonly deleteNotificationsOf;
   private readonly insertNotification;
+  private readonly selectNotification;
+  private readonly selectOtherClients;
+  private readonly recordOnlyClient;
   private readonly deleteNotification;
   private readonly deleteOldNotifications;
   private readonly count;
@@ -130,6 +133,29 @@ class SqliteRegistry implements Registry {
     this.insertNotification = db.prepare<[string, string, string, string, number]>(
       `INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
+    );
+    this.selectNotification = db.prepare<[string, string, string]>(
+      "SELECT 1 FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
+    );
+    this.selectOtherClients = db.prepare<[string, string, string]>(
+      `SELECT 1 FROM notifications
+       WHERE tenant = ? AND client_id <> ? AND id IN (SELECT value FROM json_each(?)) LIMIT 1`,
+    );
+    // Under the write lock: of two clients recording the same message at once, the second finds the first's row.
+    this.recordOnlyClient = db.transaction(
+      (
+        tenant: string,
+        clientId: string,
+        messageId: string,
+        payloadJson: string,
+        nowMs: number,
+        ids: string,
+      ): RecordOutcome => {
+        if (this.selectNotification.get(tenant, clientId, messageId)) return "duplicate";
+        if (this.selectOtherClients.get(tenant, clientId, ids)) return "other-client";
+        this.insertNotification.run(tenant, messageId, clientId, payloadJson, nowMs);
+        return "new";
+      },
     );
     this.deleteNotification = db.prepare<[string, string, string]>(
       "DELETE FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
@@ -182,8 +208,13 @@ class SqliteRegistry implements Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome> {
     try {
+      if (onlyClient !== undefined) {
+        const ids = JSON.stringify(onlyClient);
+        return this.recordOnlyClient.immediate(tenant, clientId, messageId, payloadJson, nowMs, ids);
+      }
       const inserted = this.insertNotification.run(tenant, messageId, clientId, payloadJson, nowMs).changes > 0;
       return inserted ? "new" : "duplicate";
     } catch (error) {
