@@ -119,6 +119,16 @@ apps:
       warnings.join("\n"),
     );
   });
+  test("walletconnect.require_client_auth without public_url warns that the JWT's audience goes unchecked", () => {
+    const section = "walletconnect: {relay_public_key: " + "ab".repeat(32) + ", require_client_auth: true";
+    const { warnings } = load(`${section}}\n${APPS}`);
+    assert.deepEqual(warnings, [
+      "walletconnect.require_client_auth: without walletconnect.public_url a wallet's JWT is not checked for this server's audience, so one made for another push server is accepted here; set public_url",
+    ]);
+    assert.deepEqual(load(`${section}, public_url: https://push.example.org}\n${APPS}`).warnings, []);
+    const { config } = load(`walletconnect: {relay_public_key: ${"ab".repeat(32)}}\n${APPS}`);
+    assert.equal(config.walletconnect?.require_client_auth, false, "off by default");
+  });
   test("tracing and Sentry, which Herald does not do, warn when enabled", () => {
     const { warnings } = load(
       `metrics: {opentracing: {enabled: true, implementation: jaeger}, sentry: {enabled: true, dsn: 'x'}}\n${APPS}`,

@@ -13,7 +13,7 @@ import type { LevelWithSilent } from "pino";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
-import type { AppConfig, HeraldConfig, PushRelayConfig } from "./types.js";
+import type { AppConfig, HeraldConfig, PushRelayConfig, WalletConnectConfig } from "./types.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
@@ -94,6 +94,13 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (pushRelay?.influxdb !== undefined) {
     warnings.push(
       "push_relay.influxdb: Herald writes no InfluxDB statistics; its push counts are Prometheus metrics (herald_push_relay_pushes_total); ignored",
+    );
+  }
+
+  const walletconnect = raw.walletconnect as Partial<WalletConnectConfig> | undefined;
+  if (walletconnect?.require_client_auth === true && walletconnect.public_url === undefined) {
+    warnings.push(
+      "walletconnect.require_client_auth: without walletconnect.public_url a wallet's JWT is not checked for this server's audience, so one made for another push server is accepted here; set public_url",
     );
   }
 

@@ -143,6 +143,8 @@ export interface WalletConnectConfig {
   /** seconds; 0: not checked */
   timestamp_window: number;
   public_url?: string | string[];
+  /** Every registration and deletion must carry a wallet JWT. */
+  require_client_auth: boolean;
   /** Push type → the key of the app that serves it. */
   providers?: WalletConnectProviders;
   /** Without `tenants`: the only project ids served under `/{id}/clients`; absent: any. */
@@ -153,6 +155,8 @@ export interface WalletConnectConfig {
   store: { type: "sqlite"; path?: string } | { type: "postgres"; url: string; schema?: string };
   /** seconds */
   message_ttl: number;
+  /** A relay message is pushed to one client of a project at most, unless its body names its client. */
+  one_client_per_message: boolean;
   /** Registrations and deletions, by client address. */
   rate_limits: { per_address: RateLimitConfig };
   /** 0: no limit. */

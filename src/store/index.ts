@@ -9,7 +9,7 @@ export type StoreOptions = { maxClients?: number } & (
   { kind: "sqlite"; path: string; busyTimeoutMs?: number } | { kind: "postgres"; url: string; schema?: string }
 );
 
-export type { Client, PushType, RecordOutcome, RegisterOutcome, Registry } from "./registry.js";
+export type { Client, DeleteOutcome, PushType, RecordOutcome, RegisterOutcome, Registry } from "./registry.js";
 export { PUSH_TYPES, StoreOpenError } from "./registry.js";
 
 export async function openStore(options: StoreOptions): Promise<Registry> {

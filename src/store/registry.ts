@@ -21,22 +21,38 @@ export interface Client {
   token: string;
   /** Relay messages reach this client as they are (`topic`, `tag`, `message`), never in the legacy shape. */
   alwaysRaw: boolean;
+  /**
+   * The did:key whose wallet JWT registered the client: only a request authenticated by that key may register it
+   * again, delete it, or take its token. Absent: registered without a JWT, open to any request, as in WalletConnect's
+   * push server.
+   */
+  owner?: string;
 }
 
 /**
  * What a registration did: `added` a client, `updated` one that held its id or token (the registry grew by none), or
- * nothing at all because it would have added a client to a `full` registry (`maxClients`).
+ * nothing at all because it would have added a client to a `full` registry (`maxClients`), because the id's client is
+ * `owned` by another key than the registration's, or because its token belongs to another id's client that is owned
+ * by another key (`token-owned`).
  */
-export type RegisterOutcome = "added" | "updated" | "full";
+export type RegisterOutcome = "added" | "updated" | "full" | "owned" | "token-owned";
 
-/** `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to. */
-export type RecordOutcome = "new" | "duplicate" | "unknown-client";
+/** What a deletion did: `deleted` the client, found it `absent`, or left it because it is `owned` by another key. */
+export type DeleteOutcome = "deleted" | "absent" | "owned";
+
+/**
+ * `unknown-client`: the client was deleted meanwhile, so nothing was recorded and there is nobody to push to.
+ * `other-client`: the message was recorded for another client of the tenant, and this one was to be its only one.
+ */
+export type RecordOutcome = "new" | "duplicate" | "unknown-client" | "other-client";
 
 export interface Registry {
   /**
    * Registers a client, atomically even when several registrations of the same id or token arrive at once, within
-   * the client's tenant:
-   * - the id's row, if any, takes the new token, type and always_raw;
+   * the client's tenant; `client.owner` is the key that authenticated the registration, if any:
+   * - nothing changes when the id's row, or a row holding the token under another id, has an owner other than
+   *   `client.owner` (`owned`, `token-owned`);
+   * - the id's row, if any, takes the new token, type, always_raw and owner;
    * - a row holding the token under another id is taken over: its notifications are deleted and the row is re-keyed to
    *   this id (or dropped, when this id already has a row of its own), so that the token stays with one client;
    * - otherwise the client is added, unless the registry opened with a `maxClients` holds that many clients already
@@ -44,8 +60,11 @@ export interface Registry {
    */
   registerClient(client: Client): Promise<RegisterOutcome>;
   getClient(tenant: string, id: string): Promise<Client | undefined>;
-  /** Deletes a client and its notifications; whether it existed. */
-  deleteClient(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Deletes a client and its notifications, unless it has an owner other than `requester` (the key that authenticated
+   * the deletion, if any).
+   */
+  deleteClient(tenant: string, id: string, requester?: string): Promise<DeleteOutcome>;
   /**
    * Deletes a client only while it still holds `token`: a provider said that token is dead, and the wallet may have
    * registered a new one meanwhile. Whether it was deleted.
@@ -53,7 +72,9 @@ export interface Registry {
   deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean>;
   /**
    * Remembers that relay message `messageId` reached client `clientId`: `new` the first time, `duplicate` after, exactly
-   * once among concurrent calls.
+   * once among concurrent calls. With `onlyClient`, the ids the message goes by (one for each shape of its body): when
+   * one of them is recorded for another client of the tenant, nothing is recorded (`other-client`), and among
+   * concurrent calls for different clients exactly one is `new`.
    */
   recordNotification(
     tenant: string,
@@ -61,6 +82,7 @@ export interface Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome>;
   /** Forgets a recorded message (its push failed), so that the relay's retry is pushed again. */
   forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void>;
@@ -92,6 +114,18 @@ export function driverLoadError(name: string, error: unknown): StoreOpenError {
 export interface HeldRow {
   id: string;
   token: string;
+  owner: string | null;
+}
+
+/**
+ * Whether registering `client` would change a row owned by another key than the registration's: the id's own row
+ * (`owned`), or the row whose token it would take (`token-owned`). A row without an owner is anybody's to change.
+ */
+export function ownershipConflict(rows: readonly HeldRow[], client: Client): "owned" | "token-owned" | undefined {
+  const othersRow = (row: HeldRow) => row.owner !== null && row.owner !== client.owner;
+  if (rows.some((row) => row.id === client.id && othersRow(row))) return "owned";
+  if (rows.some((row) => row.id !== client.id && row.token === client.token && othersRow(row))) return "token-owned";
+  return undefined;
 }
 
 export type TokenTakeover = { kind: "none" } | { kind: "drop"; id: string } | { kind: "rekey"; id: string };

@@ -105,12 +105,62 @@ export function providerNotAvailable(type: string, status = 400): WalletConnectA
   );
 }
 
+const NOT_SUFFICIENT: ResponseError = {
+  name: "authentication",
+  message: "the provided authentication is not sufficient",
+};
+
+/** An `Authorization` JWT that does not authenticate the client (WalletConnect's `JwtError`). */
 export function authenticationFailed(): WalletConnectAnswer {
   return failure(
     401,
-    [{ name: "authentication", message: "the provided authentication is not sufficient" }],
+    [NOT_SUFFICIENT],
     [{ field: "authorization", description: "invalid authorization token", location: "header" }],
   );
+}
+
+/** Herald: no `Authorization` JWT, and `walletconnect.require_client_auth` asks for one. */
+export function authenticationRequired(): WalletConnectAnswer {
+  return failure(
+    401,
+    [NOT_SUFFICIENT],
+    [
+      {
+        field: "authorization",
+        description: "this server requires the wallet's Authorization JWT, signed with its client key",
+        location: "header",
+      },
+    ],
+  );
+}
+
+/**
+ * Herald: the client was registered with its key's JWT, and this request has none of that key. The original's
+ * answer to a JWT that does not authenticate, saying why.
+ */
+export function clientOwned(): WalletConnectAnswer {
+  return failure(
+    401,
+    [NOT_SUFFICIENT],
+    [
+      {
+        field: "authorization",
+        description:
+          "this client is owned by the key that registered it with a JWT: only an Authorization JWT of that key may register it again or delete it",
+        location: "header",
+      },
+    ],
+  );
+}
+
+/**
+ * Herald: the device token belongs to another client id, registered with its key's JWT; moving the token would take
+ * it from that client. 409: the request is well formed and authenticated, but conflicts with what is registered.
+ */
+export function tokenOwned(): WalletConnectAnswer {
+  const message =
+    "This device token is registered to another client, which is owned by the key that registered it; that client must unregister before the token can move";
+  return failure(409, [{ name: "token_owned", message }], [{ field: "token", description: message, location: "body" }]);
 }
 
 const WEBHOOK_FAILED: ResponseError = {
@@ -131,6 +181,11 @@ export function signatureMissing(): WalletConnectAnswer {
 
 export function timestampMissing(): WalletConnectAnswer {
   return failure(401, [WEBHOOK_FAILED], [TIMESTAMP_FIELD]);
+}
+
+/** Herald: a signed body that names, in `client_id`, another client than the path's. */
+export function otherClientNamed(): WalletConnectAnswer {
+  return invalidField("client_id", "names another client than the path's: this message is not for this client");
 }
 
 export function clientDeleted(): WalletConnectAnswer {

@@ -1,16 +1,29 @@
 /**
- * The optional `Authorization` of `POST /clients` and `DELETE /clients/:id`: a JWT the wallet signs with its client
- * key, as WalletConnect's push server checks it (relay_rpc `JwtBasicClaims`, `verify_basic`). No header: accepted, as
- * the original accepts it. A header: the JWT must be `{"typ":"JWT","alg":"EdDSA"}`, signed by the ed25519 key its
- * `iss` did:key names, not expired and not issued in the future (120 seconds of leeway either way), with `aud` one of
- * this server's public URLs (when configured), and its `iss` must be the client id of the request.
+ * The `Authorization` of `POST /clients` and `DELETE /clients/:id`: a JWT the wallet signs with its client key, as
+ * WalletConnect's push server checks it (relay_rpc `JwtBasicClaims`, `verify_basic`), and as WalletConnect's Swift SDK
+ * sends it (`PushAuthPayload`: `iss`, `sub`, `aud`, `iat`, `exp`, a day after `iat`). The JWT must be
+ * `{"typ":"JWT","alg":"EdDSA"}`, signed by the ed25519 key its `iss` did:key names, with `iss` the client id of the
+ * request, `aud` one of this server's public URLs (when configured), and `exp`: not passed, not issued in the future
+ * (120 seconds of leeway either way), and good for at most `MAX_LIFETIME_SECONDS` from `iat`.
+ *
+ * Beyond the original: `exp` is required (without it a JWT that leaked would be good for ever) and bounded (a JWT
+ * good for years is one that leaked for years). The format has no claim that tells a registration's JWT from a
+ * deletion's (the Swift SDK makes both alike), so none is asked for: a JWT is good for either until it expires.
+ *
+ * No header at all is not this module's concern: the service accepts it unless `require_client_auth` is on.
  */
 import { createPublicKey, verify } from "node:crypto";
-import { stripDidKey } from "./request.js";
+import { DID_KEY_PREFIX, stripDidKey } from "./request.js";
 
-export type ClientAuthCheck = { ok: true } | { ok: false; why: string };
+/** `key`: the did:key that authenticated the request; undefined when it came without `Authorization`. */
+export type ClientAuthCheck = { ok: true; key: string | undefined } | { ok: false; why: string };
 
 const LEEWAY_SECONDS = 120;
+/**
+ * The longest `exp - iat` accepted: the Swift SDK's JWTs are good for a calendar day, which is 25 hours when the clocks
+ * go back; the leeway covers the second that may tick between its reading of `iat` and of `exp`.
+ */
+export const MAX_LIFETIME_SECONDS = 25 * 3600 + LEEWAY_SECONDS;
 /** The multicodec prefix of an ed25519 public key in a did:key. */
 const ED25519_MULTICODEC = [0xed, 0x01];
 const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -21,7 +34,7 @@ export function checkClientAuth(
   audiences: readonly string[] | undefined,
   nowMs: number,
 ): ClientAuthCheck {
-  if (authorization === undefined) return { ok: true };
+  if (authorization === undefined) return { ok: true, key: undefined };
   const token = authorization.replace(/^bearer\s+/i, "");
   const parts = token.split(".");
   if (parts.length !== 3) return refused("not a JWT (three dot-separated parts)");
@@ -34,9 +47,9 @@ export function checkClientAuth(
     typeof claims.aud !== "string" ||
     typeof claims.sub !== "string" ||
     !Number.isInteger(claims.iat) ||
-    (claims.exp !== undefined && claims.exp !== null && !Number.isInteger(claims.exp))
+    !Number.isInteger(claims.exp)
   ) {
-    return refused("its claims lack iss, aud, sub or iat, or have the wrong types");
+    return refused("its claims lack iss, aud, sub, iat or exp, or have the wrong types");
   }
   const publicKey = didKeyPublicKey(claims.iss);
   if (publicKey === undefined) return refused("its iss is not an ed25519 did:key");
@@ -46,13 +59,23 @@ export function checkClientAuth(
     return refused("its signature does not verify with the key of its iss");
   }
   const now = Math.floor(nowMs / 1000);
-  if (typeof claims.exp === "number" && now - LEEWAY_SECONDS > claims.exp) return refused("it has expired");
-  if (now + LEEWAY_SECONDS < (claims.iat as number)) return refused("it is issued in the future");
-  if (audiences !== undefined && !audiences.includes(claims.aud)) {
+  const [iat, exp] = [claims.iat as number, claims.exp as number];
+  if (now - LEEWAY_SECONDS > exp) return refused("it has expired");
+  if (now + LEEWAY_SECONDS < iat) return refused("it is issued in the future");
+  if (exp - iat > MAX_LIFETIME_SECONDS) {
+    return refused(`it is good for ${exp - iat}s after its iat, longer than ${MAX_LIFETIME_SECONDS}s`);
+  }
+  if (audiences !== undefined && !audiences.some((audience) => sameUrl(audience, claims.aud as string))) {
     return refused(`its aud is not this server's public_url`);
   }
-  if (stripDidKey(claims.iss) !== clientId) return refused("its iss is another client id");
-  return { ok: true };
+  const id = stripDidKey(claims.iss);
+  if (id !== clientId) return refused("its iss is another client id");
+  return { ok: true, key: `${DID_KEY_PREFIX}${id}` };
+}
+
+/** Two spellings of one URL: `https://push.example.org` and `https://push.example.org/`. */
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 /** The 32 key bytes of an ed25519 `did:key:z…`, or undefined. */

@@ -5,9 +5,19 @@
 import { Gauge, type Registry } from "prom-client";
 import { sharedCounter } from "../observability/metrics.js";
 
+/** Why a registration or deletion was refused for its authentication or for the client's owner. */
+export type ClientAuthRefusal = "invalid_jwt" | "jwt_required" | "client_owned" | "token_owned";
+
 /** What became of a relay message (`POST /clients/:id`) that passed the signature check. */
 export type RelayOutcome =
-  "delivered" | "duplicate" | "unknown_client" | "client_deleted" | "bad_request" | "undeliverable" | "failed";
+  | "delivered"
+  | "duplicate"
+  | "other_client"
+  | "unknown_client"
+  | "client_deleted"
+  | "bad_request"
+  | "undeliverable"
+  | "failed";
 
 export function walletConnectMetrics(registry: Registry, countClients: () => Promise<number>) {
   return {
@@ -23,8 +33,13 @@ export function walletConnectMetrics(registry: Registry, countClients: () => Pro
     }),
     relayMessages: sharedCounter(registry, {
       name: "herald_walletconnect_relay_messages_total",
-      help: "Relay messages (POST /clients/:id with a valid signature) by outcome: delivered, duplicate, unknown_client, client_deleted, bad_request, undeliverable, failed",
+      help: "Relay messages (POST /clients/:id with a valid signature) by outcome: delivered, duplicate, other_client, unknown_client, client_deleted, bad_request, undeliverable, failed",
       labelNames: ["outcome"] as const,
+    }),
+    clientAuthRefusals: sharedCounter(registry, {
+      name: "herald_walletconnect_client_auth_refusals_total",
+      help: "Registrations and deletions refused for their Authorization, by reason: invalid_jwt (401), jwt_required (401, require_client_auth), client_owned (401, the client is owned by another key), token_owned (409, the token belongs to another key's client)",
+      labelNames: ["reason"] as const,
     }),
     registryFull: sharedCounter(registry, {
       name: "herald_walletconnect_registry_full_total",

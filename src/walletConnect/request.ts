@@ -31,6 +31,11 @@ export type RelayMessage =
 export interface RelayBody {
   raw: Extract<RelayMessage, { shape: "raw" }> | undefined;
   legacy: Extract<RelayMessage, { shape: "legacy" }> | undefined;
+  /**
+   * The client the signed body names in `client_id` (without `did:key:`), when it names one: Herald's walletconnect
+   * pushkin does; WalletConnect's relay does not.
+   */
+  namedClient: string | undefined;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; answer: WalletConnectAnswer };
@@ -99,7 +104,13 @@ export function parseRelayBody(body: Buffer): Parsed<RelayBody> {
     ? { shape: "raw" as const, topic: json.topic, tag: json.tag, message: json.message }
     : undefined;
   const legacy = isLegacy(json) ? { shape: "legacy" as const, id: json.id, ...json.payload } : undefined;
-  return { ok: true, value: { raw, legacy } };
+  const namedClient = typeof json.client_id === "string" ? stripDidKey(json.client_id) : undefined;
+  return { ok: true, value: { raw, legacy, namedClient } };
+}
+
+/** The ids a relay body's message goes by: one for each shape it holds. */
+export function messageIdsOf(body: RelayBody): string[] {
+  return [body.raw, body.legacy].filter((message) => message !== undefined).map(messageIdOf);
 }
 
 /**

@@ -23,6 +23,7 @@ import { cleartextOf } from "./payload.js";
 import {
   isStorableText,
   messageIdOf,
+  messageIdsOf,
   parseRegistration,
   parseRelayBody,
   stripDidKey,
@@ -87,11 +88,8 @@ export class WalletConnectService {
     const parsed = parseRegistration(body);
     if (!parsed.ok) return parsed.answer;
     const { clientId, token, alwaysRaw } = parsed.value;
-    const auth = checkClientAuth(authorization, clientId, this.options.settings.audiences, this.now());
-    if (!auth.ok) {
-      log.info({ client_id: clientId }, auth.why);
-      return answers.authenticationFailed();
-    }
+    const auth = this.authenticate(authorization, clientId, log);
+    if (!auth.ok) return auth.answer;
     const type = parsed.value.type.toLowerCase();
     if (!isPushType(type) || (type === "noop" && !this.options.settings.acceptNoop)) {
       return answers.providerNotFound(parsed.value.type);
@@ -108,15 +106,24 @@ export class WalletConnectService {
       type,
       token,
       alwaysRaw,
+      ...(auth.key !== undefined && { owner: auth.key }),
     });
     if (outcome === "full") return this.registryFull();
+    if (outcome === "owned") return this.ownerRefused("client_owned", clientId, log);
+    if (outcome === "token-owned") return this.ownerRefused("token_owned", clientId, log);
     if (outcome === "added" && this.full) {
       this.full = false;
       this.options.log.info("The WalletConnect registry has room again: new clients can register");
     }
     this.options.metrics.registrations.labels(type).inc();
     log.info(
-      { tenant: projectId, client_id: clientId, push_type: type, token: shortPushkey(token) },
+      {
+        tenant: projectId,
+        client_id: clientId,
+        push_type: type,
+        token: shortPushkey(token),
+        owned: auth.key !== undefined,
+      },
       "WalletConnect client registered",
     );
     return answers.success(200);
@@ -133,18 +140,14 @@ export class WalletConnectService {
     log: Logger,
   ): Promise<WalletConnectAnswer> {
     const clientId = stripDidKey(pathId);
-    const auth = checkClientAuth(authorization, clientId, this.options.settings.audiences, this.now());
-    if (!auth.ok) {
-      log.info({ client_id: clientId }, auth.why);
-      return answers.authenticationFailed();
-    }
+    const auth = this.authenticate(authorization, clientId, log);
+    if (!auth.ok) return auth.answer;
     const tenant = tenantOf(this.options.settings, projectId);
     // An id the registry could never hold is a client that does not exist.
-    if (
-      tenant !== undefined &&
-      isStorableText(clientId) &&
-      (await this.options.registry.deleteClient(tenant.registryTenant, clientId))
-    ) {
+    if (tenant === undefined || !isStorableText(clientId)) return answers.success(200);
+    const outcome = await this.options.registry.deleteClient(tenant.registryTenant, clientId, auth.key);
+    if (outcome === "owned") return this.ownerRefused("client_owned", clientId, log);
+    if (outcome === "deleted") {
       this.options.metrics.deletions.labels("unregistered").inc();
       log.info({ tenant: projectId, client_id: clientId }, "WalletConnect client unregistered");
     }
@@ -181,6 +184,11 @@ export class WalletConnectService {
     if (!parsed.ok) return outcome("bad_request", parsed.answer);
 
     const clientId = stripDidKey(pathId);
+    const { namedClient } = parsed.value;
+    if (namedClient !== undefined && namedClient !== clientId) {
+      log.warn({ client_id: clientId }, "Relay message refused: its signed body names another client");
+      return outcome("other_client", answers.otherClientNamed());
+    }
     const tenant = tenantOf(settings, projectId);
     const client =
       tenant !== undefined && isStorableText(clientId)
@@ -201,14 +209,24 @@ export class WalletConnectService {
       push_type: client.type,
     });
     const stored = JSON.stringify({ shape: message.shape, topic: message.topic });
+    // The relay's signature does not cover the path: a message that names no client is bound to the first it reaches.
+    const onlyClient =
+      settings.oneClientPerMessage && namedClient === undefined ? messageIdsOf(parsed.value) : undefined;
     const recorded = await this.options.registry.recordNotification(
       client.tenant,
       clientId,
       messageId,
       stored,
       this.now(),
+      onlyClient,
     );
     if (recorded === "duplicate") return outcome("duplicate", answers.empty(200));
+    if (recorded === "other-client") {
+      pushLog.warn(
+        "Relay message not pushed: it was pushed to another client of this project already (a signed message replayed to another client?); walletconnect.one_client_per_message",
+      );
+      return outcome("other_client", answers.empty(200));
+    }
     if (recorded === "unknown-client") return outcome("unknown_client", answers.success(202));
 
     const [name, answer] = await this.deliver(client, message, pushLog);
@@ -218,6 +236,44 @@ export class WalletConnectService {
       });
     }
     return outcome(name, answer);
+  }
+
+  /**
+   * The request's `Authorization`: the key it authenticates, undefined without one (accepted unless
+   * `require_client_auth`), or the 401 of a JWT that does not authenticate `clientId`.
+   */
+  private authenticate(
+    authorization: string | undefined,
+    clientId: string,
+    log: Logger,
+  ): { ok: true; key: string | undefined } | { ok: false; answer: WalletConnectAnswer } {
+    const { settings, metrics } = this.options;
+    const auth = checkClientAuth(authorization, clientId, settings.audiences, this.now());
+    if (!auth.ok) {
+      metrics.clientAuthRefusals.labels("invalid_jwt").inc();
+      log.info({ client_id: clientId }, auth.why);
+      return { ok: false, answer: answers.authenticationFailed() };
+    }
+    if (auth.key === undefined && settings.requireClientAuth) {
+      metrics.clientAuthRefusals.labels("jwt_required").inc();
+      log.info({ client_id: clientId }, "No Authorization JWT, which walletconnect.require_client_auth requires");
+      return { ok: false, answer: answers.authenticationRequired() };
+    }
+    return auth;
+  }
+
+  /** A request that would change a client, or take a token, that another key owns. */
+  private ownerRefused(reason: "client_owned" | "token_owned", clientId: string, log: Logger): WalletConnectAnswer {
+    this.options.metrics.clientAuthRefusals.labels(reason).inc();
+    if (reason === "client_owned") {
+      log.info(
+        { client_id: clientId },
+        "Refused: the client is owned by the key that registered it, and this request is not authenticated by it",
+      );
+      return answers.clientOwned();
+    }
+    log.info({ client_id: clientId }, "Refused: the device token belongs to another client, owned by another key");
+    return answers.tokenOwned();
   }
 
   /** A registration that would add a client to a full registry: refused, with one warning for the whole episode. */

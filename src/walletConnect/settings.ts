@@ -35,6 +35,8 @@ export interface WalletConnectSettings {
   timestampWindow: number;
   /** The audiences a wallet's Authorization JWT may name; undefined: not checked. */
   audiences: string[] | undefined;
+  /** Every registration and deletion must carry a wallet's Authorization JWT. */
+  requireClientAuth: boolean;
   /** `/clients`, and each project when no `tenants` are configured. */
   defaultTenant: Tenant;
   /** The configured tenants, by project id; undefined: none are configured. */
@@ -45,6 +47,8 @@ export interface WalletConnectSettings {
   store: StoreOptions;
   /** Seconds a relay message id is remembered. */
   messageTtl: number;
+  /** A relay message that names no client is pushed to one client of a tenant at most. */
+  oneClientPerMessage: boolean;
 }
 
 /** Where the SQLite registry lives when the config does not say: beside the config file. */
@@ -94,6 +98,7 @@ export function readWalletConnectSettings(
     relayPublicKey,
     timestampWindow: config.timestamp_window,
     audiences,
+    requireClientAuth: config.require_client_auth,
     defaultTenant,
     tenants,
     allowedTenants: config.allowed_tenants && new Set(config.allowed_tenants),
@@ -107,6 +112,7 @@ export function readWalletConnectSettings(
             maxClients: config.max_clients,
           },
     messageTtl: config.message_ttl,
+    oneClientPerMessage: config.one_client_per_message,
   };
 }
 

@@ -26,7 +26,7 @@ describe("the SQLite registry's count of clients", () => {
         assert.equal(await first.registerClient(fcm("a")), "added");
         assert.equal(await second.registerClient(fcm("b")), "added");
         assert.equal(await first.registerClient(fcm("c")), "full");
-        assert.equal(await second.deleteClient("", "a"), true);
+        assert.equal(await second.deleteClient("", "a"), "deleted");
         assert.equal(await first.countClients(), 1);
         assert.equal(await first.registerClient(fcm("c")), "added");
         assert.equal(await second.registerClient(fcm("d")), "full");

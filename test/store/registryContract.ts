@@ -105,6 +105,66 @@ export function registryContract(name: string, databases: TestDatabases, missing
       });
     });
 
+    describe("owners", () => {
+      const keyA = "did:key:z6MkOwnerA";
+      const keyB = "did:key:z6MkOwnerB";
+
+      test("an owned client reads back with its owner; only its owner registers it again or deletes it", async () => {
+        const store = await fresh();
+        assert.equal(await store.registerClient(client("wallet", "token", { owner: keyA })), "added");
+        assert.deepEqual(await store.getClient("", "wallet"), client("wallet", "token", { owner: keyA }));
+        assert.equal(await store.registerClient(client("wallet", "attacker-token")), "owned");
+        assert.equal(await store.registerClient(client("wallet", "attacker-token", { owner: keyB })), "owned");
+        assert.deepEqual(await store.getClient("", "wallet"), client("wallet", "token", { owner: keyA }));
+        assert.equal(await store.deleteClient("", "wallet"), "owned");
+        assert.equal(await store.deleteClient("", "wallet", keyB), "owned");
+        assert.equal(await store.countClients(), 1);
+
+        assert.equal(
+          await store.registerClient(client("wallet", "new-token", { owner: keyA, type: "apns" })),
+          "updated",
+        );
+        assert.deepEqual(
+          await store.getClient("", "wallet"),
+          client("wallet", "new-token", { owner: keyA, type: "apns" }),
+        );
+        assert.equal(await store.deleteClient("", "wallet", keyA), "deleted");
+        assert.equal(await store.deleteClient("", "wallet", keyA), "absent");
+        assert.equal(await store.countClients(), 0);
+      });
+
+      test("an owned client's token does not move to another id, whoever asks; it stays where it was", async () => {
+        const store = await fresh();
+        await store.registerClient(client("victim", "token", { owner: keyA }));
+        assert.equal(await store.recordNotification("", "victim", "message-1", payload, 1000), "new");
+        await store.registerClient(client("attacker", "attacker-token", { owner: keyB }));
+        assert.equal(await store.registerClient(client("newcomer", "token")), "token-owned");
+        assert.equal(await store.registerClient(client("newcomer", "token", { owner: keyB })), "token-owned");
+        assert.equal(await store.registerClient(client("attacker", "token", { owner: keyB })), "token-owned");
+        assert.deepEqual(await store.getClient("", "victim"), client("victim", "token", { owner: keyA }));
+        assert.deepEqual(await store.getClient("", "attacker"), client("attacker", "attacker-token", { owner: keyB }));
+        assert.equal(await store.getClient("", "newcomer"), undefined);
+        assert.equal(await store.recordNotification("", "victim", "message-1", payload, 2000), "duplicate");
+        assert.equal(await store.countClients(), 2);
+      });
+
+      test("an unowned client is anybody's: re-registered, deleted, its token moved, or owned by the key that registers it", async () => {
+        const store = await fresh();
+        await store.registerClient(client("wallet", "token"));
+        assert.equal(await store.registerClient(client("wallet", "token-2")), "updated");
+        // Its token moves to an owned newcomer, which keeps its owner.
+        assert.equal(await store.registerClient(client("newcomer", "token-2", { owner: keyB })), "updated");
+        assert.equal(await store.getClient("", "wallet"), undefined);
+        assert.deepEqual(await store.getClient("", "newcomer"), client("newcomer", "token-2", { owner: keyB }));
+        // An unowned client registered again with a key becomes that key's.
+        await store.registerClient(client("claimed", "token-3"));
+        assert.equal(await store.registerClient(client("claimed", "token-3", { owner: keyA })), "updated");
+        assert.equal(await store.registerClient(client("claimed", "token-3")), "owned");
+        await store.registerClient(client("open", "token-4"));
+        assert.equal(await store.deleteClient("", "open", keyB), "deleted");
+      });
+    });
+
     describe("maxClients", () => {
       test("a registration that would add a client past it is refused as full, and changes nothing", async () => {
         const store = await open(await databases.create(), { maxClients: 2 });
@@ -131,7 +191,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const store = await open(await databases.create(), { maxClients: 2 });
         await store.registerClient(client("wallet-a", "token-a"));
         await store.registerClient(client("wallet-b", "token-b"));
-        assert.equal(await store.deleteClient("", "wallet-a"), true);
+        assert.equal(await store.deleteClient("", "wallet-a"), "deleted");
         assert.equal(await store.registerClient(client("wallet-c", "token-c")), "added");
         assert.equal(await store.registerClient(client("wallet-d", "token-d")), "full");
         assert.equal(await store.deleteClientIfToken("", "wallet-b", "token-b"), true);
@@ -199,7 +259,7 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(await store.recordNotification("project-b", "wallet", "message", payload, 2000), "duplicate");
         assert.equal(await store.deleteClientIfToken("project-a", "wallet", "token"), true);
         assert.deepEqual(await store.getClient("project-b", "wallet"), client("wallet", "token", b));
-        assert.equal(await store.deleteClient("project-b", "wallet"), true);
+        assert.equal(await store.deleteClient("project-b", "wallet"), "deleted");
         assert.equal(await store.countClients(), 0);
       });
     });
@@ -209,9 +269,9 @@ export function registryContract(name: string, databases: TestDatabases, missing
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
         assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 1000), "new");
-        assert.equal(await store.deleteClient("", "wallet"), true);
+        assert.equal(await store.deleteClient("", "wallet"), "deleted");
         assert.equal(await store.getClient("", "wallet"), undefined);
-        assert.equal(await store.deleteClient("", "wallet"), false);
+        assert.equal(await store.deleteClient("", "wallet"), "absent");
         assert.equal(await store.countClients(), 0);
         await store.registerClient(client("wallet", "token"));
         assert.equal(await store.recordNotification("", "wallet", "message-1", payload, 2000), "new");
@@ -285,6 +345,43 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(await store.recordNotification("", "wallet", "recent", payload, now + 2), "duplicate");
       });
 
+      test("onlyClient: a message recorded for one client is refused for the others of its tenant, by any of its ids", async () => {
+        const store = await fresh();
+        for (const id of ["wallet-a", "wallet-b"]) await store.registerClient(client(id, `token-${id}`));
+        await store.registerClient(client("wallet-a", "token-other-tenant", { tenant: "project" }));
+        const ids = ["raw-id", "legacy-id"];
+        assert.equal(await store.recordNotification("", "wallet-a", "raw-id", payload, 1000, ids), "new");
+        assert.equal(await store.recordNotification("", "wallet-a", "raw-id", payload, 1001, ids), "duplicate");
+        assert.equal(await store.recordNotification("", "wallet-b", "raw-id", payload, 1002, ids), "other-client");
+        // The same body read in its other shape by a client that takes that one: still the same message.
+        assert.equal(await store.recordNotification("", "wallet-b", "legacy-id", payload, 1003, ids), "other-client");
+        assert.equal(
+          await store.recordNotification("", "wallet-b", "legacy-id", payload, 1004, ["legacy-id"]),
+          "new",
+          "a body of the legacy shape alone goes by the legacy id alone",
+        );
+        assert.equal(await store.recordNotification("project", "wallet-a", "raw-id", payload, 1005, ids), "new");
+        // Without onlyClient, each client on its own.
+        assert.equal(await store.recordNotification("", "wallet-b", "raw-id", payload, 1006), "new");
+        assert.equal(await store.recordNotification("", "nobody", "fresh", payload, 1007, ["fresh"]), "unknown-client");
+      });
+
+      test("onlyClient: a message forgotten, swept, or whose client is gone is free for another client", async () => {
+        const store = await fresh();
+        for (const id of ["wallet-a", "wallet-b", "wallet-c"]) await store.registerClient(client(id, `token-${id}`));
+        const record = (id: string, message: string, at = 1000) =>
+          store.recordNotification("", id, message, payload, at, [message]);
+        assert.equal(await record("wallet-a", "forgotten"), "new");
+        await store.forgetNotification("", "wallet-a", "forgotten");
+        assert.equal(await record("wallet-b", "forgotten"), "new");
+        assert.equal(await record("wallet-a", "swept", 1000), "new");
+        assert.equal(await store.deleteNotificationsBefore(1001), 2);
+        assert.equal(await record("wallet-b", "swept", 2000), "new");
+        assert.equal(await record("wallet-c", "deleted", 2000), "new");
+        assert.equal(await store.deleteClient("", "wallet-c"), "deleted");
+        assert.equal(await record("wallet-a", "deleted", 2000), "new");
+      });
+
       test("a payload that is not JSON is refused", async () => {
         const store = await fresh();
         await store.registerClient(client("wallet", "token"));
@@ -350,6 +447,40 @@ export function registryContract(name: string, databases: TestDatabases, missing
         assert.equal(new Set(clients.map((found) => found.token)).size, clients.length);
       });
 
+      test(`${RACERS} registrations of an owned client's token under other ids at once: none takes it`, async () => {
+        const database = await databases.create();
+        const [first, second] = [await open(database), await open(database)];
+        await first.registerClient(client("victim", "token", { owner: "did:key:z6MkVictim" }));
+        const outcomes = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            (i % 2 ? first : second).registerClient(client(`thief-${i}`, "token", i % 3 ? {} : { owner: `k${i}` })),
+          ),
+        );
+        assert.deepEqual(new Set(outcomes), new Set(["token-owned"]));
+        assert.deepEqual(
+          await first.getClient("", "victim"),
+          client("victim", "token", { owner: "did:key:z6MkVictim" }),
+        );
+        assert.equal(await first.countClients(), 1);
+      });
+
+      test(`${RACERS} recordings of one message for ${RACERS} clients at once, onlyClient: exactly one is new`, async () => {
+        const database = await databases.create();
+        const [first, second] = [await open(database), await open(database)];
+        const ids = Array.from({ length: RACERS }, (_, i) => `wallet-${i}`);
+        for (const id of ids) await first.registerClient(client(id, `token-${id}`));
+        for (let round = 1; round <= ROUNDS; round++) {
+          const message = [`raw-${round}`, `legacy-${round}`];
+          const outcomes = await Promise.all(
+            ids.map((id, i) =>
+              (i % 2 ? first : second).recordNotification("", id, message[i % 2]!, payload, 1000, message),
+            ),
+          );
+          assert.equal(outcomes.filter((outcome) => outcome === "new").length, 1, JSON.stringify(outcomes));
+          assert.equal(outcomes.filter((outcome) => outcome === "other-client").length, RACERS - 1);
+        }
+      });
+
       test(`${RACERS} recordings of one message at once: exactly one is new`, async () => {
         const database = await databases.create();
         const [first, second] = [await open(database), await open(database)];
@@ -410,6 +541,44 @@ export function registryContract(name: string, databases: TestDatabases, missing
         await store.registerClient(client("wallet", "token", { tenant: "project-a" }));
         assert.equal(await store.countClients(), 2);
         assert.ok((await database.appliedMigrations()).includes(2));
+      });
+
+      test("a registry made before owners keeps its clients and messages, none of them owned", async () => {
+        const database = await databases.create();
+        await database.migrateTo(database.versionOf("a client may have an owner") - 1, [
+          "INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES ('', 'wallet', 'fcm', 'token', false, {now})",
+          "INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES ('', 'message-1', 'wallet', '{}', {now})",
+        ]);
+        const store = await open(database);
+        assert.deepEqual(await store.getClient("", "wallet"), client("wallet", "token"));
+        assert.equal(await store.recordNotification("", "wallet", "message-1", payload, Date.now()), "duplicate");
+        assert.equal(await store.countClients(), 1);
+        // No owner: a registration without a key changes it, as before; then its key claims it.
+        assert.equal(await store.registerClient(client("wallet", "token-2")), "updated");
+        assert.equal(
+          await store.registerClient(client("wallet", "token-2", { owner: "did:key:z6MkOwner" })),
+          "updated",
+        );
+        assert.equal(await store.deleteClient("", "wallet"), "owned");
+      });
+
+      test("a registry made before one client per message keeps its messages, and they count for it", async () => {
+        const database = await databases.create();
+        await database.migrateTo(database.versionOf("message ids looked up across clients") - 1, [
+          "INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES ('', 'wallet-a', 'fcm', 'token-a', false, {now})",
+          "INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES ('', 'wallet-b', 'fcm', 'token-b', false, {now})",
+          "INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES ('', 'message-1', 'wallet-a', '{}', {now})",
+        ]);
+        const store = await open(database);
+        const now = Date.now();
+        assert.equal(
+          await store.recordNotification("", "wallet-a", "message-1", payload, now, ["message-1"]),
+          "duplicate",
+        );
+        assert.equal(
+          await store.recordNotification("", "wallet-b", "message-1", payload, now, ["message-1"]),
+          "other-client",
+        );
       });
 
       test("a database migrated by a newer Herald is refused, saying so", async () => {

@@ -25,6 +25,8 @@ export interface TestDatabase {
    * them (rows such a Herald wrote); `{now}` in a statement is the database's expression for the current time.
    */
   migrateTo(version: number, statements: string[]): Promise<void>;
+  /** The version of this store's migration with that description (the stores number theirs apart). */
+  versionOf(description: string): number;
 }
 
 export interface TestDatabases {
@@ -76,6 +78,7 @@ export function sqliteDatabases(): TestDatabases {
             }
             for (const statement of statements) db.exec(statement.replaceAll("{now}", String(Date.now())));
           }),
+        versionOf: (description) => versionOf(sqliteMigrations, description),
       };
     },
     async dropAll() {
@@ -120,6 +123,7 @@ export function postgresDatabases(url: string): TestDatabases {
             client.release();
           }
         },
+        versionOf: (description) => versionOf(postgresMigrations, description),
       };
     },
     async dropAll() {
@@ -127,4 +131,10 @@ export function postgresDatabases(url: string): TestDatabases {
       await admin.end();
     },
   };
+}
+
+function versionOf(migrations: readonly { version: number; description: string }[], description: string): number {
+  const found = migrations.find((migration) => migration.description === description);
+  if (found === undefined) throw new Error(`no migration '${description}'`);
+  return found.version;
 }

@@ -131,6 +131,22 @@ describe("walletconnect pushkin → Herald's /clients API → sandbox providers"
     assert.equal(sandbox.apns.received.length, 1);
   });
 
+  test("one notification for two devices reaches both: each body names its client, so the push server binds it there", async () => {
+    const devices = [
+      { id: clientId(), token: apnsToken() },
+      { id: clientId(), token: apnsToken() },
+    ];
+    for (const { id, token } of devices) {
+      assert.equal((await register(heraldB.url, { client_id: id, type: "apns", token, always_raw: true })).status, 200);
+    }
+    const body = notification(
+      devices.map(({ id }) => device(id, APP)),
+      { event_id: `$shared${++counter}`, room_id: ROOM, type: "m.room.message", counts: { unread: 1 } },
+    );
+    assert.deepEqual(await (await heraldA.notify(body)).json(), { rejected: [] });
+    assert.deepEqual(sandbox.apns.received.map((push) => push.token).sort(), devices.map(({ token }) => token).sort());
+  });
+
   test("a token the provider declares dead: the push server deletes the client, and the pushkey is rejected", async () => {
     const id = clientId();
     const token = apnsToken();
@@ -178,6 +194,7 @@ describe("walletconnect pushkin against a scripted push server", () => {
     assert.equal(body.tag, 4242);
     assert.equal(body.id, createHash("sha256").update(body.message).digest("hex"));
     assert.deepEqual(body.payload, { topic: ROOM, flags: 1, blob: body.message });
+    assert.equal((body as { client_id?: string }).client_id, id, "the body names its client");
     assert.match(String(received.headers["x-ed25519-timestamp"]), /^\d{10}$/);
   });
 

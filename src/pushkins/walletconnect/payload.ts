@@ -13,6 +13,10 @@
  *
  * The push server takes the SHA-256 of `message` as the message id: a notification sent again (the homeserver's retry)
  * is the same message, which the push server does not push twice.
+ *
+ * `client_id`, the device's pushkey, is Herald's: the signature covers the body but not the path, and a Herald push
+ * server holds a message that names its client to that client (and pushes the same message to each device that gets
+ * it), where one that names none goes to the first client it reaches. WalletConnect's push server ignores the key.
  */
 import { createHash } from "node:crypto";
 import type { Device, Notification } from "../../core/notification.js";
@@ -31,6 +35,13 @@ export function relayBody(n: Notification, device: Device, tag: number, sendBadg
   const id = createHash("sha256").update(message, "utf8").digest("hex");
   return {
     kind: "body",
-    body: JSON.stringify({ topic, tag, message, id, payload: { topic, flags: OPAQUE_BLOB_FLAGS, blob: message } }),
+    body: JSON.stringify({
+      topic,
+      tag,
+      message,
+      id,
+      payload: { topic, flags: OPAQUE_BLOB_FLAGS, blob: message },
+      client_id: device.pushkey,
+    }),
   };
 }

@@ -43,4 +43,17 @@ export const postgresMigrations: readonly Migration<(schema: string) => string>[
         FOREIGN KEY (tenant, client_id) REFERENCES ${schema}.clients (tenant, id) ON DELETE CASCADE;
     `,
   },
+  {
+    version: 3,
+    description: "a client may have an owner",
+    // The did:key whose wallet JWT registered the client; the rows of older Heralds have none, and stay open to any
+    // request, as they were.
+    sql: (schema) => `ALTER TABLE ${schema}.clients ADD COLUMN owner text;`,
+  },
+  {
+    version: 4,
+    description: "message ids looked up across clients",
+    // A relay message is pushed to one client of a tenant: finding whether another client had it reads by message id.
+    sql: (schema) => `CREATE INDEX notifications_by_message ON ${schema}.notifications (tenant, id);`,
+  },
 ];

@@ -19,9 +19,11 @@ import { pendingMigrations } from "../migrations.js";
 import {
   CLIENT_COUNT_REFRESH_MS,
   describeError,
+  ownershipConflict,
   StoreOpenError,
   tokenTakeover,
   type Client,
+  type DeleteOutcome,
   type HeldRow,
   type RecordOutcome,
   type RegisterOutcome,
@@ -126,6 +128,9 @@ async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Prom
   }
 }
 
+/** The parameters of the notification insert: tenant, message id, client id, payload, time (ms). */
+type NotificationValues = [string, string, string, string, number];
+
 class PostgresRegistry implements Registry {
   private readonly sql;
   /** With a `maxClients`: the clients as last counted, moved by this store's registrations and deletions since. */
@@ -141,19 +146,25 @@ class PostgresRegistry implements Registry {
     const clients = `${quoted}.clients`;
     const notifications = `${quoted}.notifications`;
     this.sql = {
-      heldRows: `SELECT id, device_token AS token FROM ${clients}
+      heldRows: `SELECT id, device_token AS token, owner FROM ${clients}
         WHERE tenant = $1 AND (id = $2 OR device_token = $3) ORDER BY id FOR UPDATE`,
-      selectClient: `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS "alwaysRaw"
+      selectClient: `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS "alwaysRaw", owner
         FROM ${clients} WHERE tenant = $1 AND id = $2`,
-      upsertClient: `INSERT INTO ${clients} (tenant, id, push_type, device_token, always_raw) VALUES ($1, $2, $3, $4, $5)
+      upsertClient: `INSERT INTO ${clients} (tenant, id, push_type, device_token, always_raw, owner)
+        VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (tenant, id) DO UPDATE SET
-          push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
+          push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw,
+          owner = excluded.owner`,
       rekeyClient: `UPDATE ${clients} SET id = $1 WHERE tenant = $2 AND id = $3`,
       deleteById: `DELETE FROM ${clients} WHERE tenant = $1 AND id = $2`,
+      deleteOwnedBy: `DELETE FROM ${clients} WHERE tenant = $1 AND id = $2 AND (owner IS NULL OR owner = $3)`,
       deleteByIdAndToken: `DELETE FROM ${clients} WHERE tenant = $1 AND id = $2 AND device_token = $3`,
       deleteNotificationsOf: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2`,
       insertNotification: `INSERT INTO ${notifications} (tenant, id, client_id, payload, received_at)
         VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000)) ON CONFLICT DO NOTHING`,
+      selectNotification: `SELECT 1 FROM ${notifications} WHERE tenant = $1 AND client_id = $2 AND id = $3`,
+      selectOtherClients: `SELECT 1 FROM ${notifications}
+        WHERE tenant = $1 AND client_id <> $2 AND id = ANY($3::text[]) LIMIT 1`,
       deleteNotification: `DELETE FROM ${notifications} WHERE tenant = $1 AND client_id = $2 AND id = $3`,
       deleteOldNotifications: `DELETE FROM ${notifications} WHERE received_at < to_timestamp($1::float8 / 1000)`,
       count: `SELECT count(*)::integer AS count FROM ${clients}`,
@@ -189,6 +200,8 @@ class PostgresRegistry implements Registry {
       ].sort();
       for (const key of keys) await tx.query(lock, [key]);
       const held = await tx.query<HeldRow>(this.sql.heldRows, [tenant, client.id, client.token]);
+      const conflict = ownershipConflict(held.rows, client);
+      if (conflict !== undefined) return { outcome: conflict, rows: 0 };
       const adds = held.rows.length === 0;
       if (adds && this.maxClients > 0 && this.clients >= this.maxClients) return { outcome: "full", rows: 0 };
       const takeover = tokenTakeover(held.rows, client);
@@ -197,18 +210,24 @@ class PostgresRegistry implements Registry {
         await tx.query(this.sql.deleteNotificationsOf, [tenant, takeover.id]);
         await tx.query(this.sql.rekeyClient, [client.id, tenant, takeover.id]);
       }
-      await tx.query(this.sql.upsertClient, [tenant, client.id, client.type, client.token, client.alwaysRaw]);
+      const { id, type, token, alwaysRaw, owner } = client;
+      await tx.query(this.sql.upsertClient, [tenant, id, type, token, alwaysRaw, owner ?? null]);
       return adds ? { outcome: "added", rows: 1 } : { outcome: "updated", rows: takeover.kind === "drop" ? -1 : 0 };
     });
   }
 
   async getClient(tenant: string, id: string): Promise<Client | undefined> {
-    const result = await this.pool.query<Client>(this.sql.selectClient, [tenant, id]);
-    return result.rows[0];
+    const result = await this.pool.query<Client & { owner: string | null }>(this.sql.selectClient, [tenant, id]);
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    const { owner, ...client } = row;
+    return { ...client, ...(owner !== null && { owner }) };
   }
 
-  async deleteClient(tenant: string, id: string): Promise<boolean> {
-    return this.deleted((await this.pool.query(this.sql.deleteById, [tenant, id])).rowCount ?? 0);
+  async deleteClient(tenant: string, id: string, requester?: string): Promise<DeleteOutcome> {
+    const deleted = (await this.pool.query(this.sql.deleteOwnedBy, [tenant, id, requester ?? null])).rowCount ?? 0;
+    if (this.deleted(deleted)) return "deleted";
+    return (await this.getClient(tenant, id)) === undefined ? "absent" : "owned";
   }
 
   async deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean> {
@@ -226,15 +245,33 @@ class PostgresRegistry implements Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome> {
+    const values: NotificationValues = [tenant, messageId, clientId, payloadJson, nowMs];
     try {
-      const values = [tenant, messageId, clientId, payloadJson, nowMs];
+      if (onlyClient !== undefined) return await this.recordOnlyClient(values, onlyClient);
       const result = await this.pool.query(this.sql.insertNotification, values);
       return (result.rowCount ?? 0) > 0 ? "new" : "duplicate";
     } catch (error) {
       if ((error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) return "unknown-client";
       throw error;
     }
+  }
+
+  /**
+   * Under advisory locks on the message's ids (taken in order, so that two calls never wait on each other in a circle):
+   * of two clients recording the same message at once, the second finds the first's row.
+   */
+  private async recordOnlyClient(values: NotificationValues, ids: readonly string[]): Promise<RecordOutcome> {
+    const [tenant, messageId, clientId] = values;
+    return inTransaction(this.pool, async (tx) => {
+      const keys = [...new Set(ids)].map((id) => lockKey(this.schema, "message", JSON.stringify([tenant, id]))).sort();
+      for (const key of keys) await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
+      if ((await tx.query(this.sql.selectNotification, [tenant, clientId, messageId])).rowCount) return "duplicate";
+      if ((await tx.query(this.sql.selectOtherClients, [tenant, clientId, ids])).rowCount) return "other-client";
+      await tx.query(this.sql.insertNotification, values);
+      return "new";
+    });
   }
 
   async forgetNotification(tenant: string, clientId: string, messageId: string): Promise<void> {

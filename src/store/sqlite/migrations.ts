@@ -80,4 +80,17 @@ export const sqliteMigrations: readonly Migration<string>[] = [
       END;
     `,
   },
+  {
+    version: 4,
+    description: "a client may have an owner",
+    // The did:key whose wallet JWT registered the client; the rows of older Heralds have none, and stay open to any
+    // request, as they were.
+    sql: "ALTER TABLE clients ADD COLUMN owner TEXT;",
+  },
+  {
+    version: 5,
+    description: "message ids looked up across clients",
+    // A relay message is pushed to one client of a tenant: finding whether another client had it reads by message id.
+    sql: "CREATE INDEX notifications_by_message ON notifications (tenant, id);",
+  },
 ];

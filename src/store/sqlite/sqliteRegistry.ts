@@ -10,9 +10,11 @@ import type Database from "better-sqlite3";
 import { pendingMigrations } from "../migrations.js";
 import {
   describeError,
+  ownershipConflict,
   StoreOpenError,
   tokenTakeover,
   type Client,
+  type DeleteOutcome,
   type HeldRow,
   type PushType,
   type RecordOutcome,
@@ -90,6 +92,7 @@ interface ClientRow {
   type: PushType;
   token: string;
   alwaysRaw: 0 | 1;
+  owner: string | null;
 }
 
 class SqliteRegistry implements Registry {
@@ -98,9 +101,13 @@ class SqliteRegistry implements Registry {
   private readonly upsertClient;
   private readonly rekeyClient;
   private readonly deleteById;
+  private readonly deleteOwnedBy;
   private readonly deleteByIdAndToken;
   private readonly deleteNotificationsOf;
   private readonly insertNotification;
+  private readonly selectNotification;
+  private readonly selectOtherClients;
+  private readonly recordOnlyClient;
   private readonly deleteNotification;
   private readonly deleteOldNotifications;
   private readonly count;
@@ -111,19 +118,24 @@ class SqliteRegistry implements Registry {
     maxClients: number,
   ) {
     this.heldRows = db.prepare<[string, string, string], HeldRow>(
-      "SELECT id, device_token AS token FROM clients WHERE tenant = ? AND (id = ? OR device_token = ?)",
+      "SELECT id, device_token AS token, owner FROM clients WHERE tenant = ? AND (id = ? OR device_token = ?)",
     );
     this.selectClient = db.prepare<[string, string], ClientRow>(
-      `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS alwaysRaw
+      `SELECT tenant, id, push_type AS type, device_token AS token, always_raw AS alwaysRaw, owner
        FROM clients WHERE tenant = ? AND id = ?`,
     );
-    this.upsertClient = db.prepare<[string, string, PushType, string, number, number]>(
-      `INSERT INTO clients (tenant, id, push_type, device_token, always_raw, created_at) VALUES (?, ?, ?, ?, ?, ?)
+    this.upsertClient = db.prepare<[string, string, PushType, string, number, string | null, number]>(
+      `INSERT INTO clients (tenant, id, push_type, device_token, always_raw, owner, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tenant, id) DO UPDATE SET
-         push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw`,
+         push_type = excluded.push_type, device_token = excluded.device_token, always_raw = excluded.always_raw,
+         owner = excluded.owner`,
     );
     this.rekeyClient = db.prepare<[string, string, string]>("UPDATE clients SET id = ? WHERE tenant = ? AND id = ?");
     this.deleteById = db.prepare<[string, string]>("DELETE FROM clients WHERE tenant = ? AND id = ?");
+    this.deleteOwnedBy = db.prepare<[string, string, string | null]>(
+      "DELETE FROM clients WHERE tenant = ? AND id = ? AND (owner IS NULL OR owner = ?)",
+    );
     this.deleteByIdAndToken = db.prepare<[string, string, string]>(
       "DELETE FROM clients WHERE tenant = ? AND id = ? AND device_token = ?",
     );
@@ -134,6 +146,29 @@ class SqliteRegistry implements Registry {
       `INSERT INTO notifications (tenant, id, client_id, payload, received_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     );
+    this.selectNotification = db.prepare<[string, string, string]>(
+      "SELECT 1 FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
+    );
+    this.selectOtherClients = db.prepare<[string, string, string]>(
+      `SELECT 1 FROM notifications
+       WHERE tenant = ? AND client_id <> ? AND id IN (SELECT value FROM json_each(?)) LIMIT 1`,
+    );
+    // Under the write lock: of two clients recording the same message at once, the second finds the first's row.
+    this.recordOnlyClient = db.transaction(
+      (
+        tenant: string,
+        clientId: string,
+        messageId: string,
+        payloadJson: string,
+        nowMs: number,
+        ids: string,
+      ): RecordOutcome => {
+        if (this.selectNotification.get(tenant, clientId, messageId)) return "duplicate";
+        if (this.selectOtherClients.get(tenant, clientId, ids)) return "other-client";
+        this.insertNotification.run(tenant, messageId, clientId, payloadJson, nowMs);
+        return "new";
+      },
+    );
     this.deleteNotification = db.prepare<[string, string, string]>(
       "DELETE FROM notifications WHERE tenant = ? AND client_id = ? AND id = ?",
     );
@@ -142,6 +177,8 @@ class SqliteRegistry implements Registry {
     this.register = db.transaction((client: Client): RegisterOutcome => {
       const { tenant } = client;
       const held = this.heldRows.all(tenant, client.id, client.token);
+      const conflict = ownershipConflict(held, client);
+      if (conflict !== undefined) return conflict;
       // Neither the id nor the token has a row: this registration adds one. The write lock is held, so the count is
       // exact for every process sharing the file.
       if (held.length === 0 && maxClients > 0 && (this.count.get() ?? 0) >= maxClients) return "full";
@@ -151,7 +188,8 @@ class SqliteRegistry implements Registry {
         this.deleteNotificationsOf.run(tenant, takeover.id);
         this.rekeyClient.run(client.id, tenant, takeover.id);
       }
-      this.upsertClient.run(tenant, client.id, client.type, client.token, client.alwaysRaw ? 1 : 0, Date.now());
+      const { id, type, token, alwaysRaw, owner } = client;
+      this.upsertClient.run(tenant, id, type, token, alwaysRaw ? 1 : 0, owner ?? null, Date.now());
       return held.length === 0 ? "added" : "updated";
     });
   }
@@ -162,11 +200,14 @@ class SqliteRegistry implements Registry {
 
   async getClient(tenant: string, id: string): Promise<Client | undefined> {
     const row = this.selectClient.get(tenant, id);
-    return row && { tenant: row.tenant, id: row.id, type: row.type, token: row.token, alwaysRaw: row.alwaysRaw === 1 };
+    if (row === undefined) return undefined;
+    const { type, token, alwaysRaw, owner } = row;
+    return { tenant, id, type, token, alwaysRaw: alwaysRaw === 1, ...(owner !== null && { owner }) };
   }
 
-  async deleteClient(tenant: string, id: string): Promise<boolean> {
-    return this.deleteById.run(tenant, id).changes > 0;
+  async deleteClient(tenant: string, id: string, requester?: string): Promise<DeleteOutcome> {
+    if (this.deleteOwnedBy.run(tenant, id, requester ?? null).changes > 0) return "deleted";
+    return this.selectClient.get(tenant, id) === undefined ? "absent" : "owned";
   }
 
   async deleteClientIfToken(tenant: string, id: string, token: string): Promise<boolean> {
@@ -179,8 +220,13 @@ class SqliteRegistry implements Registry {
     messageId: string,
     payloadJson: string,
     nowMs: number,
+    onlyClient?: readonly string[],
   ): Promise<RecordOutcome> {
     try {
+      if (onlyClient !== undefined) {
+        const ids = JSON.stringify(onlyClient);
+        return this.recordOnlyClient.immediate(tenant, clientId, messageId, payloadJson, nowMs, ids);
+      }
       const inserted = this.insertNotification.run(tenant, messageId, clientId, payloadJson, nowMs).changes > 0;
       return inserted ? "new" : "duplicate";
     } catch (error) {

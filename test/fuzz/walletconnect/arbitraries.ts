@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { anyJson, anyStyle, json, type JsonNode, type JsonStyle } from "../json.js";
 import { mutations, type Mutation, type PathStep } from "../jsonMutations.js";
+import { jwtKinds, type JwtKind } from "./jwts.js";
 
 /** The types a wallet sends, in any case. */
 const typeNames = fc.constantFrom("apns", "apns-sandbox", "fcm", "noop", "APNS", "Fcm", "Apns-Sandbox");
@@ -18,9 +19,20 @@ export type Op =
       token: number;
       alwaysRaw: boolean | null | undefined;
       did: boolean;
+      auth: Authorization;
     }
   | { kind: "push"; client: number; raw: boolean; legacy: boolean; message: number; did: boolean }
-  | { kind: "unregister"; client: number; did: boolean };
+  | { kind: "unregister"; client: number; did: boolean; auth: Authorization };
+
+/** No `Authorization`, or a JWT of some kind for the request's client. */
+export type Authorization = "none" | JwtKind;
+
+/** Mostly none, as most wallets send; else the client's own JWT as often as all the failing kinds together. */
+const authorizations: fc.Arbitrary<Authorization> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<Authorization>("none") },
+  { weight: 2, arbitrary: fc.constant<Authorization>("own") },
+  { weight: 2, arbitrary: jwtKinds },
+);
 
 const CLIENTS = 3;
 const TOKENS = 3;
@@ -36,6 +48,7 @@ export const ops: fc.Arbitrary<Op[]> = fc.array(
         token: fc.nat({ max: TOKENS - 1 }),
         alwaysRaw: fc.constantFrom(true, false, null, undefined),
         did: fc.boolean(),
+        auth: authorizations,
       }),
     },
     {
@@ -55,6 +68,7 @@ export const ops: fc.Arbitrary<Op[]> = fc.array(
         kind: fc.constant("unregister" as const),
         client: fc.nat({ max: CLIENTS - 1 }),
         did: fc.boolean(),
+        auth: authorizations,
       }),
     },
   ),

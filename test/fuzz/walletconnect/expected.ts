@@ -58,11 +58,15 @@ export function registrationAnswer(
 const u32 = (value: unknown) =>
   typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 4294967295;
 
-/** The shapes a signed relay body holds: the raw message text, the legacy id; undefined when it is no JSON object. */
-export function relayShapes(body: Uint8Array): { raw?: string; legacy?: string } | undefined {
+/**
+ * The shapes a signed relay body holds: the raw message text, the legacy id, and the client it names in a string
+ * `client_id` (without did:key:); undefined when it is no JSON object.
+ */
+export function relayShapes(body: Uint8Array): { raw?: string; legacy?: string; named?: string } | undefined {
   const value = readJson(body);
   if (!isObject(value)) return undefined;
-  const shapes: { raw?: string; legacy?: string } = {};
+  const shapes: { raw?: string; legacy?: string; named?: string } = {};
+  if (typeof value.client_id === "string") shapes.named = stripDidKey(value.client_id);
   if (storable(value.topic) && u32(value.tag) && typeof value.message === "string") shapes.raw = value.message;
   const payload = value.payload;
   if (

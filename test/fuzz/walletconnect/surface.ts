@@ -1,9 +1,10 @@
 /**
  * The WalletConnect surface (`/clients`): a Herald whose `walletconnect` section pushes apns, apns-sandbox and fcm to
- * the sandbox providers over real sockets, with a SQLite registry and the relay's key, and four properties: runs of
- * registrations, messages and unregistrations against a model of the registry; registration bodies of any shape;
- * relay bodies of any shape, signed or not; requests of any HTTP shape. Every answer must be WalletConnect's, in its
- * JSON shape or with no body where the API has none.
+ * the sandbox providers over real sockets, with a SQLite registry, the relay's key and a `public_url`, and five
+ * properties: runs of registrations (with and without wallet JWTs of every kind), messages and unregistrations against
+ * a model of the registry; forged JWTs against a client its key owns; registration bodies of any shape; relay bodies
+ * of any shape, signed or not; requests of any HTTP shape. Every answer must be WalletConnect's, in its JSON shape or
+ * with no body where the API has none.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -11,7 +12,14 @@ import fc from "fast-check";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
 import { relaySignatureHeaders } from "../../../src/walletConnect/signature.js";
 import { startTestHerald } from "../../helpers/herald.js";
-import { ed25519Pair, sqliteStore, walletConnectSection, type TestStore } from "../../walletconnect/helpers.js";
+import {
+  apnsToken,
+  ed25519Pair,
+  sqliteStore,
+  walletConnectSection,
+  walletIdentity,
+  type TestStore,
+} from "../../walletconnect/helpers.js";
 import { heraldProbes } from "../heraldTarget.js";
 import { defineProperty, type FuzzSurface, type FuzzTarget } from "../harness.js";
 import { httpRequests, isPlainHttp } from "../httpArbitraries.js";
@@ -28,11 +36,13 @@ import {
   relayMutations,
   signings,
   styles,
+  type Authorization,
   type Op,
   type Signing,
 } from "./arbitraries.js";
 import { registrationAnswer, relayShapes } from "./expected.js";
-import { CLIENTS_PATH, MAX_BODY_BYTES, RegistryModel, type Expected, type PushType } from "./model.js";
+import { forge, forgeries, jwtFor, PUBLIC_URL, type Wallet } from "./jwts.js";
+import { CLIENTS_PATH, MAX_BODY_BYTES, RegistryModel, type Auth, type Expected, type PushType } from "./model.js";
 
 const relay = ed25519Pair();
 
@@ -44,7 +54,11 @@ async function startWalletConnectTarget(): Promise<WalletConnectTarget> {
   const sandbox = await startSandbox();
   const store: TestStore = sqliteStore();
   const herald = await startTestHerald(
-    { request_deadline: 5, apps: sandbox.apps(), walletconnect: walletConnectSection(relay, store) },
+    {
+      request_deadline: 5,
+      apps: sandbox.apps(),
+      walletconnect: walletConnectSection(relay, store, { public_url: PUBLIC_URL }),
+    },
     {},
     // Warnings and errors only: at 100,000 runs the access log would fill the memory.
     { logLevel: "warn" },
@@ -190,8 +204,13 @@ const registry = defineProperty<Op[]>({
     const wc = target as WalletConnectTarget;
     const prefix = runPrefix();
     const model = new RegistryModel();
+    // Each client id is a wallet's did:key, so that it can sign its own JWTs; ids and keys are new each run.
+    const wallets = [0, 1, 2].map(() => walletIdentity());
+    const stranger = walletIdentity();
+    const walletOf = new Map(wallets.map((wallet) => [wallet.clientId, wallet]));
     for (const [i, op] of list.entries()) {
-      const id = `${prefix}c${op.client}`;
+      const wallet = wallets[op.client]!;
+      const id = wallet.clientId;
       const pathId = op.did ? `did:key:${id}` : id;
       const what = `op ${i} ${JSON.stringify(op)}`;
       wc.sandbox.apns.reset();
@@ -199,12 +218,14 @@ const registry = defineProperty<Op[]>({
       if (op.kind === "register") {
         const token = tokenOf(prefix, op.token);
         const body = encodeJson(registrationTree(pathId, op.type, token, op.alwaysRaw));
-        const answer = await send(target, request("POST", CLIENTS_PATH, body));
+        const answer = await send(target, request("POST", CLIENTS_PATH, body, authHeader(op.auth, wallet, stranger)));
         const type = op.type.toLowerCase() as PushType;
-        assertExpected(answer, model.register(id, { type, token, alwaysRaw: op.alwaysRaw === true }), what);
+        const expected = model.register(id, { type, token, alwaysRaw: op.alwaysRaw === true }, modelAuth(op.auth));
+        assertExpected(answer, expected, what);
       } else if (op.kind === "unregister") {
-        const answer = await send(target, request("DELETE", clientPath(pathId), new Uint8Array()));
-        assertExpected(answer, model.unregister(id), what);
+        const headers = authHeader(op.auth, wallet, stranger);
+        const answer = await send(target, request("DELETE", clientPath(pathId), new Uint8Array(), headers));
+        assertExpected(answer, model.unregister(id, modelAuth(op.auth)), what);
       } else {
         const text = `${prefix}m${op.message}`;
         const body = encoder.encode(JSON.stringify(relayBody(text, op.raw, op.legacy)));
@@ -221,15 +242,109 @@ const registry = defineProperty<Op[]>({
         }
       }
     }
-    // Every client the model holds can be pushed to, with the token it holds now; then it is unregistered.
+    // Every client the model holds can be pushed to, with the token it holds now (no request that failed to
+    // authenticate took it); then it is unregistered, with its own JWT.
     for (const [id, client] of model.clients) {
       await pushTo(wc, id, client.type, client.token, client.alwaysRaw);
+      const headers = authHeader("own", walletOf.get(id)!, stranger);
       assertExpected(
-        await send(target, request("DELETE", clientPath(id), new Uint8Array())),
-        model.unregister(id),
+        await send(target, request("DELETE", clientPath(id), new Uint8Array(), headers)),
+        model.unregister(id, "own"),
         "unregister",
       );
     }
+  },
+});
+
+/** The `Authorization` header of a request, if any. */
+function authHeader(auth: Authorization, wallet: Wallet, stranger: Wallet): Record<string, string> {
+  return auth === "none" ? {} : { Authorization: jwtFor(auth, wallet, stranger) };
+}
+
+const modelAuth = (auth: Authorization): Auth => (auth === "none" ? "none" : auth === "own" ? "own" : "invalid");
+
+/** A forged header longer than this is cut: the whole request head must stay under Node's 16 KiB. */
+const MAX_FORGED_HEADER = 8192;
+
+const forgedJwts = defineProperty({
+  name: "no forged JWT registers, deletes, or takes the token of a client its key owns",
+  ciRuns: 60,
+  arbitrary: fc.tuple(forgeries, forgeries),
+  show: (value) => JSON.stringify(value),
+  async check(target, [onRegister, onDelete]) {
+    const wc = target as WalletConnectTarget;
+    const [victim, attacker] = [walletIdentity(), walletIdentity()];
+    const token = apnsToken();
+    const own = authHeader("own", victim, attacker);
+    const registration = (id: string, held: string) =>
+      encodeJson(registrationTree(`did:key:${id}`, "apns", held, false));
+    assertExpected(
+      await send(target, request("POST", CLIENTS_PATH, registration(victim.clientId, token), own)),
+      { status: 200, body: "SUCCESS" },
+      "the victim registers with its own JWT",
+    );
+    const forged = (forgery: typeof onRegister) => ({
+      Authorization: forge(forgery, victim, attacker).slice(0, MAX_FORGED_HEADER),
+    });
+    const refused: Expected = { status: 401, body: { error: "authentication", field: "authorization" } };
+    const takeover = registration(victim.clientId, apnsToken());
+    assertExpected(
+      await send(target, request("POST", CLIENTS_PATH, takeover, forged(onRegister))),
+      refused,
+      "re-registering the victim with a forged JWT",
+    );
+    assertExpected(
+      await send(target, request("DELETE", clientPath(victim.clientId), new Uint8Array(), forged(onDelete))),
+      refused,
+      "deleting the victim with a forged JWT",
+    );
+    // The attacker's own valid JWT, for its own id, cannot take the victim's token either.
+    assertExpected(
+      await send(
+        target,
+        request("POST", CLIENTS_PATH, registration(attacker.clientId, token), authHeader("own", attacker, victim)),
+      ),
+      { status: 409, body: { error: "token_owned", field: "token" } },
+      "registering the victim's token under the attacker's id",
+    );
+    await pushTo(wc, victim.clientId, "apns", token, false);
+    assertExpected(
+      await send(target, request("DELETE", clientPath(victim.clientId), new Uint8Array(), own)),
+      { status: 200, body: "SUCCESS" },
+      "the victim unregisters with its own JWT",
+    );
+  },
+});
+
+const replays = defineProperty({
+  name: "one signed relay message posted to several clients is pushed to the first that can take it, and no other",
+  ciRuns: 40,
+  arbitrary: fc.tuple(
+    fc.array(fc.boolean(), { minLength: 2, maxLength: 4 }),
+    fc.boolean(),
+    fc.boolean(),
+    fc.array(fc.nat({ max: 3 }), { minLength: 2, maxLength: 8 }),
+  ),
+  show: (value) => JSON.stringify(value),
+  async check(target, [rawClients, raw, legacy, posts]) {
+    const prefix = runPrefix();
+    const model = new RegistryModel();
+    const ids = rawClients.map((_, i) => `${prefix}r${i}`);
+    for (const [i, id] of ids.entries()) {
+      const body = encodeJson(registrationTree(id, "noop", tokenOf(prefix, i), rawClients[i]));
+      const client = { type: "noop" as const, token: tokenOf(prefix, i), alwaysRaw: rawClients[i]! };
+      assertExpected(await send(target, request("POST", CLIENTS_PATH, body)), model.register(id, client), "register");
+    }
+    // Signed once: every post is the same request, as a replay is.
+    const text = `${prefix}m`;
+    const body = encoder.encode(JSON.stringify(relayBody(text, raw, legacy)));
+    const headers = signed(body, "signed");
+    for (const post of posts) {
+      const id = ids[post % ids.length]!;
+      const answer = await send(target, request("POST", clientPath(id), body, headers));
+      assertExpected(answer, model.push(id, { raw: raw ? text : undefined, legacy: legacy ? text : undefined }), id);
+    }
+    for (const id of ids) await send(target, request("DELETE", clientPath(id), new Uint8Array()));
   },
 });
 
@@ -369,5 +484,5 @@ const http = defineProperty({
 export const walletConnectSurface: FuzzSurface = {
   name: "walletconnect",
   start: startWalletConnectTarget,
-  properties: [registry, registrations, relayBodies, http],
+  properties: [registry, replays, forgedJwts, registrations, relayBodies, http],
 };
