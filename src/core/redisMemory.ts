@@ -227,6 +227,8 @@ function clientOptions(redis: RedisConfig, dir: string): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    // A primary that became a replica (a failover) refuses writes: connect again, to wherever the primary is now.
+    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 1 : false),
     connectionName: "herald",
   };
   if (redis.ca !== undefined) {
@@ -243,6 +245,9 @@ function clientOptions(redis: RedisConfig, dir: string): RedisOptions {
     options.sentinelUsername = redis.sentinel.username;
     options.sentinelPassword = redis.sentinel.password;
     options.sentinelRetryStrategy = (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
+    // Listens for the sentinels' announcement of a new primary, and moves to it at once: the old one may go on
+    // taking writes until Sentinel reconfigures it, seconds later, and what it is told then is lost.
+    options.failoverDetector = true;
   }
   return options;
 }

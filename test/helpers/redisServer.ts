@@ -64,15 +64,16 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     let output = "";
     started.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     started.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<void>((resolve) => started.once("exit", () => resolve()));
+    const exit = new Promise<void>((resolve) => started.once("exit", () => resolve()));
     started.once("exit", () => running.delete(started));
     await waitFor(`redis-server on port ${port} to answer`, async () => {
       if (started.exitCode !== null) throw new Error(`redis-server exited: ${output.slice(-2000)}`);
       return (options.ready ?? pings)(port);
     });
-    return exited;
+    // Wrapped: an async function's promise would wait for the exit itself.
+    return { exit };
   };
-  let exited = await start();
+  let { exit: exited } = await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -81,7 +82,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await exited;
     },
     restart: async () => {
-      exited = await start();
+      ({ exit: exited } = await start());
     },
     close: async () => {
       child?.kill("SIGKILL");
