@@ -88,7 +88,7 @@ export class RedisMemory implements DispatchMemory {
     this.ok.set(0);
     this.failures = sharedCounter(options.registry, {
       name: "herald_shared_state_failures_total",
-      help: "Redis failures: a request answered from this process's memory (recall: Redis failed, was not connected or did not answer within redis.recall_timeout), what a request learned not stored (learn), a connection attempt failed or lost (connect)",
+      help: "Redis failures: a request answered from this process's memory (recall: Redis failed, was not connected or did not answer within redis.recall_timeout), what a request learned not stored (learn), an attempt to connect that failed, or an error on the connection (connect)",
       labelNames: ["operation"] as const,
     });
     for (const operation of ["recall", "learn", "connect"] as const) this.failures.labels(operation).inc(0);
