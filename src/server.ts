@@ -5,7 +5,7 @@
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
- * connection and every pushkin.
+ * connection, every pushkin and the Redis client.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,7 +16,7 @@ import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
 import { Dispatcher, type PushkinEntry } from "./core/dispatcher.js";
-import { LocalMemory } from "./core/dispatchMemory.js";
+import { LocalMemory, type DispatchMemory } from "./core/dispatchMemory.js";
 import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
@@ -67,12 +67,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentials = new CredentialHealth(metrics, log);
   let pushRelay: PushRelaySender | undefined;
   let walletConnect: WalletConnectService | undefined;
+  let memory: DispatchMemory;
   try {
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
     walletConnect =
       config.walletconnect && (await createWalletConnectService(config, pushkins, metrics, credentials, log));
+    memory = await openDispatchMemory(config, metrics, log);
   } catch (error) {
-    await closeAll([], pushkins, pushRelay);
+    await closeAll([], pushkins, pushRelay, walletConnect);
     throw error;
   }
   const entries = new Map<string, PushkinEntry>();
@@ -90,7 +92,6 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       origins,
     });
   }
-  const memory = new LocalMemory(config);
   const dispatcher = new Dispatcher({
     router: new AppRouter(entries),
     metrics,
@@ -173,7 +174,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
-    await closeAll(servers, pushkins, pushRelay, walletConnect);
+    await closeAll(servers, pushkins, pushRelay, walletConnect, memory);
     throw error;
   }
 
@@ -203,7 +204,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       clearInterval(credentialCheck);
       pressure.stop();
       const closedInTime = await Promise.race([
-        closeAll(servers, pushkins, pushRelay, walletConnect).then(() => true),
+        closeAll(servers, pushkins, pushRelay, walletConnect, memory).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
       ]);
       if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);
@@ -218,12 +219,28 @@ async function closeAll(
   pushkins: Pushkin[],
   pushRelay?: PushRelaySender,
   walletConnect?: WalletConnectService,
+  memory?: DispatchMemory,
 ): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
-  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close(), walletConnect?.close()]);
+  await Promise.allSettled([
+    ...pushkins.map((p) => p.close()),
+    pushRelay?.close(),
+    walletConnect?.close(),
+    memory?.close(),
+  ]);
+}
+
+/**
+ * Duplicate suppression and the dead-token cache: shared through Redis when the config has a `redis` section (its
+ * client loaded only then), else this process's own.
+ */
+async function openDispatchMemory(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): Promise<DispatchMemory> {
+  if (!config.redis) return new LocalMemory(config);
+  const { RedisMemory } = await import("./core/redisMemory.js");
+  return RedisMemory.open({ ...config, redis: config.redis, registry: metrics.registry, log });
 }
 
 /** push-relay's engine for `POST /push`, its credentials read now. */

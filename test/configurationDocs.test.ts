@@ -141,3 +141,30 @@ describe("docs/configuration.md's per-app key tables", () => {
     });
   }
 });
+
+describe("docs/configuration.md's redis table", () => {
+  interface ObjectSchema {
+    properties: Record<string, PropertySchema & Partial<ObjectSchema>>;
+  }
+  const schema = (loadSchema("config.schema.json").properties as Record<string, ObjectSchema>).redis!;
+
+  /** Every key of the section, nested ones by their dotted path, with its schema. */
+  function schemaKeys(object: ObjectSchema, path: string): [string, PropertySchema][] {
+    return Object.entries(object.properties).flatMap(([key, property]): [string, PropertySchema][] => [
+      [`${path}.${key}`, property],
+      ...(property.properties ? schemaKeys(property as ObjectSchema, `${path}.${key}`) : []),
+    ]);
+  }
+
+  test("lists every key of the schema's redis section, and none it lacks, with the schema's defaults", () => {
+    const rows = firstTable(section(docs, "## redis"), "the redis table");
+    const keys = new Map(schemaKeys(schema, "redis"));
+    assert.deepEqual(rows.flatMap((row) => row.keys).sort(), [...keys.keys()].sort());
+    assertRowsComplete(rows, "the redis table");
+    for (const row of rows) {
+      const fallback = keys.get(row.keys[0]!)?.default;
+      if (fallback !== undefined)
+        assert.ok(row.default.includes(JSON.stringify(fallback)), `${row.keys[0]}: ${row.default} against ${fallback}`);
+    }
+  });
+});

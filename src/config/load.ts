@@ -18,6 +18,7 @@ import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
 import { filePermissionWarnings } from "./filePermissions.js";
+import { redisProblems } from "./redis.js";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -85,6 +86,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     "http.exempt_addresses": http.exempt_addresses,
   });
   if (badAddresses.length > 0) throw new ConfigError(path, badAddresses);
+  const badRedis = redisProblems(raw.redis as unknown as HeraldConfig["redis"], raw.request_deadline as number);
+  if (badRedis.length > 0) throw new ConfigError(path, badRedis);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
   if (metrics.opentracing?.enabled === true)

@@ -10,6 +10,22 @@ export interface CacheConfig {
   ttl: number;
 }
 
+/** The `redis` section as validated, defaults applied. */
+export interface RedisConfig {
+  /** redis:// or rediss://, with its credentials: printed only through `withoutSecrets`. */
+  url: string;
+  key_prefix: string;
+  /** seconds */
+  connect_timeout: number;
+  /** seconds */
+  command_timeout: number;
+  /** seconds */
+  recall_timeout: number;
+  /** A PEM file, relative to the config's directory. */
+  ca?: string;
+  sentinel?: { master_name: string; nodes: string[]; username?: string; password?: string };
+}
+
 export interface CircuitBreakerConfig {
   enabled: boolean;
   failure_threshold: number;
@@ -83,6 +99,8 @@ export interface HeraldConfig {
   shutdown_timeout: number;
   dead_token_cache: CacheConfig;
   duplicate_suppression: CacheConfig;
+  /** Herald: duplicate suppression and the dead-token cache shared through Redis; absent: each process's own. */
+  redis: RedisConfig | undefined;
   circuit_breaker: CircuitBreakerConfig;
   load_shedding: LoadSheddingConfig;
   apps: Record<string, AppConfig>;

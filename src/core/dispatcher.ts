@@ -78,35 +78,36 @@ export class Dispatcher {
     metrics.devicesReceived.inc(notification.devices.length);
     const { devices } = notification;
     const suppress = suppressible(notification.event_id);
-    const recollection = await this.options.memory.recall(
-      devices.map(tokenKey),
-      suppress ? devices.map((device) => deliveryKey(notification.event_id!, device)) : [],
-    );
-    const plans = devices.map((device, i) =>
-      this.plan(device, request, recollection.dead[i] === true, suppress && recollection.delivered[i] === true),
-    );
-
-    const overloaded = this.acquireSlots(plans);
-    if (overloaded) {
-      metrics.forPushkin(overloaded).inflightLimitDrop.inc();
-      request.log.warn({ pushkin: overloaded }, "Too many in-flight requests for this pushkin; answering 503");
-      return {
-        status: 503,
-        reason: `the pushkin '${overloaded}' is at its inflight_request_limit`,
-        retryAfter: OVERLOAD_RETRY_AFTER,
-      };
-    }
-
+    // The deadline covers asking the memory too: a shared memory that is slow to answer takes from the providers' time.
     const deadline = startDeadline(this.options.requestDeadline);
-    const ctx: DispatchContext = {
-      requestId: request.requestId,
-      signal: deadline.signal,
-      deadline: deadline.at,
-      get log() {
-        return request.log;
-      },
-    };
     try {
+      const recollection = await this.options.memory.recall(
+        devices.map(tokenKey),
+        suppress ? devices.map((device) => deliveryKey(notification.event_id!, device)) : [],
+      );
+      const plans = devices.map((device, i) =>
+        this.plan(device, request, recollection.dead[i] === true, suppress && recollection.delivered[i] === true),
+      );
+
+      const overloaded = this.acquireSlots(plans);
+      if (overloaded) {
+        metrics.forPushkin(overloaded).inflightLimitDrop.inc();
+        request.log.warn({ pushkin: overloaded }, "Too many in-flight requests for this pushkin; answering 503");
+        return {
+          status: 503,
+          reason: `the pushkin '${overloaded}' is at its inflight_request_limit`,
+          retryAfter: OVERLOAD_RETRY_AFTER,
+        };
+      }
+
+      const ctx: DispatchContext = {
+        requestId: request.requestId,
+        signal: deadline.signal,
+        deadline: deadline.at,
+        get log() {
+          return request.log;
+        },
+      };
       const settled = await Promise.all(
         plans.map((plan) =>
           "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),

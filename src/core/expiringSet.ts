@@ -20,11 +20,11 @@ export class ExpiringSet {
   }
 
   has(key: string): boolean {
-    return this.cache?.has(digest(key)) ?? false;
+    return this.cache?.has(keyDigest(key)) ?? false;
   }
 
   add(key: string): void {
-    this.cache?.set(digest(key), true);
+    this.cache?.set(keyDigest(key), true);
   }
 
   get size(): number {
@@ -32,6 +32,7 @@ export class ExpiringSet {
   }
 }
 
-function digest(key: string): string {
+/** The form a key is kept in, here and in Redis (`redisMemory.ts`). */
+export function keyDigest(key: string): string {
   return hash("sha1", key, "base64url");
 }

@@ -4,6 +4,7 @@
  * instead, since CI must run every test.
  */
 import * as nodeTest from "node:test";
+import { hasRedisServer, pings, REDIS_SERVER, startRedisServer } from "./redisServer.js";
 
 export interface Service {
   /** Where to reach it; undefined when it is not configured. */
@@ -23,6 +24,28 @@ function service(name: string, variable: string, example: string): Service {
 /** The PostgreSQL database of `HERALD_TEST_DATABASE_URL`; each test works in a schema of its own. */
 export function postgres(): Service {
   return service("PostgreSQL", "HERALD_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test");
+}
+
+/**
+ * A Redis: `HERALD_TEST_REDIS_URL` when set; else the machine's on 127.0.0.1:6379 when it answers; else one started
+ * here from `redis-server` (killed when the test file's process exits). Tests share it: each keeps to a key prefix of
+ * its own and never flushes it.
+ */
+export async function redis(): Promise<Service> {
+  const configured = process.env.HERALD_TEST_REDIS_URL || undefined;
+  if (configured) return { url: configured, missing: false };
+  if (await pings(6379)) return { url: "redis://127.0.0.1:6379", missing: false };
+  if (hasRedisServer()) return { url: (await startRedisServer()).url, missing: false };
+  return {
+    url: undefined,
+    missing: `Redis is not available: no Redis answers on 127.0.0.1:6379, there is no ${REDIS_SERVER} to start, and HERALD_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379)`,
+  };
+}
+
+/** `redis-server` itself, for tests that start their own Redis (to stop it, or with TLS or Sentinel). */
+export function redisServer(): Service {
+  if (hasRedisServer()) return { url: undefined, missing: false };
+  return { url: undefined, missing: `${REDIS_SERVER} is not installed (Debian: apt-get install redis-server)` };
 }
 
 type Suite = Pick<typeof nodeTest, "test" | "before" | "after">;

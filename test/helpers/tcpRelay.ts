@@ -2,7 +2,7 @@
  * A TCP relay on loopback in front of a server, for a peer that goes silent without closing anything: a connection
  * through it can be silenced, after which nothing passes either way (as when a NAT or a dead host drops the packets),
  * and what the client still sends is only counted, in TLS records (the bytes are encrypted; the record headers are
- * not).
+ * not). The whole relay can also be cut, as a server that went away: every connection closed, new ones closed at once.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 
@@ -19,12 +19,15 @@ export interface TcpRelay {
   port: number;
   /** Every connection relayed, in order. */
   connections: RelayedConnection[];
+  /** Closes every connection, and each new one as soon as it is accepted, until `restore()`. */
+  cut(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
 const TLS_RECORD_HEADER_BYTES = 5;
 
-export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
+export async function startTcpRelay(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpRelay> {
   const connections: RelayedConnection[] = [];
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -32,8 +35,10 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
   };
+  let cut = false;
   const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, "127.0.0.1");
+    if (cut) return void client.destroy();
+    const upstream = connect(targetPort, targetHost);
     track(client);
     track(upstream);
     let silent = false;
@@ -68,6 +73,13 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
   return {
     port,
     connections,
+    cut: () => {
+      cut = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      cut = false;
+    },
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
