@@ -16,7 +16,7 @@ import { createApiServer } from "./api/httpServer.js";
 import type { Lifecycle } from "./api/state.js";
 import type { HeraldConfig } from "./config/types.js";
 import { Dispatcher, type PushkinEntry } from "./core/dispatcher.js";
-import { LocalMemory } from "./core/dispatchMemory.js";
+import { LocalMemory, type DispatchMemory } from "./core/dispatchMemory.js";
 import { InflightLimiter } from "./core/inflightLimiter.js";
 import type { Pushkin } from "./core/pushkin.js";
 import { AppRouter } from "./core/routing.js";
@@ -58,6 +58,8 @@ export interface Herald {
 export interface StartOptions {
   /** Serve `metrics.prometheus` from this process; a worker leaves it to the primary, which aggregates. */
   metricsListener?: boolean;
+  /** Duplicate suppression and the dead-token cache, when not this process's own: a worker's, shared (clusterMemory.ts). */
+  memory?: (config: HeraldConfig) => DispatchMemory;
 }
 
 export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
@@ -90,7 +92,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       origins,
     });
   }
-  const memory = new LocalMemory(config);
+  const memory = options.memory?.(config) ?? new LocalMemory(config);
   const dispatcher = new Dispatcher({
     router: new AppRouter(entries),
     metrics,
@@ -173,6 +175,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
+    await memory.close();
     await closeAll(servers, pushkins, pushRelay, walletConnect);
     throw error;
   }
@@ -202,6 +205,8 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       }
       clearInterval(credentialCheck);
       pressure.stop();
+      // Requests the drain gave up on may still wait on the memory: they are answered from this process's own.
+      await memory.close();
       const closedInTime = await Promise.race([
         closeAll(servers, pushkins, pushRelay, walletConnect).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
