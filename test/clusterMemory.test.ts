@@ -74,12 +74,24 @@ test("a worker too busy to read the primary's answer before the timeout still ta
   const worker = new ClusterMemory(config, primary);
   t.after(() => Promise.all([worker.close(), other.close()]));
   const recalled = worker.recall(["token-of-another-worker"], []);
+  await new Promise(setImmediate); // the recall is sent
   // This event loop is blocked until the primary's answer waits in the channel and the timeout has passed.
   const since = performance.now();
   while (!existsSync(answered) || performance.now() - since < 2 * RECALL_TIMEOUT_MS) {
     if (performance.now() - since > 10_000) throw new Error("the primary did not answer within 10 s");
   }
   assert.deepEqual(await recalled, { dead: [true], delivered: [] });
+});
+
+test("the recalls of one turn of the event loop ask the primary in one message, answered in one", async (t) => {
+  const primary = await startPrimary(t);
+  const worker = new ClusterMemory(config, primary);
+  t.after(() => worker.close());
+  const recalls = Array.from({ length: 10 }, (_, i) => worker.recall([`token-${i}`], [`event-1 device-${i}`]));
+  for (const recalled of await Promise.all(recalls)) assert.deepEqual(recalled, { dead: [false], delivered: [false] });
+  primary.send({ helper: "count" });
+  const [count] = (await within("the count", once(primary, "message"))) as [unknown];
+  assert.deepEqual(count, { memoryMessages: 1 });
 });
 
 test("closing the memory answers the recalls still waiting, from the worker's own memory", async (t) => {
@@ -113,16 +125,17 @@ test("a worker reads only its own answers: another version's, or another id's, a
   const worker = new ClusterMemory(config, primary, NEVER_MS);
   t.after(() => worker.close());
   const waiting = worker.recall(["token-1"], []);
-  const answer = { herald: "memory-recalled", v: 1, id: 1, dead: [true], delivered: [] };
-  for (const message of [
-    { ...answer, v: 2 },
-    { ...answer, id: 2 },
-    { ...answer, herald: "ready" },
+  const answer = (id: number, dead: boolean) => ({ id, dead: [dead], delivered: [] });
+  const message = { herald: "memory-answer", v: 1, answers: [answer(1, true)] };
+  for (const wrong of [
+    { ...message, v: 2 },
+    { ...message, answers: [answer(2, true)] },
+    { ...message, herald: "ready" },
     { type: "prom-client:getMetricsReq", requestId: 1 },
   ])
-    primary.send({ helper: "say", message });
+    primary.send({ helper: "say", message: wrong });
   // Messages on the channel keep their order: when this one is read, the others have been.
-  primary.send({ helper: "say", message: { ...answer, dead: [false] } });
+  primary.send({ helper: "say", message: { ...message, answers: [answer(1, false)] } });
   assert.deepEqual(await within("the answer", waiting), { dead: [false], delivered: [] });
 });
 
@@ -131,7 +144,7 @@ test("the primary answers only this version's memory messages, and a malformed o
   const foreign = [
     { herald: "ready" },
     { type: "prom-client:getMetricsReq", requestId: 1 },
-    { herald: "memory-recall", v: 2, id: 1, tokenKeys: [], deliveryKeys: [] },
+    { herald: "memory-ask", v: 2, recalls: [{ id: 1, tokenKeys: [], deliveryKeys: [] }], dead: [], delivered: [] },
     "memory-recall",
     7,
   ];
@@ -143,8 +156,10 @@ test("the primary answers only this version's memory messages, and a malformed o
   const local = new LocalMemory(config);
   let replies = 0;
   for (const malformed of [
-    { herald: "memory-recall", v: 1, id: 1, tokenKeys: [7], deliveryKeys: [] },
-    { herald: "memory-learn", v: 1, dead: "token-1", delivered: [] },
+    { herald: "memory-ask", v: 1, recalls: [{ id: 1, tokenKeys: [7], deliveryKeys: [] }], dead: [], delivered: [] },
+    { herald: "memory-ask", v: 1, recalls: [null], dead: "token-1", delivered: [] },
+    { herald: "memory-ask", v: 1, recalls: "token-1", dead: [], delivered: [{}] },
+    { herald: "memory-answer", v: 1, answers: [] },
   ])
     assert.equal(
       answerMemoryMessage(local, malformed, () => replies++),

@@ -3,10 +3,12 @@
  * machine, and each worker asks it over the cluster's IPC channel. A homeserver's retry that lands on another worker
  * is then recognised, and a token one worker learned dead is dead for all.
  *
- * A recall is one message to the primary and one back; a learn is one message, not answered. The primary may be
- * busy or a message lost: a recall not answered within `RECALL_TIMEOUT_MS` is answered from the worker's own mirror
- * (what this worker learned), so a push never waits on the primary for longer than that. Every answer is also checked
- * against the mirror, and a recall the mirror can answer alone does not ask the primary at all.
+ * A learn is one message to the primary, sent at once, before the request is answered, and not answered. A recall is
+ * one round trip; the recalls a worker makes in one turn of its event loop ask in one message (with a learn, if one
+ * goes first), answered in one: under load a worker asks once for many requests. The primary may be busy or a
+ * message lost: a recall not answered within `RECALL_TIMEOUT_MS` is answered from the worker's own mirror (what this
+ * worker learned), so a push never waits on the primary for longer than that. Every answer is also checked against
+ * the mirror, and a recall the mirror can answer alone does not ask the primary at all.
  *
  * Messages are tagged like the cluster's others (`herald`, see cluster.ts) and carry the protocol's version: a side
  * ignores what is not its own, prom-client's metrics requests on the same channel among them.
@@ -19,10 +21,13 @@ export const RECALL_TIMEOUT_MS = 50;
 
 const VERSION = 1;
 
-type Recall = { herald: "memory-recall"; v: typeof VERSION; id: number; tokenKeys: string[]; deliveryKeys: string[] };
-type Recalled = { herald: "memory-recalled"; v: typeof VERSION; id: number } & Recollection;
-type Learn = { herald: "memory-learn"; v: typeof VERSION } & Learned;
-export type MemoryMessage = Recall | Recalled | Learn;
+type RecallRequest = { id: number; tokenKeys: string[]; deliveryKeys: string[] };
+type RecallAnswer = { id: number } & Recollection;
+/** A worker's recalls and what it learned, since its last message. */
+type Ask = { herald: "memory-ask"; v: typeof VERSION; recalls: RecallRequest[] } & Learned;
+/** The primary's answers to one `Ask`'s recalls. */
+type Answer = { herald: "memory-answer"; v: typeof VERSION; answers: RecallAnswer[] };
+export type MemoryMessage = Ask | Answer;
 
 /** The worker's end of the IPC channel to the primary: `process` in a worker (a `ChildProcess` also fits). */
 export interface Channel {
@@ -41,6 +46,8 @@ export class ClusterMemory implements DispatchMemory {
   private readonly mirror: LocalMemory;
   /** Recalls waiting for the primary, by id: each settles with the primary's answer, or with none from the mirror. */
   private readonly pending = new Map<number, (primary?: Recollection) => void>();
+  /** Recalls not yet sent: they go together at the end of this turn of the event loop, or with the next learn. */
+  private queued: RecallRequest[] = [];
   private nextId = 1;
   private listening = false;
   private closed = false;
@@ -69,22 +76,23 @@ export class ClusterMemory implements DispatchMemory {
       // Not unref'd: a request waits on it, and it ends within the timeout.
       const timer = setTimeout(() => setImmediate(settle), this.recallTimeoutMs);
       this.pending.set(id, settle);
-      this.send(
-        { herald: "memory-recall", v: VERSION, id, tokenKeys: [...tokenKeys], deliveryKeys: [...deliveryKeys] },
-        settle,
-      );
+      // The requests read in one turn of the event loop ask in one message: under load, fewer and larger messages.
+      if (this.queued.length === 0) setImmediate(() => this.send({ dead: [], delivered: [] }));
+      this.queued.push({ id, tokenKeys: [...tokenKeys], deliveryKeys: [...deliveryKeys] });
     });
   }
 
+  /** Sent at once, before the request is answered: a retry, which comes after the answer, is asked about after it. */
   learn(learned: Learned): void {
     this.mirror.learn(learned);
-    if (learned.dead.length + learned.delivered.length === 0 || this.closed || !this.channel.connected) return;
-    this.send({ herald: "memory-learn", v: VERSION, dead: learned.dead, delivered: learned.delivered });
+    if (learned.dead.length + learned.delivered.length === 0 || this.closed) return;
+    this.send(learned);
   }
 
   /** Recalls still waiting are answered from the mirror; later ones are too. */
   close(): Promise<void> {
     this.closed = true;
+    this.queued = [];
     this.answerAllLocally();
     if (this.listening) {
       this.channel.off("message", this.onMessage);
@@ -103,8 +111,8 @@ export class ClusterMemory implements DispatchMemory {
   }
 
   private readonly onMessage = (message: unknown) => {
-    if (!isMemoryMessage(message) || message.herald !== "memory-recalled") return;
-    this.pending.get(message.id)?.(message);
+    if (!isMemoryMessage(message) || message.herald !== "memory-answer" || !Array.isArray(message.answers)) return;
+    for (const answer of message.answers) this.pending.get(answer?.id)?.(answer);
   };
 
   /** The primary is gone, or this memory closes: nothing waits for an answer that will not come. */
@@ -112,20 +120,31 @@ export class ClusterMemory implements DispatchMemory {
     for (const settle of [...this.pending.values()]) settle();
   };
 
-  /** A message that cannot be sent (the channel closing) fails quietly: `failed` says so, once. */
-  private send(message: MemoryMessage, failed?: () => void): void {
+  /** What was learned, with the recalls queued; a message that cannot be sent answers its recalls from the mirror. */
+  private send(learned: Learned): void {
+    const recalls = this.queued;
+    if (recalls.length === 0 && learned.dead.length + learned.delivered.length === 0) return;
+    this.queued = [];
+    const failed = () => recalls.forEach(({ id }) => this.pending.get(id)?.());
+    const message: Ask = {
+      herald: "memory-ask",
+      v: VERSION,
+      recalls,
+      dead: learned.dead,
+      delivered: learned.delivered,
+    };
     try {
-      if (!this.channel.send) return failed?.();
-      this.channel.send(message, (error) => error && failed?.());
+      if (!this.channel.connected || !this.channel.send) return failed();
+      this.channel.send(message, (error) => error && failed());
     } catch {
-      failed?.();
+      failed();
     }
   }
 }
 
 /**
- * In the primary: answers a worker's memory message from `memory`; returns false for any other message, which is
- * left to whoever reads it.
+ * In the primary: takes in what a worker learned and answers its recalls from `memory`; returns false for any other
+ * message, which is left to whoever reads it.
  */
 export function answerMemoryMessage(
   memory: LocalMemory,
@@ -133,13 +152,17 @@ export function answerMemoryMessage(
   reply: (answer: MemoryMessage) => void,
 ): boolean {
   if (!isMemoryMessage(message)) return false;
-  // A malformed message is dropped: a throw here would end the primary, and every worker with it.
-  if (message.herald === "memory-recall" && areStrings(message.tokenKeys) && areStrings(message.deliveryKeys)) {
-    const { dead, delivered } = memory.recallNow(message.tokenKeys, message.deliveryKeys);
-    reply({ herald: "memory-recalled", v: VERSION, id: message.id, dead, delivered });
-  } else if (message.herald === "memory-learn" && areStrings(message.dead) && areStrings(message.delivered)) {
-    memory.learn(message);
+  if (message.herald !== "memory-ask") return true;
+  // Malformed parts are dropped: a throw here would end the primary, and every worker with it.
+  if (areStrings(message.dead) && areStrings(message.delivered)) memory.learn(message);
+  if (!Array.isArray(message.recalls)) return true;
+  const answers: RecallAnswer[] = [];
+  for (const recall of message.recalls as unknown[]) {
+    const { id, tokenKeys, deliveryKeys } = (recall ?? {}) as Partial<RecallRequest>;
+    if (areStrings(tokenKeys) && areStrings(deliveryKeys))
+      answers.push({ id: id!, ...memory.recallNow(tokenKeys, deliveryKeys) });
   }
+  if (answers.length > 0) reply({ herald: "memory-answer", v: VERSION, answers });
   return true;
 }
 
