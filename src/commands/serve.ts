@@ -48,7 +48,7 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
     herald = await startHerald(config, log, {
       metricsListener: !cluster.isWorker,
       // A worker's memory is the primary's, shared by every worker.
-      memory: cluster.isWorker ? (memory) => new ClusterMemory(memory, process) : undefined,
+      memory: cluster.isWorker ? () => new ClusterMemory(config, process) : undefined,
     });
   } catch (error) {
     if (
