@@ -2,12 +2,19 @@
  * Micro-benchmarks (tinybench) of the CPU-heavy pure steps, on the compiled modules in dist/src:
  *   - APNs truncation of a payload whose message body is 512 KiB of mixed ASCII and emoji,
  *   - building and encoding the APNs payload of the `full` notification,
- *   - parsing and validating a typical one-device /notify body.
+ *   - parsing and validating a typical one-device /notify body,
+ *   - the dispatch memory's recall of a one-device request (its token, its delivery): a worker's own (`LocalMemory`),
+ *     and with `http.workers` a round trip through the primary (`ClusterMemory`; the primary is a child process here,
+ *     on the same kind of IPC channel as node:cluster's), one at a time and 64 at once (as under load).
  * Run by run.ts before the load scenarios; also runnable alone: `node dist/bench/micro.js [--quick]`.
  */
-import { pathToFileURL } from "node:url";
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Bench } from "tinybench";
 import { parseNotificationBody } from "../src/api/notificationBody.js";
+import { ClusterMemory } from "../src/core/clusterMemory.js";
+import { LocalMemory } from "../src/core/dispatchMemory.js";
 import type { Notification } from "../src/core/notification.js";
 import { buildApnsPayload } from "../src/pushkins/apns/payload.js";
 import { encodeApnsPayload } from "../src/pushkins/apns/truncate.js";
@@ -23,6 +30,14 @@ export interface MicroResult {
 }
 
 const LARGE_BODY_BYTES = 512 * 1024;
+
+/** Herald's defaults for duplicate suppression and the dead-token cache. */
+export const MEMORY_CONFIG = {
+  dead_token_cache: { enabled: true, max_entries: 100_000, ttl: 3600 },
+  duplicate_suppression: { enabled: true, max_entries: 100_000, ttl: 600 },
+};
+/** Recalls in flight at once in the "64 at once" rows, as under the closed-loop load's 64 connections. */
+const CONCURRENT_RECALLS = 64;
 
 /** The `full` fixture's notification, for one device. */
 function fullNotification(body: string): Notification {
@@ -50,6 +65,17 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
   if (!parseNotificationBody(body).ok) throw new Error("the micro-benchmark's body does not validate");
   if (Buffer.byteLength(encodeApnsPayload(largePayload)) > 4096) throw new Error("truncation did not truncate");
 
+  const pushkey = randomPushkeys(1)[0]!;
+  const tokenKeys = [`${APP_ID}\u0000${pushkey}`];
+  const deliveryKeys = [`${full.event_id}\u0000${APP_ID}\u0000${pushkey}`];
+  const local = new LocalMemory(MEMORY_CONFIG);
+  const primary = fork(fileURLToPath(new URL("./memoryPrimary.js", import.meta.url)));
+  await once(primary, "message");
+  // Nothing learned: every recall asks the primary, none is answered by the worker's own mirror.
+  const shared = new ClusterMemory(MEMORY_CONFIG, primary, 60_000);
+  const recallMany = (memory: LocalMemory | ClusterMemory) =>
+    Promise.all(Array.from({ length: CONCURRENT_RECALLS }, () => memory.recall(tokenKeys, deliveryKeys)));
+
   const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(500, options.timeMs / 2) });
   bench
     .add("apns truncate 512 KiB body", () => {
@@ -60,8 +86,17 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
     })
     .add("parse + validate 1-device body", () => {
       parseNotificationBody(body);
-    });
-  await bench.run();
+    })
+    .add(MEMORY_ROWS.local, () => local.recall(tokenKeys, deliveryKeys))
+    .add(MEMORY_ROWS.primary, () => shared.recall(tokenKeys, deliveryKeys))
+    .add(MEMORY_ROWS.localMany, () => recallMany(local))
+    .add(MEMORY_ROWS.primaryMany, () => recallMany(shared));
+  try {
+    await bench.run();
+  } finally {
+    await shared.close();
+    primary.kill();
+  }
   return bench.tasks.map((task) => {
     const result = task.result;
     if (!("latency" in result)) throw new Error(`micro-benchmark '${task.name}' failed: ${result.state}`);
@@ -75,12 +110,30 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
   });
 }
 
+const MEMORY_ROWS = {
+  local: "memory recall, worker's own",
+  primary: "memory recall, via the primary",
+  localMany: `${CONCURRENT_RECALLS} recalls at once, own`,
+  primaryMany: `${CONCURRENT_RECALLS} recalls at once, primary`,
+};
+
 export function formatMicro(results: MicroResult[]): string {
+  const mean = (name: string) => results.find((r) => r.name === name)?.meanMs;
+  const ratio = (through: string, own: string) => {
+    const [a, b] = [mean(through), mean(own)];
+    return a && b ? `${(a / b).toFixed(0)}×` : "-";
+  };
   const lines = results.map(
     (r) =>
       `  ${r.name.padEnd(32)} mean ${r.meanMs.toFixed(4).padStart(9)} ms   p99 ${r.p99Ms.toFixed(4).padStart(9)} ms   ${r.opsPerS.toLocaleString("en").padStart(10)} ops/s`,
   );
-  return ["Micro-benchmarks:", ...lines].join("\n");
+  const memory = mean(MEMORY_ROWS.primary)
+    ? [
+        `  a recall via the primary costs ${ratio(MEMORY_ROWS.primary, MEMORY_ROWS.local)} the worker's own one at a time,` +
+          ` ${ratio(MEMORY_ROWS.primaryMany, MEMORY_ROWS.localMany)} ${CONCURRENT_RECALLS} at once`,
+      ]
+    : [];
+  return ["Micro-benchmarks:", ...lines, ...memory].join("\n");
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -2,10 +2,11 @@
  * `http.workers` > 1: a primary process that forks the workers, which share the listening ports (node:cluster hands
  * connections to them in turn), and serves the workers' metrics, aggregated, on the Prometheus listener.
  *
- * The primary holds no push state. It restarts a worker that dies while serving, fails start-up when a worker cannot
- * start, and on SIGTERM/SIGINT passes SIGTERM on to every worker, which drains, and waits for them (a second signal
- * kills them at once).
- * Each worker keeps its own in-flight limits, duplicate-suppression and dead-token memories.
+ * The primary holds the workers' shared dispatch memory (duplicate suppression and the dead-token cache: see
+ * core/clusterMemory.ts) and answers them from it, whatever its phase, until it exits. It restarts a worker that dies
+ * while serving, fails start-up when a worker cannot start, and on SIGTERM/SIGINT passes SIGTERM on to every worker,
+ * which drains, and waits for them (a second signal kills them at once).
+ * Each worker keeps its own in-flight limits.
  */
 import cluster, { type Worker } from "node:cluster";
 import type { AddressInfo } from "node:net";
@@ -15,8 +16,10 @@ import type { HeraldConfig } from "./config/types.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { METRICS_LISTENER_KEYS } from "./config/listeners.js";
 import { listen } from "./core/listen.js";
+import { answerMemoryMessage, type MemoryMessage } from "./core/clusterMemory.js";
+import { LocalMemory } from "./core/dispatchMemory.js";
 
-/** What a worker tells the primary. */
+/** What a worker tells the primary (besides the memory's messages, core/clusterMemory.ts). */
 type ClusterMessage = { herald: "ready" };
 
 const RESTART_DELAY_MS = 1000;
@@ -26,6 +29,7 @@ const SHUTDOWN_MARGIN_MS = 5000;
 export async function runPrimary(config: HeraldConfig, log: Logger): Promise<number> {
   const wanted = config.http.workers;
   const metricsServer = config.metrics.prometheus.enabled ? await serveAggregatedMetrics(config, log) : undefined;
+  const memory = new LocalMemory(config);
   let phase: "starting" | "serving" | "stopping" = "starting";
   let ready = 0;
   let failed = false;
@@ -55,7 +59,10 @@ export async function runPrimary(config: HeraldConfig, log: Logger): Promise<num
       ).unref();
     };
 
-    cluster.on("message", (_worker, message: unknown) => {
+    cluster.on("message", (worker, message: unknown) => {
+      // A worker that went away meanwhile gets no answer: its recall has already been answered by its own mirror.
+      const reply = (answer: MemoryMessage) => worker.isConnected() && worker.send(answer, ignoreError);
+      if (answerMemoryMessage(memory, message, reply)) return;
       if (!isClusterMessage(message) || message.herald !== "ready" || phase !== "starting") return;
       if (++ready === wanted) {
         phase = "serving";
@@ -114,6 +121,8 @@ export function announceWorker(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
   process.send?.({ herald: "ready" } satisfies ClusterMessage);
 }
+
+function ignoreError(): void {}
 
 /** prom-client's aggregation uses the same channel: only Herald's own messages are read here. */
 function isClusterMessage(message: unknown): message is ClusterMessage {

@@ -58,6 +58,8 @@ export interface Herald {
 export interface StartOptions {
   /** Serve `metrics.prometheus` from this process; a worker leaves it to the primary, which aggregates. */
   metricsListener?: boolean;
+  /** Duplicate suppression and the dead-token cache, when not this process's own: a worker's, shared (clusterMemory.ts). */
+  memory?: (config: HeraldConfig) => DispatchMemory;
 }
 
 export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
@@ -72,7 +74,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
     walletConnect =
       config.walletconnect && (await createWalletConnectService(config, pushkins, metrics, credentials, log));
-    memory = await openDispatchMemory(config, metrics, log);
+    memory = await openDispatchMemory(config, metrics, log, options.memory);
   } catch (error) {
     await closeAll([], pushkins, pushRelay, walletConnect);
     throw error;
@@ -203,6 +205,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       }
       clearInterval(credentialCheck);
       pressure.stop();
+      // Closing the memory also answers the requests the drain gave up on that still wait on it (clusterMemory.ts).
       const closedInTime = await Promise.race([
         closeAll(servers, pushkins, pushRelay, walletConnect, memory).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
@@ -235,10 +238,16 @@ async function closeAll(
 
 /**
  * Duplicate suppression and the dead-token cache: shared through Redis when the config has a `redis` section (its
- * client loaded only then), else this process's own.
+ * client loaded only then, every worker and instance sharing it); else the one given (a worker's: the primary's);
+ * else this process's own.
  */
-async function openDispatchMemory(config: HeraldConfig, metrics: GatewayMetrics, log: Logger): Promise<DispatchMemory> {
-  if (!config.redis) return new LocalMemory(config);
+async function openDispatchMemory(
+  config: HeraldConfig,
+  metrics: GatewayMetrics,
+  log: Logger,
+  given: StartOptions["memory"],
+): Promise<DispatchMemory> {
+  if (!config.redis) return given?.(config) ?? new LocalMemory(config);
   const { RedisMemory } = await import("./core/redisMemory.js");
   return RedisMemory.open({ ...config, redis: config.redis, registry: metrics.registry, log });
 }

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { announceWorker, runPrimary } from "../cluster.js";
 import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import type { HeraldConfig } from "../config/types.js";
+import { ClusterMemory } from "../core/clusterMemory.js";
 import { ListenError } from "../core/listen.js";
 import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
@@ -44,7 +45,11 @@ export async function serve(configFile: string | undefined): Promise<number> {
 async function serveHerald(config: HeraldConfig, path: string, log: Logger): Promise<number> {
   let herald;
   try {
-    herald = await startHerald(config, log, { metricsListener: !cluster.isWorker });
+    herald = await startHerald(config, log, {
+      metricsListener: !cluster.isWorker,
+      // A worker's memory is the primary's, shared by every worker.
+      memory: cluster.isWorker ? () => new ClusterMemory(config, process) : undefined,
+    });
   } catch (error) {
     if (
       error instanceof PushkinLoadError ||
