@@ -5,7 +5,7 @@
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
- * connection and every pushkin.
+ * connection and every pushkin, and send the error reports still queued.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,6 +26,7 @@ import { DeviceOrigins } from "./core/deviceOrigins.js";
 import { availableMemory, Pressure } from "./core/pressure.js";
 import { AddressSet } from "./api/clientAddress.js";
 import { ConnectionLimits } from "./api/connectionLimits.js";
+import { NO_ERROR_REPORTS, type ErrorReports } from "./observability/errorReports.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
@@ -43,6 +44,9 @@ import { readWalletConnectSettings } from "./walletConnect/settings.js";
 /** After the drain, how long closing the pushkins, their connections and the registry may take. */
 const CLOSE_GRACE_MS = 2500;
 
+/** Within that grace, how long the error reports still queued may take to be sent. */
+const REPORTS_FLUSH_MS = 2000;
+
 /** How often credentials that can expire without a push noticing (APNs certificates) are looked at again. */
 const CREDENTIAL_CHECK_MS = 60 * 60_000;
 
@@ -58,9 +62,15 @@ export interface Herald {
 export interface StartOptions {
   /** Serve `metrics.prometheus` from this process; a worker leaves it to the primary, which aggregates. */
   metricsListener?: boolean;
+  /**
+   * Where unexpected errors are reported (`metrics.sentry`, opened by the caller, which reports a failed start-up);
+   * none when absent. The Herald's shutdown sends what is still queued and closes them.
+   */
+  errorReports?: ErrorReports;
 }
 
 export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
+  const errorReports = options.errorReports ?? NO_ERROR_REPORTS;
   const metrics = new GatewayMetrics({ processMetrics: config.metrics.prometheus.enabled });
   const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
   const pushkins = await loadPushkins(config, metrics, log, { standInForBrokenCredentials: true });
@@ -97,6 +107,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     memory,
     credentials,
     requestDeadline: config.request_deadline,
+    errorReports,
   });
   const checkCredentials = () => {
     for (const pushkin of pushkins) {
@@ -138,6 +149,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       service: walletConnect,
       ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
     },
+    errorReports,
   });
   const handler = app.callback();
 
@@ -203,7 +215,9 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       clearInterval(credentialCheck);
       pressure.stop();
       const closedInTime = await Promise.race([
-        closeAll(servers, pushkins, pushRelay, walletConnect).then(() => true),
+        Promise.all([closeAll(servers, pushkins, pushRelay, walletConnect), errorReports.close(REPORTS_FLUSH_MS)]).then(
+          () => true,
+        ),
         sleep(CLOSE_GRACE_MS).then(() => false),
       ]);
       if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);
