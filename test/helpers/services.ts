@@ -3,10 +3,12 @@
  * Such a test is reported as skipped with that reason, never as passed; under CI=true it fails with the reason
  * instead, since CI must run every test.
  */
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import * as nodeTest from "node:test";
 
 export interface Service {
-  /** Where to reach it; undefined when it is not configured. */
+  /** Where to reach it (a URL, or a command's path); undefined when it is not configured. */
   url: string | undefined;
   /** Why its tests cannot run here, or false when they can. */
   missing: string | false;
@@ -23,6 +25,20 @@ function service(name: string, variable: string, example: string): Service {
 /** The PostgreSQL database of `HERALD_TEST_DATABASE_URL`; each test works in a schema of its own. */
 export function postgres(): Service {
   return service("PostgreSQL", "HERALD_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test");
+}
+
+/** A command on PATH (`promtool`), where it is; `install` says how to get it when it is missing. */
+export function command(name: string, install: string): Service {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return { url: path, missing: false };
+    } catch {
+      // not in this directory
+    }
+  }
+  return { url: undefined, missing: `${name} is not installed: ${install} to run these tests` };
 }
 
 type Suite = Pick<typeof nodeTest, "test" | "before" | "after">;
