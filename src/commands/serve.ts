@@ -65,8 +65,8 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
     else if (error instanceof ListenError) log.fatal(`Start-up failed: ${error.message}`);
     else {
       log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
-      // The configuration and the machine's state (a port taken, a database down) are the operator's to mend; this
-      // is a bug.
+      // A registry that cannot be opened is the operator's to mend, as a broken configuration or a port taken are
+      // (above); anything else is a bug.
       if (!(error instanceof StoreOpenError)) errorReports.unexpected(error, { log, tags: { phase: "start-up" } });
     }
     await errorReports.close(REPORTS_FLUSH_MS);
