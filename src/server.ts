@@ -5,7 +5,7 @@
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
- * connection, every pushkin and the Redis client.
+ * connection, every pushkin and the Redis client, and send the error reports still queued.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,6 +26,7 @@ import { DeviceOrigins } from "./core/deviceOrigins.js";
 import { availableMemory, Pressure } from "./core/pressure.js";
 import { AddressSet } from "./api/clientAddress.js";
 import { ConnectionLimits } from "./api/connectionLimits.js";
+import { NO_ERROR_REPORTS, type ErrorReports } from "./observability/errorReports.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
 import { loadPushkins } from "./pushkins/load.js";
@@ -42,6 +43,9 @@ import { readWalletConnectSettings } from "./walletConnect/settings.js";
 
 /** After the drain, how long closing the pushkins, their connections and the registry may take. */
 const CLOSE_GRACE_MS = 2500;
+
+/** Within that grace, how long the error reports still queued may take to be sent. */
+const REPORTS_FLUSH_MS = 2000;
 
 /** How often credentials that can expire without a push noticing (APNs certificates) are looked at again. */
 const CREDENTIAL_CHECK_MS = 60 * 60_000;
@@ -60,9 +64,15 @@ export interface StartOptions {
   metricsListener?: boolean;
   /** Duplicate suppression and the dead-token cache, when not this process's own: a worker's, shared (clusterMemory.ts). */
   memory?: (config: HeraldConfig) => DispatchMemory;
+  /**
+   * Where unexpected errors are reported (`metrics.sentry`, opened by the caller, which reports a failed start-up);
+   * none when absent. The Herald's shutdown sends what is still queued and closes them.
+   */
+  errorReports?: ErrorReports;
 }
 
 export async function startHerald(config: HeraldConfig, log: Logger, options: StartOptions = {}): Promise<Herald> {
+  const errorReports = options.errorReports ?? NO_ERROR_REPORTS;
   const metrics = new GatewayMetrics({ processMetrics: config.metrics.prometheus.enabled });
   const serveMetrics = config.metrics.prometheus.enabled && options.metricsListener !== false;
   const pushkins = await loadPushkins(config, metrics, log, { standInForBrokenCredentials: true });
@@ -100,6 +110,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     memory,
     credentials,
     requestDeadline: config.request_deadline,
+    errorReports,
   });
   const checkCredentials = () => {
     for (const pushkin of pushkins) {
@@ -141,6 +152,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       service: walletConnect,
       ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
     },
+    errorReports,
   });
   const handler = app.callback();
 
@@ -207,7 +219,10 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       pressure.stop();
       // Closing the memory also answers the requests the drain gave up on that still wait on it (clusterMemory.ts).
       const closedInTime = await Promise.race([
-        closeAll(servers, pushkins, pushRelay, walletConnect, memory).then(() => true),
+        Promise.all([
+          closeAll(servers, pushkins, pushRelay, walletConnect, memory),
+          errorReports.close(REPORTS_FLUSH_MS),
+        ]).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
       ]);
       if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);

@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { LoadSheddingConfig } from "../config/types.js";
 import type { Dispatcher } from "../core/dispatcher.js";
 import type { Pressure } from "../core/pressure.js";
+import type { ErrorReports } from "../observability/errorReports.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
 import type { ClientAddresses } from "./clientAddress.js";
@@ -49,6 +50,8 @@ export interface AppOptions {
   pushRelay?: PushRelayRoute;
   /** WalletConnect's `/clients` API, when the config has a `walletconnect` section. */
   walletConnect?: WalletConnectRoute;
+  /** Where the exceptions answered 500 are reported (`metrics.sentry`); none when absent. */
+  errorReports?: ErrorReports;
 }
 
 export function createApp(options: AppOptions): Koa<RequestState> {
@@ -72,7 +75,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
 
   app.use(requestContext(options.log, options.trustForwardedFor));
   app.use(cors(options.corsAllowedOrigins, browserSurfaces));
-  app.use(errorBoundary);
+  app.use(errorBoundary(options.errorReports));
   app.use(shutdownGate(options.lifecycle));
   app.use(shedding.onArrival);
   app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
@@ -102,14 +105,17 @@ function requestContext(log: Logger, trustForwardedFor: boolean) {
   };
 }
 
-async function errorBoundary(ctx: Context, next: Next) {
-  try {
-    await next();
-  } catch (error) {
-    const { requestId, log } = ctx.state as RequestState;
-    log.error({ err: error }, "Unhandled error while handling the request");
-    sendError(ctx, 500, "M_UNKNOWN", "internal error; the request id ties it to the gateway's log", requestId);
-  }
+function errorBoundary(errorReports: ErrorReports | undefined) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (error) {
+      const { requestId, log } = ctx.state as RequestState;
+      log.error({ err: error }, "Unhandled error while handling the request");
+      errorReports?.unexpected(error, { log });
+      sendError(ctx, 500, "M_UNKNOWN", "internal error; the request id ties it to the gateway's log", requestId);
+    }
+  };
 }
 
 function shutdownGate(lifecycle: Lifecycle) {

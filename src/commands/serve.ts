@@ -2,7 +2,8 @@
  * `herald serve`: load the config, start, and shut down gracefully on SIGTERM or SIGINT (a second signal exits at
  * once, whichever it is). A broken config or a failed start-up exits 1 with the reason; Sygnal would exit 0.
  * With `http.workers` > 1 this process becomes the primary of a cluster (src/cluster.ts), and each worker runs
- * this same command.
+ * this same command. A start-up that fails for a reason Herald did not foresee is reported to Sentry when
+ * `metrics.sentry` is enabled, as the 500s are.
  */
 import cluster from "node:cluster";
 import type { Logger } from "pino";
@@ -11,10 +12,12 @@ import { ConfigError, configPath, loadConfig } from "../config/load.js";
 import type { HeraldConfig } from "../config/types.js";
 import { ClusterMemory } from "../core/clusterMemory.js";
 import { ListenError } from "../core/listen.js";
+import { openErrorReports } from "../observability/errorReports.js";
 import { createLogger } from "../observability/logger.js";
 import { PushkinLoadError } from "../pushkins/load.js";
 import { PushRelayConfigError } from "../pushRelay/settings.js";
 import { startHerald } from "../server.js";
+import { StoreOpenError } from "../store/index.js";
 import { WalletConnectConfigError } from "../walletConnect/settings.js";
 
 export async function serve(configFile: string | undefined): Promise<number> {
@@ -43,12 +46,20 @@ export async function serve(configFile: string | undefined): Promise<number> {
 
 /** One Herald: the whole gateway, or one worker of a cluster. */
 async function serveHerald(config: HeraldConfig, path: string, log: Logger): Promise<number> {
+  let errorReports;
+  try {
+    errorReports = await openErrorReports(config.metrics.sentry, config.proxy, log);
+  } catch (error) {
+    log.fatal(`Start-up failed: ${(error as Error).message}`);
+    return 1;
+  }
   let herald;
   try {
     herald = await startHerald(config, log, {
       metricsListener: !cluster.isWorker,
       // A worker's memory is the primary's, shared by every worker.
       memory: cluster.isWorker ? () => new ClusterMemory(config, process) : undefined,
+      errorReports,
     });
   } catch (error) {
     if (
@@ -58,7 +69,13 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
     )
       log.fatal(`invalid configuration in ${path}: ${error.message}`);
     else if (error instanceof ListenError) log.fatal(`Start-up failed: ${error.message}`);
-    else log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
+    else {
+      log.fatal({ err: error }, `Start-up failed: ${(error as Error).message}`);
+      // A registry that cannot be opened is the operator's to mend, as a broken configuration or a port taken are
+      // (above); anything else is a bug.
+      if (!(error instanceof StoreOpenError)) errorReports.unexpected(error, { log, tags: { phase: "start-up" } });
+    }
+    await errorReports.close(REPORTS_FLUSH_MS);
     return 1;
   }
   if (cluster.isWorker) announceWorker(herald.metrics.registry);
@@ -85,6 +102,9 @@ async function serveHerald(config: HeraldConfig, path: string, log: Logger): Pro
   exitIfStillRunning(log, 0);
   return 0;
 }
+
+/** A failed start-up's report: how long it may take to be sent before the process exits. */
+const REPORTS_FLUSH_MS = 2000;
 
 /** After shutdown, how long the process may take to end by itself before it is ended. */
 const EXIT_GRACE_MS = 1000;

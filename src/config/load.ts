@@ -13,7 +13,7 @@ import type { LevelWithSilent } from "pino";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
-import type { AppConfig, HeraldConfig, PushRelayConfig, WalletConnectConfig } from "./types.js";
+import type { AppConfig, HeraldConfig, PushRelayConfig, SentryConfig, WalletConnectConfig } from "./types.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
@@ -92,7 +92,15 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
   if (metrics.opentracing?.enabled === true)
     warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
-  if (metrics.sentry?.enabled === true) warnings.push("metrics.sentry: Herald does not report to Sentry; ignored");
+  const sentry = metrics.sentry as unknown as SentryConfig;
+  if (sentry.enabled && sentry.dsn === undefined)
+    warnings.push("metrics.sentry.enabled: no metrics.sentry.dsn is set, so nothing is reported to Sentry");
+  if (sentry.enabled && sentry.dsn !== undefined && !isSentryDsn(sentry.dsn)) {
+    // The DSN is not repeated: it holds the project's key.
+    throw new ConfigError(path, [
+      "metrics.sentry.dsn: expected a Sentry DSN, https://<public key>@<host>/<project id> (the project's Client Keys page shows it)",
+    ]);
+  }
   const pushRelay = raw.push_relay as PushRelayConfig | undefined;
   if (pushRelay?.influxdb !== undefined) {
     warnings.push(
@@ -120,11 +128,22 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       dir: dirname(path),
       proxy,
       log: { level: logLevel(config.log), access: config.log.access as HeraldConfig["log"]["access"] },
-      metrics: { prometheus: { ...prometheus, address: prometheus.address || undefined } },
+      metrics: { prometheus: { ...prometheus, address: prometheus.address || undefined }, sentry },
       apps: (config.apps ?? {}) as Record<string, AppConfig>,
       push_relay: pushRelay,
     },
   };
+}
+
+/** `http(s)://<public key>[:<secret>]@<host>[:<port>]/[<path>/]<project id>`, as Sentry's SDKs read a DSN. */
+function isSentryDsn(dsn: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(dsn);
+  } catch {
+    return false;
+  }
+  return ["http:", "https:"].includes(url.protocol) && url.username !== "" && /\/[^/]+$/.test(url.pathname);
 }
 
 function proxyFrom(value: unknown, env: NodeJS.ProcessEnv, path: string): ProxyConfig | undefined {

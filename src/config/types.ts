@@ -75,6 +75,13 @@ export interface AppConfig extends JsonObject {
   circuit_breaker?: Partial<CircuitBreakerConfig>;
 }
 
+/** `metrics.sentry`: unexpected errors reported to this project (observability/errorReports.ts). */
+export interface SentryConfig {
+  enabled: boolean;
+  /** `https://<public key>@<host>/<project id>`; checked by the loader when `enabled`. */
+  dsn?: string;
+}
+
 export interface HeraldConfig {
   /** Absolute path of the file this was read from. */
   path: string;
@@ -91,7 +98,7 @@ export interface HeraldConfig {
   };
   log: { level: LevelWithSilent; access: { x_forwarded_for: boolean } };
   /** `address` undefined: every interface. */
-  metrics: { prometheus: { enabled: boolean; address: string | undefined; port: number } };
+  metrics: { prometheus: { enabled: boolean; address: string | undefined; port: number }; sentry: SentryConfig };
   proxy: ProxyConfig | undefined;
   /** seconds */
   request_deadline: number;

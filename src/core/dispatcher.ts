@@ -12,6 +12,7 @@
  * where it is pushed (`Pushkin.deviceOrigin`), its failures are its origin's (core/deviceOrigins.ts), not the app's.
  */
 import type { Logger } from "pino";
+import type { ErrorReports } from "../observability/errorReports.js";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
@@ -59,6 +60,8 @@ export interface DispatcherOptions {
   credentials: CredentialHealth;
   /** seconds */
   requestDeadline: number;
+  /** Where a pushkin's unexpected errors (500) are reported (`metrics.sentry`); none when absent. */
+  errorReports?: ErrorReports;
 }
 
 /** A failure's `origin` is set when it is the device's chosen origin's, not the app's. */
@@ -264,6 +267,12 @@ export class Dispatcher {
           failure ??= error;
         } else {
           request.log.error({ ...fields, err: error }, "Unexpected error while dispatching");
+          // Any of the request's pushkeys may be in the error's text: none is sent whole.
+          this.options.errorReports?.unexpected(error, {
+            log: request.log,
+            tags: { app_id: device.app_id },
+            secrets: devices.map((d) => d.pushkey),
+          });
           bug ??= error;
         }
       }

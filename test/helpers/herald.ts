@@ -7,6 +7,7 @@ import { Writable } from "node:stream";
 import type { LevelWithSilent } from "pino";
 import { writeYaml } from "../../src/config/yaml.js";
 import { parseConfig } from "../../src/config/load.js";
+import { openErrorReports } from "../../src/observability/errorReports.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startHerald, type Herald } from "../../src/server.js";
 import { repoRoot, testPushkinPath } from "./paths.js";
@@ -48,7 +49,12 @@ export async function startTestHerald(
       done();
     },
   });
-  const herald = await startHerald(parsed, createLogger(options.logLevel ?? "debug", sink));
+  const log = createLogger(options.logLevel ?? "debug", sink);
+  const errorReports = await openErrorReports(parsed.metrics.sentry, parsed.proxy, log);
+  const herald = await startHerald(parsed, log, { errorReports }).catch(async (error: unknown) => {
+    await errorReports.close(0);
+    throw error;
+  });
   const address = herald.addresses[0]!;
   const url = `http://127.0.0.1:${address.port}`;
   return {

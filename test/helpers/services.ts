@@ -3,11 +3,13 @@
  * Such a test is reported as skipped with that reason, never as passed; under CI=true it fails with the reason
  * instead, since CI must run every test.
  */
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import * as nodeTest from "node:test";
 import { hasRedisServer, pings, REDIS_SERVER, startRedisServer } from "./redisServer.js";
 
 export interface Service {
-  /** Where to reach it; undefined when it is not configured. */
+  /** Where to reach it (a URL, or a command's path); undefined when it is not configured. */
   url: string | undefined;
   /** Why its tests cannot run here, or false when they can. */
   missing: string | false;
@@ -46,6 +48,20 @@ export async function redis(): Promise<Service> {
 export function redisServer(): Service {
   if (hasRedisServer()) return { url: undefined, missing: false };
   return { url: undefined, missing: `${REDIS_SERVER} is not installed (Debian: apt-get install redis-server)` };
+}
+
+/** A command on PATH (`promtool`), where it is; `install` says how to get it when it is missing. */
+export function command(name: string, install: string): Service {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return { url: path, missing: false };
+    } catch {
+      // not in this directory
+    }
+  }
+  return { url: undefined, missing: `${name} is not installed: ${install} to run these tests` };
 }
 
 type Suite = Pick<typeof nodeTest, "test" | "before" | "after">;

@@ -10,6 +10,7 @@
  *   app_key_broken            CredentialFailure with `appFault`: the app's own key is at fault
  *   temporary_remote_error    TemporaryFailure; `temporary_remote_error:N` carries Retry-After N
  *   raise_exception           a plain Error (a bug)
+ *   careless_exception        a plain Error whose message holds the whole pushkey, as a careless pushkin's might
  *   slow:MS                   delivered after MS milliseconds (or the deadline)
  *   stubborn:MS               delivered after MS milliseconds, ignoring the deadline
  *   hang                      never answers; fails when the deadline aborts it
@@ -17,7 +18,8 @@
  *   anything else             delivered
  *
  * With `device_origins: true` in its app's config, each device chooses where it is pushed, as WebPush subscriptions
- * do: its `data.origin` (see `Pushkin.deviceOrigin`).
+ * do: its `data.origin` (see `Pushkin.deviceOrigin`); `data.origin: "throw"` makes `deviceOrigin` throw (a bug).
+ * With `fail_credential_check: true`, `credentialProblem` throws (a bug at start-up).
  *
  * Every call is recorded in `calls`, so tests in the same process see what reached the "provider", and logged, so
  * that tests of a `herald serve` process can wait for it.
@@ -73,7 +75,15 @@ export function createPushkin(setup: PushkinSetup): Pushkin {
     },
     async close() {},
     ...(setup.config.device_origins === true && {
-      deviceOrigin: (device) => (typeof device.data?.origin === "string" ? device.data.origin : undefined),
+      deviceOrigin: (device) => {
+        if (device.data?.origin === "throw") throw new Error("test: deviceOrigin failed");
+        return typeof device.data?.origin === "string" ? device.data.origin : undefined;
+      },
+    }),
+    ...(setup.config.fail_credential_check === true && {
+      credentialProblem: () => {
+        throw new Error("test: the credential check failed");
+      },
     }),
   };
 }
@@ -95,6 +105,8 @@ async function behave(pushkey: string, signal: AbortSignal): Promise<DeviceOutco
       throw new TemporaryFailure("test: temporary remote error", arg ? { retryAfter: Number(arg) } : {});
     case "raise_exception":
       throw new Error("test: unexpected exception");
+    case "careless_exception":
+      throw new Error(`test: unexpected exception for ${pushkey}`);
     case "slow":
       await sleep(Number(arg), undefined, { signal }).catch(() => {
         throw new TemporaryFailure("test: aborted");
