@@ -105,6 +105,25 @@ describe("failures", () => {
   });
 });
 
+describe("a pushkin's bugs", () => {
+  test("a dispatch that resolves to no outcome is a 500, and the process goes on", async () => {
+    const h = await start();
+    const res = await h.notify(notification([device("resolve_nothing")]));
+    assert.equal(res.status, 500);
+    assert.equal((await h.notify(notification([device("accept")]))).status, 200);
+  });
+
+  test("a deviceOrigin that throws is a 500 that gives its in-flight slot back", async () => {
+    const h = await start({
+      apps: { "com.example.spqr": testApp({ device_origins: true, inflight_request_limit: 1 }) },
+    });
+    const broken = { ...device("accept"), data: { origin: "throw" } };
+    assert.equal((await h.notify(notification([broken]))).status, 500);
+    // With its one slot leaked, the app would answer 503 from now on.
+    assert.equal((await h.notify(notification([device("accept")]))).status, 200);
+  });
+});
+
 describe("a device's data", () => {
   const nested = (depth: number) => {
     let data: unknown = { alert: "x" };

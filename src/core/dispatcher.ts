@@ -182,7 +182,15 @@ export class Dispatcher {
     const name = entry.pushkin.name;
     const counters = metrics.forPushkin(name);
     // Where the device chose the server it is pushed to, that origin's breaker decides, not the app's.
-    const origin = (entry.origins && entry.pushkin.deviceOrigin?.(device)) || undefined;
+    let origin: string | undefined;
+    try {
+      origin = (entry.origins && entry.pushkin.deviceOrigin?.(device)) || undefined;
+    } catch (error) {
+      // A pushkin's bug: its slot is given back, and the request answers 500 as for any other.
+      entry.limiter.release();
+      counters.outcomes.failed.inc();
+      return { kind: "failed", error };
+    }
     const pass = origin === undefined ? entry.breaker?.pass() : entry.origins?.pass(origin);
     if (pass?.allowed === false) {
       entry.limiter.release();
@@ -209,7 +217,8 @@ export class Dispatcher {
     attempt.then(
       (outcome) => {
         entry.limiter.release();
-        pass?.done(outcome.kind === "skipped" ? "not-sent" : "answered");
+        // A custom pushkin that resolves to nothing is a bug reported below, not a crash here.
+        pass?.done(outcome?.kind === "skipped" ? "not-sent" : "answered");
       },
       (error: unknown) => {
         entry.limiter.release();
@@ -221,6 +230,8 @@ export class Dispatcher {
     let settled: Settled;
     try {
       settled = await Promise.race([attempt, deadlinePassed]);
+      if (!isOutcome(settled))
+        throw new TypeError(`the pushkin '${name}' resolved to ${String(settled)}, not an outcome`);
     } catch (error) {
       settled = { kind: "failed", error };
     }
@@ -295,6 +306,12 @@ export class Dispatcher {
 /** A failure the pushkin says is the app's own, although its device chose where it is pushed (see `appFault`). */
 function isAppFault(error: unknown): boolean {
   return error instanceof Error && (error as { appFault?: unknown }).appFault === true;
+}
+
+const OUTCOME_KINDS = new Set(["delivered", "rejected", "skipped"]);
+
+function isOutcome(value: unknown): value is DeviceOutcome {
+  return typeof value === "object" && value !== null && OUTCOME_KINDS.has((value as { kind?: unknown }).kind as string);
 }
 
 /** Only a transient failure says the provider is unwell; a bug of ours says nothing about it. */

@@ -105,6 +105,9 @@ async function behave(pushkey: string, signal: AbortSignal): Promise<DeviceOutco
       throw new TemporaryFailure("test: temporary remote error", arg ? { retryAfter: Number(arg) } : {});
     case "raise_exception":
       throw new Error("test: unexpected exception");
+    case "resolve_nothing":
+      // A pushkin's bug: a promise that resolves to no outcome at all.
+      return null as unknown as DeviceOutcome;
     case "careless_exception":
       throw new Error(`test: unexpected exception for ${pushkey}`);
     case "slow":
