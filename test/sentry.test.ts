@@ -88,7 +88,7 @@ describe("Sentry", () => {
     assert.match(ingest.envelopes[0]!.url, /^\/api\/42\/envelope\/\?.*sentry_key=publickey/);
   });
 
-  test("an exception no route caught (the error boundary's 500): one event with the request id", async (t) => {
+  test("a pushkin's deviceOrigin that throws (a bug outside dispatch): one event with the request id", async (t) => {
     const { ingest, herald } = await setUp(t, enabled, { apps: { [APP]: testApp({ device_origins: true }) } });
     const pushkey = `accept:${randomBytes(24).toString("base64url")}`;
     const res = await notify(herald, [{ ...device(pushkey), data: { origin: "throw" } }]);
@@ -100,7 +100,7 @@ describe("Sentry", () => {
     const event = ingest.events()[0] as { tags: Record<string, string>; exception: { values: { value: string }[] } };
     assert.equal(event.tags.request_id, res.headers.get("x-request-id"));
     assert.equal(event.exception.values.at(-1)!.value, "test: deviceOrigin failed");
-    assert.ok(herald.logs.some((l) => l.msg === "Unhandled error while handling the request"));
+    assert.ok(herald.logs.some((l) => l.msg === "Unexpected error while dispatching"));
     assertNothingOfTheRequest(ingest, [pushkey]);
   });
 
