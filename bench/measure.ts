@@ -1,7 +1,7 @@
 /**
  * One measured load run: a warm-up that is not counted, a pause of 0.5 s, then the measured run while /proc is
- * sampled for the server under test (Herald with its workers, or the bare server), the sandbox, this process (the
- * load generator) and the whole machine.
+ * sampled for the server under test (Herald with its workers, or the bare server), the sandbox, the abuse scenario's
+ * attacker, this process (the load generator) and the whole machine.
  */
 import { cpus } from "node:os";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
@@ -14,12 +14,15 @@ export interface Usage {
   /** The server under test: peak RSS summed over its processes (MB), CPU % of one core. */
   server: { peakRssMb: number; endRssMb: number; cpuPercent: number; processes: number };
   sandboxCpuPercent: number | null;
+  /** The abuse scenario's attacker process, when there is one. */
+  attackerCpuPercent?: number;
   loadGeneratorCpuPercent: number;
   /** Both cores busy = 100%. */
   machineCpuPercent: number;
   /**
    * CPU used by everything else on the machine (% of one core): the machine's busy time less the server's, the
-   * sandbox's and the load generator's. Other work on a shared machine shows here; the run is then less reliable.
+   * sandbox's, the attacker's and the load generator's. Other work on a shared machine shows here; the run is then
+   * less reliable.
    */
   otherCpuPercent: number;
   /** With `rssSeriesIntervalMs`: the server's RSS every interval (seconds since the start of the measured run). */
@@ -41,6 +44,10 @@ export interface MeasureTarget {
   warmupS: number;
   /** RSS sampling interval for the samples kept in `rssSamples` (the peak always uses 250 ms). */
   rssSeriesIntervalMs?: number;
+  /** The abuse scenario's attacker, whose CPU is sampled like the sandbox's. */
+  attackerPid?: number;
+  /** Called just before the measured run starts and just after it ends, to count what else happened during it. */
+  window?: { start(): Promise<void>; end(): Promise<void> };
 }
 
 /**
@@ -57,9 +64,11 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   }
   await target.sandbox?.zeroCounters();
+  await target.window?.start();
   const server = new TreeSampler(target.serverPid, 250);
   const series = target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined;
   const sandbox = target.sandbox ? new TreeSampler(target.sandbox.pid, 250) : undefined;
+  const attacker = target.attackerPid ? new TreeSampler(target.attackerPid, 250) : undefined;
   const self = selfCpu();
   const machine = machineCpu();
 
@@ -69,6 +78,8 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
   const machineCpuPercent = machine();
   const serverUsage = server.stop();
   const sandboxUsage = sandbox?.stop();
+  const attackerUsage = attacker?.stop();
+  await target.window?.end();
   const seriesUsage: TreeUsage | undefined = series?.stop();
   const sandboxStats = target.sandbox ? await target.sandbox.stats() : undefined;
   return {
@@ -81,6 +92,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
         processes: serverUsage.maxProcesses,
       },
       sandboxCpuPercent: sandboxUsage ? round(sandboxUsage.cpuPercent, 1) : null,
+      ...(attackerUsage ? { attackerCpuPercent: round(attackerUsage.cpuPercent, 1) } : {}),
       loadGeneratorCpuPercent: round(loadGeneratorCpuPercent, 1),
       machineCpuPercent: round(machineCpuPercent, 1),
       otherCpuPercent: round(
@@ -89,6 +101,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
           machineCpuPercent * cpus().length -
             serverUsage.cpuPercent -
             (sandboxUsage?.cpuPercent ?? 0) -
+            (attackerUsage?.cpuPercent ?? 0) -
             loadGeneratorCpuPercent,
         ),
         1,
