@@ -416,12 +416,22 @@ const abuse: Scenario = {
     await sandbox.setFaults(0, {});
     await sandbox.setFaults(0, {}, "fcm");
 
-    /** One measured run of the homeserver's load, with its new connections, and `during` around it. */
+    /**
+     * One measured run of the homeserver's load, with its new connections. The load connects first, then `attack`
+     * (if any) starts, then the warm-up and the measured run: the homeserver's connections are open before the
+     * attack, as those of a homeserver already sending are, and new ones are what the probe measures.
+     */
     const homeserver = async (
       herald: { url: string; pid: number },
       id: string,
       name: string,
-      during?: { attackerPid: number; start(): Promise<void>; end(): Promise<Record<string, unknown>> },
+      attack?: {
+        start(): Promise<void>;
+        pid(): number | undefined;
+        /** At the start and the end of the measured run. */
+        measuring(): Promise<void>;
+        measured(): Promise<Record<string, unknown>>;
+      },
     ): Promise<Row> => {
       let probe: NewConnectionProbe | undefined;
       let extra: Record<string, unknown> = {};
@@ -430,14 +440,16 @@ const abuse: Scenario = {
           serverPid: herald.pid,
           sandbox,
           warmupS: settings.warmupS,
-          attackerPid: during?.attackerPid,
+          warmOnSameConnections: true,
+          beforeWarmup: attack?.start,
+          attackerPid: attack?.pid,
           window: {
             async start() {
-              await during?.start();
+              await attack?.measuring();
               probe = new NewConnectionProbe(herald.url, newConnectionBody, HERALD_OK, NEW_CONNECTION_EVERY_MS);
             },
             async end() {
-              extra = (await during?.end()) ?? {};
+              extra = (await attack?.measured()) ?? {};
               extra = { newConnections: await probe!.stop(), ...extra };
             },
           },
@@ -460,29 +472,32 @@ const abuse: Scenario = {
     const metricsPort = await freePort();
     const metricsUrl = `http://127.0.0.1:${metricsPort}`;
     const attacked = await withHerald(ctx, "abuse", abuseConfig(first, metricsPort), async (herald) => {
-      ctx.log(
-        `  attack: ${settings.abuseSlowConnections} stalled bodies from ${SLOW_BODY_ADDRESS}, ` +
-          `a /push flood on ${settings.abuseFloodConnections} connections from ${FLOOD_ADDRESS}`,
-      );
-      const attacker = await AttackerProcess.start({
-        url: herald.url,
-        slowConnections: settings.abuseSlowConnections,
-        slowAddress: SLOW_BODY_ADDRESS,
-        floodConnections: settings.abuseFloodConnections,
-        floodAddress: FLOOD_ADDRESS,
-      });
+      let attacker: AttackerProcess | undefined;
+      let before: Samples | undefined;
+      let connections: GaugeSampler | undefined;
       try {
-        let before: Samples | undefined;
-        let connections: GaugeSampler | undefined;
         return await homeserver(herald, "abuse", "abuse: homeserver beside an attack", {
-          attackerPid: attacker.pid,
           async start() {
-            await attacker.zeroCounters();
+            ctx.log(
+              `  attack: ${settings.abuseSlowConnections} stalled bodies from ${SLOW_BODY_ADDRESS}, ` +
+                `a /push flood on ${settings.abuseFloodConnections} connections from ${FLOOD_ADDRESS}`,
+            );
+            attacker = await AttackerProcess.start({
+              url: herald.url,
+              slowConnections: settings.abuseSlowConnections,
+              slowAddress: SLOW_BODY_ADDRESS,
+              floodConnections: settings.abuseFloodConnections,
+              floodAddress: FLOOD_ADDRESS,
+            });
+          },
+          pid: () => attacker?.pid,
+          async measuring() {
+            await attacker!.zeroCounters();
             before = await scrape(metricsUrl);
             connections = new GaugeSampler(metricsUrl, "herald_http_connections", 1000);
           },
-          async end() {
-            const attack = await attacker.stats();
+          async measured() {
+            const attack = await attacker!.stats();
             const open = await connections!.stop();
             const after = await scrape(metricsUrl);
             const pushesDelivered = (await sandbox.stats())[0]?.fcm.received;
@@ -508,7 +523,7 @@ const abuse: Scenario = {
           },
         });
       } finally {
-        await stop(attacker.child);
+        if (attacker) await stop(attacker.child);
       }
     });
 
