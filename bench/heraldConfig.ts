@@ -78,3 +78,20 @@ export function twoAppConfig(healthy: SandboxInfo, hanging: SandboxInfo): Herald
     },
   };
 }
+
+/**
+ * The abuse scenario's Herald: the APNs app of `oneAppConfig` for the homeserver, push-relay's `POST /push` on the
+ * sandbox FCM of the same sandbox for the attacker, and the metrics listener on `metricsPort`, where the benchmark
+ * reads what the attack cost (open connections, slow bodies, requests shed, connections refused). The limits on
+ * clients and load shedding keep their defaults.
+ */
+export function abuseConfig(sandbox: SandboxInfo, metricsPort: number): HeraldConfig {
+  const { fcm } = sandbox;
+  return {
+    ...oneAppConfig(sandbox),
+    metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: metricsPort } },
+    push_relay: {
+      fcm: { service_account_file: fcm.serviceAccountFile, project_id: fcm.projectId, endpoint: fcm.url, ca: fcm.ca },
+    },
+  };
+}

@@ -23,11 +23,19 @@ export interface LoadOptions {
   rate?: number;
   /** Seconds before autocannon calls a request timed out. */
   timeoutS?: number;
+  /**
+   * When given, nothing is counted until it resolves (a warm-up on the same connections); the run then goes on for
+   * `durationS`.
+   */
+  countFrom?: Promise<void>;
+  /** Called when the counted part of the run starts. */
+  onCounting?: () => void;
 }
 
 export interface LoadResult {
   connections: number;
   rate: number | null;
+  /** Of the counted part of the run. */
   durationS: number;
   /** Good answers (200 + expected body) per second. */
   reqPerS: number;
@@ -48,6 +56,8 @@ export interface LoadResult {
   maxLagMs?: number;
 }
 
+const UNTIL_STOPPED_S = 3600;
+
 /** Shared by every run of this process, so that no two requests of a run of the benchmark share an event_id. */
 let sequence = 0;
 
@@ -66,8 +76,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let wrongBody = 0;
   let resets = 0;
   let otherErrors = 0;
+  let timeouts = 0;
 
-  const started = performance.now();
+  let counting = false;
+  let countingSince = NaN;
+  let countingUntil: number | undefined;
+  let stopAfterCounting: NodeJS.Timeout | undefined;
+  const startCounting = () => {
+    counting = true;
+    countingSince = performance.now();
+    options.onCounting?.();
+  };
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
@@ -76,13 +95,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: "POST",
         headers: { "content-type": "application/json" },
         connections: options.connections,
-        duration: options.durationS,
+        // With countFrom, the run is stopped durationS after counting starts.
+        duration: options.countFrom ? UNTIL_STOPPED_S : options.durationS,
         timeout: options.timeoutS ?? 10,
         ...(pacer ? { setupClient: pacer.setupClient } : {}),
         requests: [
           {
             setupRequest: (request) => ({ ...request, body: options.body(sequence++) }),
             onResponse: (status, body) => {
+              if (!counting) return;
               statuses[status] = (statuses[status] ?? 0) + 1;
               if (status === 200 && body === options.expectedBody) good++;
               else if (status >= 200 && status < 300) wrongBody++;
@@ -93,21 +114,40 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
+  if (options.countFrom) {
+    void options.countFrom.then(() => {
+      startCounting();
+      stopAfterCounting = setTimeout(() => {
+        // autocannon ends a stopped run at its next tick, up to a second later: what comes meanwhile is not counted.
+        counting = false;
+        countingUntil = performance.now();
+        instance.stop();
+      }, options.durationS * 1000);
+    });
+  } else {
+    startCounting();
+  }
   running.add(instance);
   void finished.finally(() => running.delete(instance)).catch(() => {});
   instance.on("response", (client, _status, _bytes, responseTime) => {
+    if (!counting) return;
     latencies.record(responseTime + (pacer?.lagOf(client) ?? 0));
   });
   instance.on("reqError", (error: { code?: string; message?: string }) => {
-    if (error.message === "request timed out") return; // counted by autocannon as timeouts
-    if (error.code === "ECONNRESET" || error.code === "EPIPE") resets++;
+    if (!counting) return;
+    if (error.message === "request timed out") timeouts++;
+    else if (error.code === "ECONNRESET" || error.code === "EPIPE") resets++;
     else otherErrors++;
   });
-  const result = await finished;
-  const durationS = (performance.now() - started) / 1000;
+  await finished;
+  clearTimeout(stopAfterCounting);
+  const durationS = ((countingUntil ?? performance.now()) - countingSince) / 1000;
 
   const [p50, p99, p999, max] = latencies.percentiles([50, 99, 99.9, 100]);
   const responses = Object.values(statuses).reduce((a, b) => a + b, 0);
+  const non2xx = Object.entries(statuses)
+    .filter(([status]) => Number(status) < 200 || Number(status) > 299)
+    .reduce((sum, [, count]) => sum + count, 0);
   return {
     connections: options.connections,
     rate: options.rate ?? null,
@@ -117,9 +157,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     good,
     latencyMs: { p50: round(p50!, 3), p99: round(p99!, 3), p999: round(p999!, 3), max: round(max!, 3) },
     statuses,
-    non2xx: result.non2xx,
+    non2xx,
     wrongBody,
-    timeouts: result.timeouts,
+    timeouts,
     resets,
     otherErrors,
     ...(pacer ? { lateSends: pacer.lateSends, maxLagMs: round(pacer.maxLagMs, 1) } : {}),

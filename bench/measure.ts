@@ -1,7 +1,7 @@
 /**
- * One measured load run: a warm-up that is not counted, a pause of 0.5 s, then the measured run while /proc is
- * sampled for the server under test (Herald with its workers, or the bare server), the sandbox, this process (the
- * load generator) and the whole machine.
+ * One measured load run: a warm-up that is not counted, a pause of 0.5 s, then the measured run (or, with
+ * `warmOnSameConnections`, one run whose first part is not counted) while /proc is sampled for the server under test (Herald with its workers, or the bare server), the sandbox, the abuse scenario's
+ * attacker, this process (the load generator) and the whole machine.
  */
 import { cpus } from "node:os";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
@@ -14,12 +14,15 @@ export interface Usage {
   /** The server under test: peak RSS summed over its processes (MB), CPU % of one core. */
   server: { peakRssMb: number; endRssMb: number; cpuPercent: number; processes: number };
   sandboxCpuPercent: number | null;
+  /** The abuse scenario's attacker process, when there is one. */
+  attackerCpuPercent?: number;
   loadGeneratorCpuPercent: number;
   /** Both cores busy = 100%. */
   machineCpuPercent: number;
   /**
    * CPU used by everything else on the machine (% of one core): the machine's busy time less the server's, the
-   * sandbox's and the load generator's. Other work on a shared machine shows here; the run is then less reliable.
+   * sandbox's, the attacker's and the load generator's. Other work on a shared machine shows here; the run is then
+   * less reliable.
    */
   otherCpuPercent: number;
   /** With `rssSeriesIntervalMs`: the server's RSS every interval (seconds since the start of the measured run). */
@@ -41,6 +44,17 @@ export interface MeasureTarget {
   warmupS: number;
   /** RSS sampling interval for the samples kept in `rssSamples` (the peak always uses 250 ms). */
   rssSeriesIntervalMs?: number;
+  /**
+   * Warm up on the measured run's own connections (one load run whose first part is not counted, no pause), so that
+   * the measured run opens none: the load connects, `beforeWarmup` runs (the abuse scenario starts its attack), then
+   * `warmupS` of warm-up, then the measured run.
+   */
+  warmOnSameConnections?: boolean;
+  beforeWarmup?: () => Promise<void>;
+  /** The abuse scenario's attacker, whose CPU is sampled like the sandbox's; asked when the measured run starts. */
+  attackerPid?: () => number | undefined;
+  /** Called just before the measured run starts and just after it ends, to count what else happened during it. */
+  window?: { start(): Promise<void>; end(): Promise<void> };
 }
 
 /**
@@ -50,26 +64,56 @@ export interface MeasureTarget {
  * 503s), and their pushes were counted in the measured run's.
  */
 const SETTLE_MS = 500;
+/** With `warmOnSameConnections`: the time the load is given to open its connections before `beforeWarmup`. */
+const CONNECT_MS = 500;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function measure(target: MeasureTarget, options: LoadOptions): Promise<Measured> {
-  if (target.warmupS > 0) {
+  if (target.warmupS > 0 && !target.warmOnSameConnections) {
     await runLoad({ ...options, durationS: target.warmupS });
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    await sleep(SETTLE_MS);
   }
-  await target.sandbox?.zeroCounters();
-  const server = new TreeSampler(target.serverPid, 250);
-  const series = target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined;
-  const sandbox = target.sandbox ? new TreeSampler(target.sandbox.pid, 250) : undefined;
-  const self = selfCpu();
-  const machine = machineCpu();
+  const startSampling = async () => {
+    await target.sandbox?.zeroCounters();
+    await target.window?.start();
+    const attackerPid = target.attackerPid?.();
+    return {
+      server: new TreeSampler(target.serverPid, 250),
+      series: target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined,
+      sandbox: target.sandbox ? new TreeSampler(target.sandbox.pid, 250) : undefined,
+      attacker: attackerPid ? new TreeSampler(attackerPid, 250) : undefined,
+      self: selfCpu(),
+      machine: machineCpu(),
+    };
+  };
 
-  const load = await runLoad(options);
+  let sampling: ReturnType<typeof startSampling> | undefined;
+  let load: LoadResult;
+  if (target.warmOnSameConnections) {
+    let count!: () => void;
+    const countFrom = new Promise<void>((resolve) => (count = resolve));
+    const loading = runLoad({ ...options, countFrom, onCounting: () => (sampling = startSampling()) });
+    loading.catch(() => {});
+    await sleep(CONNECT_MS);
+    await target.beforeWarmup?.();
+    await sleep(target.warmupS * 1000);
+    count();
+    load = await loading;
+  } else {
+    sampling = startSampling();
+    await sampling;
+    load = await runLoad(options);
+  }
+  const { server, series, sandbox, attacker, self, machine } = await sampling!;
 
   const loadGeneratorCpuPercent = self();
   const machineCpuPercent = machine();
   const serverUsage = server.stop();
   const sandboxUsage = sandbox?.stop();
+  const attackerUsage = attacker?.stop();
   const seriesUsage: TreeUsage | undefined = series?.stop();
+  await target.window?.end();
   const sandboxStats = target.sandbox ? await target.sandbox.stats() : undefined;
   return {
     load,
@@ -81,6 +125,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
         processes: serverUsage.maxProcesses,
       },
       sandboxCpuPercent: sandboxUsage ? round(sandboxUsage.cpuPercent, 1) : null,
+      ...(attackerUsage ? { attackerCpuPercent: round(attackerUsage.cpuPercent, 1) } : {}),
       loadGeneratorCpuPercent: round(loadGeneratorCpuPercent, 1),
       machineCpuPercent: round(machineCpuPercent, 1),
       otherCpuPercent: round(
@@ -89,6 +134,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
           machineCpuPercent * cpus().length -
             serverUsage.cpuPercent -
             (sandboxUsage?.cpuPercent ?? 0) -
+            (attackerUsage?.cpuPercent ?? 0) -
             loadGeneratorCpuPercent,
         ),
         1,

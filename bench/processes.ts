@@ -1,7 +1,7 @@
 /**
  * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs, FCM,
- * WebPush, HMS) and the bare ceiling server. Every child is registered as it starts, so that stopAll() ends each one,
- * also on failure and on Ctrl-C.
+ * WebPush, HMS), the bare ceiling server and the abuse scenario's attacker. Every child is registered as it starts, so
+ * that stopAll() ends each one, also on failure and on Ctrl-C.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -9,11 +9,13 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { writeYaml } from "../src/config/yaml.js";
 import type { FaultMix } from "../src/sandbox/apns.js";
+import type { AttackerReply, AttackerRequest, AttackOptions, AttackStats } from "./attackerProcess.js";
 import type { Provider, SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
 
 const HERALD_MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const SANDBOX_MAIN = fileURLToPath(new URL("./sandboxProcess.js", import.meta.url));
 const BARE_MAIN = fileURLToPath(new URL("./bareServer.js", import.meta.url));
+const ATTACKER_MAIN = fileURLToPath(new URL("./attackerProcess.js", import.meta.url));
 
 const children = new Set<ChildProcess>();
 
@@ -133,19 +135,36 @@ export async function startBareServer(): Promise<BareServer> {
   return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
 }
 
+/** Requests to a forked child over IPC, each answered by a reply with the same id. */
+class Asker<Request extends { id: number }, Reply extends { id: number }> {
+  private nextId = 0;
+  private readonly pending = new Map<number, (reply: Reply) => void>();
+
+  constructor(private readonly child: ChildProcess) {
+    child.on("message", (message: Reply) => {
+      this.pending.get(message.id)?.(message);
+      this.pending.delete(message.id);
+    });
+  }
+
+  ask(request: DistributiveOmit<Request, "id">): Promise<Reply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, resolve);
+      this.child.send({ ...request, id }, (error) => error && reject(error));
+    });
+  }
+}
+
 /** The sandbox process and its IPC: set fault mixes, read counters. */
 export class SandboxProcess {
-  private nextId = 0;
-  private readonly pending = new Map<number, (reply: SandboxReply) => void>();
+  private readonly asker: Asker<SandboxRequest, SandboxReply>;
 
   private constructor(
     readonly child: ChildProcess,
     readonly sandboxes: SandboxInfo[],
   ) {
-    child.on("message", (message: SandboxReply) => {
-      this.pending.get(message.id)?.(message);
-      this.pending.delete(message.id);
-    });
+    this.asker = new Asker(child);
   }
 
   get pid(): number {
@@ -159,24 +178,46 @@ export class SandboxProcess {
 
   /** Replaces the fault mix of a provider of sandbox `index` (`{}`: answer every push at once). */
   async setFaults(index: number, faults: FaultMix, provider: Provider = "apns"): Promise<void> {
-    await this.ask({ op: "faults", index, provider, faults });
+    await this.asker.ask({ op: "faults", index, provider, faults });
   }
 
   /** Zeroes the counters of every provider of every sandbox; the fault mixes stay. */
   async zeroCounters(): Promise<void> {
-    await this.ask({ op: "zero" });
+    await this.asker.ask({ op: "zero" });
   }
 
   async stats(): Promise<SandboxStats[]> {
-    return (await this.ask({ op: "stats" })).stats ?? [];
+    return (await this.asker.ask({ op: "stats" })).stats ?? [];
+  }
+}
+
+/** The abuse scenario's attacker (`attackerProcess.ts`), attacking from the moment it is ready until it is stopped. */
+export class AttackerProcess {
+  private readonly asker: Asker<AttackerRequest, AttackerReply>;
+
+  private constructor(readonly child: ChildProcess) {
+    this.asker = new Asker(child);
   }
 
-  private ask(request: DistributiveOmit<SandboxRequest, "id">): Promise<SandboxReply> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, resolve);
-      this.child.send({ ...request, id }, (error) => error && reject(error));
-    });
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves once every slow connection has been opened. */
+  static async start(options: AttackOptions): Promise<AttackerProcess> {
+    const { child } = await forkReady(ATTACKER_MAIN, [JSON.stringify(options)]);
+    return new AttackerProcess(child);
+  }
+
+  async zeroCounters(): Promise<void> {
+    await this.asker.ask({ op: "zero" });
+  }
+
+  /** What the attack got since the counters were zeroed. */
+  async stats(): Promise<AttackStats> {
+    const { stats } = await this.asker.ask({ op: "stats" });
+    if (!stats) throw new Error("the attacker sent no stats");
+    return stats;
   }
 }
 

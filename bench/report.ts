@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { MicroResult } from "./micro.js";
+import type { NewConnectionsResult } from "./newConnections.js";
+import type { AbuseFigures } from "./scenarios.js";
 import type { Row, Settings } from "./types.js";
 
 export const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -126,6 +128,13 @@ export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
         : `${slope.toFixed(2)} MB/min; second half ${(soak!.rssSlopeSecondHalfMbPerMin as number).toFixed(2)} MB/min (RSS start ${soak!.rssStartMb} MB, peak ${soak!.rssPeakMb} MB, end ${soak!.rssEndMb} MB)`,
   });
 
+  const attacked = get("abuse")?.extra?.homeserverErrors as number | undefined;
+  targets.push({
+    name: "abuse: no error to the homeserver beside the attack",
+    pass: attacked === undefined ? null : attacked === 0,
+    value: attacked === undefined ? "not measured" : `${attacked} errors`,
+  });
+
   const truncation = micro.find((m) => m.name.startsWith("apns truncate"));
   targets.push({
     name: "truncation of a 512 KiB message < 10 ms",
@@ -145,7 +154,30 @@ export function formatTargets(targets: Target[]): string {
   ].join("\n");
 }
 
-/** The isolation and open-loop figures that do not fit in the table. */
+/** `{"408": 12, "503": 1}` as "12× 408, 1× 503"; "none" when empty. */
+function tally(counts: Record<string, number> | undefined): string {
+  const entries = Object.entries(counts ?? {});
+  return entries.length ? entries.map(([key, count]) => `${count}× ${key}`).join(", ") : "none";
+}
+
+/** The abuse scenario's figures: the homeserver's ratios and errors, then what the attack got, from both sides. */
+function abuseNotes(row: Row): string[] {
+  const extra = row.extra as unknown as AbuseFigures;
+  const { slowBodies: slow, pushFlood: flood, seconds } = extra.attack;
+  const answers = Object.values(flood.statuses).reduce((a, b) => a + b, 0);
+  const herald = extra.herald;
+  const fresh = (n: NewConnectionsResult) =>
+    `p50 ${ms(n.latencyMs.p50)} ms, max ${ms(n.latencyMs.max)} ms over ${n.requests}, ${n.errors} errors`;
+  return [
+    `abuse: homeserver at ${extra.reqPerSVsAlone.toFixed(2)}× the req/s and ${extra.p99VsAlone.toFixed(2)}× the p99 of the same load alone; homeserver errors: ${extra.homeserverErrors} (alone: ${extra.homeserverErrorsAlone}); attacker ${num(row.usage?.attackerCpuPercent)}% of a core, over ${seconds} s:`,
+    `  the homeserver's new connections (one /notify each, every 0.5 s): ${fresh(extra.newConnections)} (alone: ${fresh(extra.newConnectionsAlone)})`,
+    `  stalled bodies (${slow.connections} connections from ${slow.from}, /notify and /push): ${slow.held.mean} held on average (${slow.held.min}–${slow.held.max}), each ${slow.meanHoldMs} ms before its answer; ${slow.opened} opened; answers ${tally(slow.statuses)}; closed unanswered ${slow.closedUnanswered}; connection errors ${tally(slow.errors)}`,
+    `  /push flood (${flood.connections} connections from ${flood.from}): ${answers} answers (${(answers / seconds).toFixed(0)}/s): ${tally(flood.statuses)}; errors ${tally(flood.errors)}; pushes the sandbox FCM accepted ${flood.pushesDelivered ?? "?"}`,
+    `  Herald's metrics: connections open ${herald.connections.mean} on average (${herald.connections.min}–${herald.connections.max}); slow bodies ${tally(herald.slowBodies)}; shed ${tally(herald.loadShed)}; connections refused ${tally(herald.connectionsRefused)}`,
+  ];
+}
+
+/** The isolation, open-loop and abuse figures that do not fit in the table. */
 export function formatNotes(rows: Row[]): string {
   const notes: string[] = [];
   const isolation = rows.find((r) => r.id === "isolation" && r.available);
@@ -166,5 +198,7 @@ export function formatNotes(rows: Row[]): string {
       `open loop: ${open.extra.rate} req/s; added latency (Herald − ceiling): p99 ${ms(open.extra.addedP99Ms as number)} ms, p99.9 ${ms(open.extra.addedP999Ms as number)} ms; late sends ${open.load?.lateSends ?? 0}`,
     );
   }
+  const abuse = rows.find((r) => r.id === "abuse" && r.available);
+  if (abuse?.extra) notes.push(...abuseNotes(abuse));
   return notes.join("\n");
 }

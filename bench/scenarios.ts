@@ -17,6 +17,7 @@ import {
   type BodyFactory,
 } from "./bodies.js";
 import {
+  abuseConfig,
   fcmAppConfig,
   hmsAppConfig,
   ISOLATION,
@@ -25,9 +26,12 @@ import {
   webPushAppConfig,
   type HeraldConfig,
 } from "./heraldConfig.js";
-import { runLoad } from "./load.js";
+import type { AttackStats } from "./attackerProcess.js";
+import { counterDeltas, GaugeSampler, scrape, type GaugeStats, type Samples } from "./heraldMetrics.js";
+import { runLoad, type LoadResult } from "./load.js";
 import { measure, type Measured } from "./measure.js";
-import { HeraldStartError, startHerald, stop } from "./processes.js";
+import { NewConnectionProbe, type NewConnectionsResult } from "./newConnections.js";
+import { AttackerProcess, freePort, HeraldStartError, startHerald, stop } from "./processes.js";
 import type { Provider, SandboxInfo } from "./sandboxProcess.js";
 import { leastSquaresSlope, round } from "./stats.js";
 import type { BenchContext, Row, Scenario } from "./types.js";
@@ -360,6 +364,191 @@ const soak: Scenario = {
   },
 };
 
+/** The abuse scenario's attacker addresses: not the homeserver's 127.0.0.1, and not each other's. */
+const SLOW_BODY_ADDRESS = "127.0.0.2";
+const FLOOD_ADDRESS = "127.0.0.3";
+/** The abuse scenario's homeserver also opens a new connection this often, for one /notify. */
+const NEW_CONNECTION_EVERY_MS = 500;
+const newConnectionBody = notificationBody(APP_ID, randomPushkeys(1), `${RUN_ID}-new`);
+
+/** The abuse scenario's own figures, in the attacked row's `extra`. */
+export interface AbuseFigures {
+  reqPerSVsAlone: number;
+  p99VsAlone: number;
+  /** Homeserver requests without their good answer, the new connections' included. */
+  homeserverErrors: number;
+  homeserverErrorsAlone: number;
+  newConnections: NewConnectionsResult;
+  newConnectionsAlone: NewConnectionsResult;
+  attack: {
+    seconds: number;
+    slowBodies: AttackStats["slow"] & { connections: number; from: string };
+    pushFlood: AttackStats["flood"] & { connections: number; from: string; pushesDelivered: number | undefined };
+  };
+  /** From Herald's metrics: open connections sampled every second, and what the counters moved by. */
+  herald: {
+    connections: GaugeStats;
+    slowBodies: Record<string, number>;
+    loadShed: Record<string, number>;
+    connectionsRefused: Record<string, number>;
+    pushRelayPushes: Record<string, number>;
+  };
+}
+
+/** Homeserver requests without their good answer: other statuses and bodies, timeouts, broken connections. */
+function errorsOf(load: LoadResult): number {
+  return load.responses - load.good + load.timeouts + load.resets + load.otherErrors;
+}
+
+/**
+ * The homeserver's load of scenario 2 (one APNs device, closed loop, from 127.0.0.1) against a Herald that also
+ * serves push-relay's /push: alone, then against a fresh Herald beside an attack from other loopback addresses
+ * (`attackerProcess.ts`): thousands of connections stalling their bodies on /notify and /push, and a /push flood.
+ * In both, the homeserver also opens a new connection every 0.5 s for one /notify. The attacked row carries its req/s
+ * and p99 as ratios to the unattacked one, and what the attack got over the measured run, from the attacker's side
+ * and from Herald's metrics.
+ */
+const abuse: Scenario = {
+  id: "abuse",
+  async run(ctx) {
+    const { settings, sandbox } = ctx;
+    const first = sandbox.sandboxes[0]!;
+    await sandbox.setFaults(0, {});
+    await sandbox.setFaults(0, {}, "fcm");
+
+    /**
+     * One measured run of the homeserver's load, with its new connections. The load connects first, then `attack`
+     * (if any) starts, then the warm-up and the measured run: the homeserver's connections are open before the
+     * attack, as those of a homeserver already sending are, and new ones are what the probe measures.
+     */
+    const homeserver = async (
+      herald: { url: string; pid: number },
+      id: string,
+      name: string,
+      attack?: {
+        start(): Promise<void>;
+        pid(): number | undefined;
+        /** At the start and the end of the measured run. */
+        measuring(): Promise<void>;
+        measured(): Promise<Record<string, unknown>>;
+      },
+    ): Promise<Row> => {
+      let probe: NewConnectionProbe | undefined;
+      let extra: Record<string, unknown> = {};
+      const measured = await measure(
+        {
+          serverPid: herald.pid,
+          sandbox,
+          warmupS: settings.warmupS,
+          warmOnSameConnections: true,
+          beforeWarmup: attack?.start,
+          attackerPid: attack?.pid,
+          window: {
+            async start() {
+              await attack?.measuring();
+              probe = new NewConnectionProbe(herald.url, newConnectionBody, HERALD_OK, NEW_CONNECTION_EVERY_MS);
+            },
+            async end() {
+              extra = (await attack?.measured()) ?? {};
+              extra = { newConnections: await probe!.stop(), ...extra };
+            },
+          },
+        },
+        {
+          url: herald.url,
+          body: bodies.one,
+          expectedBody: HERALD_OK,
+          connections: settings.connections,
+          durationS: settings.durationS,
+        },
+      );
+      return row(id, name, measured, extra);
+    };
+
+    const alone = await withHerald(ctx, "abuse-alone", abuseConfig(first, await freePort()), (herald) =>
+      homeserver(herald, "abuse-alone", "abuse: homeserver alone"),
+    );
+
+    const metricsPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    const attacked = await withHerald(ctx, "abuse", abuseConfig(first, metricsPort), async (herald) => {
+      let attacker: AttackerProcess | undefined;
+      let before: Samples | undefined;
+      let connections: GaugeSampler | undefined;
+      try {
+        return await homeserver(herald, "abuse", "abuse: homeserver beside an attack", {
+          async start() {
+            ctx.log(
+              `  attack: ${settings.abuseSlowConnections} stalled bodies from ${SLOW_BODY_ADDRESS}, ` +
+                `a /push flood on ${settings.abuseFloodConnections} connections from ${FLOOD_ADDRESS}`,
+            );
+            attacker = await AttackerProcess.start({
+              url: herald.url,
+              slowConnections: settings.abuseSlowConnections,
+              slowAddress: SLOW_BODY_ADDRESS,
+              floodConnections: settings.abuseFloodConnections,
+              floodAddress: FLOOD_ADDRESS,
+            });
+          },
+          pid: () => attacker?.pid,
+          async measuring() {
+            await attacker!.zeroCounters();
+            before = await scrape(metricsUrl);
+            connections = new GaugeSampler(metricsUrl, "herald_http_connections", 1000);
+          },
+          async measured() {
+            const attack = await attacker!.stats();
+            const open = await connections!.stop();
+            const after = await scrape(metricsUrl);
+            const pushesDelivered = (await sandbox.stats())[0]?.fcm.received;
+            return {
+              attack: {
+                seconds: attack.seconds,
+                slowBodies: { connections: settings.abuseSlowConnections, from: SLOW_BODY_ADDRESS, ...attack.slow },
+                pushFlood: {
+                  connections: settings.abuseFloodConnections,
+                  from: FLOOD_ADDRESS,
+                  ...attack.flood,
+                  pushesDelivered,
+                },
+              },
+              herald: {
+                connections: open,
+                slowBodies: counterDeltas(before!, after, "herald_http_slow_bodies_total"),
+                loadShed: counterDeltas(before!, after, "herald_load_shed_total"),
+                connectionsRefused: counterDeltas(before!, after, "herald_http_connections_refused_total"),
+                pushRelayPushes: counterDeltas(before!, after, "herald_push_relay_pushes_total"),
+              },
+            };
+          },
+        });
+      } finally {
+        if (attacker) await stop(attacker.child);
+      }
+    });
+
+    const base = alone.load!;
+    const load = attacked.load!;
+    const { newConnections, attack, herald } = attacked.extra as Pick<
+      AbuseFigures,
+      "newConnections" | "attack" | "herald"
+    >;
+    const newConnectionsAlone = alone.extra!.newConnections as NewConnectionsResult;
+    const figures: AbuseFigures = {
+      reqPerSVsAlone: round(load.reqPerS / base.reqPerS, 3),
+      p99VsAlone: round(load.latencyMs.p99 / base.latencyMs.p99, 3),
+      homeserverErrors: errorsOf(load) + newConnections.errors,
+      homeserverErrorsAlone: errorsOf(base) + newConnectionsAlone.errors,
+      newConnections,
+      newConnectionsAlone,
+      attack,
+      herald,
+    };
+    attacked.extra = { ...figures };
+    return [alone, attacked];
+  },
+};
+
 function skipped(id: string, name: string, note: string): Row {
   return { id, name, target: "herald", available: false, note };
 }
@@ -376,6 +565,7 @@ export const SCENARIOS: Scenario[] = [
   fcmTen,
   webPushOne,
   hmsOne,
+  abuse,
   soak,
 ];
 

@@ -15,6 +15,9 @@ export interface Settings {
   /** The isolation scenario's load on the hanging app. */
   hangingRate: number;
   hangingConnections: number;
+  /** The abuse scenario's attacker: stalled-body connections, and keep-alive connections flooding /push. */
+  abuseSlowConnections: number;
+  abuseFloodConnections: number;
   /** Sandbox latency of scenario 4. */
   latencyMs: number;
   /** Extra node flags for Herald's process (e.g. --cpu-prof), empty for a normal run. */
