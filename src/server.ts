@@ -5,7 +5,7 @@
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
- * connection and every pushkin.
+ * connection and every pushkin, and export the spans still buffered (when tracing is on), all within a bound.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,6 +28,7 @@ import { AddressSet } from "./api/clientAddress.js";
 import { ConnectionLimits } from "./api/connectionLimits.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
+import { startTracing, type Tracing } from "./observability/tracing.js";
 import { loadPushkins } from "./pushkins/load.js";
 import { pushRelayMetrics } from "./pushRelay/metrics.js";
 import { PushRelaySender } from "./pushRelay/sender.js";
@@ -51,6 +52,8 @@ export interface Herald {
   readonly addresses: AddressInfo[];
   readonly metricsAddress: AddressInfo | undefined;
   readonly metrics: GatewayMetrics;
+  /** Present while tracing is on (`metrics.opentelemetry`, `metrics.opentracing`). */
+  readonly tracing: Tracing | undefined;
   /** Graceful: drains in-flight requests for up to `shutdown_timeout`, then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -67,12 +70,14 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentials = new CredentialHealth(metrics, log);
   let pushRelay: PushRelaySender | undefined;
   let walletConnect: WalletConnectService | undefined;
+  let tracing: Tracing | undefined;
   try {
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
     walletConnect =
       config.walletconnect && (await createWalletConnectService(config, pushkins, metrics, credentials, log));
+    tracing = await startTracing(config.tracing, log);
   } catch (error) {
-    await closeAll([], pushkins, pushRelay);
+    await closeAll([], pushkins, pushRelay, walletConnect);
     throw error;
   }
   const entries = new Map<string, PushkinEntry>();
@@ -85,6 +90,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     const origins = pushkin.deviceOrigin && new DeviceOrigins({ pushkin: pushkin.name, breaker, metrics, log });
     entries.set(pushkin.name, {
       pushkin,
+      type: app.type,
       limiter: new InflightLimiter(app.inflight_request_limit),
       breaker: origins ? undefined : circuitBreakerFor(pushkin.name, breaker, metrics, log),
       origins,
@@ -138,6 +144,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       service: walletConnect,
       ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
     },
+    tracing,
   });
   const handler = app.callback();
 
@@ -173,7 +180,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
-    await closeAll(servers, pushkins, pushRelay, walletConnect);
+    await closeAll(servers, pushkins, pushRelay, walletConnect, tracing);
     throw error;
   }
 
@@ -203,14 +210,17 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       clearInterval(credentialCheck);
       pressure.stop();
       const closedInTime = await Promise.race([
-        closeAll(servers, pushkins, pushRelay, walletConnect).then(() => true),
+        closeAll(servers, pushkins, pushRelay, walletConnect, tracing).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
       ]);
-      if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);
+      if (!closedInTime)
+        log.warn(
+          `Closing the providers' connections and exporting the last spans took over ${CLOSE_GRACE_MS} ms: left to exit`,
+        );
       log.info("Shut down");
     })());
 
-  return { addresses, metricsAddress, metrics, shutdown };
+  return { addresses, metricsAddress, metrics, tracing, shutdown };
 }
 
 async function closeAll(
@@ -218,12 +228,19 @@ async function closeAll(
   pushkins: Pushkin[],
   pushRelay?: PushRelaySender,
   walletConnect?: WalletConnectService,
+  tracing?: Tracing,
 ): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
-  await Promise.allSettled([...pushkins.map((p) => p.close()), pushRelay?.close(), walletConnect?.close()]);
+  // The spans of the requests just drained are exported now, alongside; each export gives up within the grace.
+  await Promise.allSettled([
+    ...pushkins.map((p) => p.close()),
+    pushRelay?.close(),
+    walletConnect?.close(),
+    tracing?.shutdown(),
+  ]);
 }
 
 /** push-relay's engine for `POST /push`, its credentials read now. */

@@ -13,7 +13,15 @@ import type { LevelWithSilent } from "pino";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
-import type { AppConfig, HeraldConfig, PushRelayConfig, WalletConnectConfig } from "./types.js";
+import type {
+  AppConfig,
+  HeraldConfig,
+  OpenTelemetryConfig,
+  OpenTracingConfig,
+  PushRelayConfig,
+  WalletConnectConfig,
+} from "./types.js";
+import { resolveTracing } from "./tracing.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
@@ -87,8 +95,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (badAddresses.length > 0) throw new ConfigError(path, badAddresses);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
-  if (metrics.opentracing?.enabled === true)
-    warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
+  const tracing = resolveTracing(
+    metrics.opentelemetry as unknown as OpenTelemetryConfig,
+    metrics.opentracing as unknown as OpenTracingConfig,
+  );
+  warnings.push(...tracing.warnings);
+  if (tracing.problems.length > 0) throw new ConfigError(path, tracing.problems);
   if (metrics.sentry?.enabled === true) warnings.push("metrics.sentry: Herald does not report to Sentry; ignored");
   const pushRelay = raw.push_relay as PushRelayConfig | undefined;
   if (pushRelay?.influxdb !== undefined) {
@@ -118,6 +130,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       proxy,
       log: { level: logLevel(config.log), access: config.log.access as HeraldConfig["log"]["access"] },
       metrics: { prometheus: { ...prometheus, address: prometheus.address || undefined } },
+      tracing: tracing.settings,
       apps: (config.apps ?? {}) as Record<string, AppConfig>,
       push_relay: pushRelay,
     },
