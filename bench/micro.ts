@@ -2,15 +2,25 @@
  * Micro-benchmarks (tinybench) of the CPU-heavy pure steps, on the compiled modules in dist/src:
  *   - APNs truncation of a payload whose message body is 512 KiB of mixed ASCII and emoji,
  *   - building and encoding the APNs payload of the `full` notification,
- *   - parsing and validating a typical one-device /notify body.
+ *   - parsing and validating a typical one-device /notify body,
+ *   - the spans of a one-device /notify (its server span, the device's, one provider request's) with the
+ *     OpenTelemetry API's no-op tracer, and with the SDK at sampling ratio 0 and 1. At ratio 1 this is the cost of
+ *     recording them: at this pace the batch queue is full and most are dropped unexported (the load scenario
+ *     `tracing` measures the export too). With tracing off Herald makes none of them: its hooks hold `undefined`.
  * Run by run.ts before the load scenarios; also runnable alone: `node dist/bench/micro.js [--quick]`.
  */
 import { pathToFileURL } from "node:url";
+import { ROOT_CONTEXT, trace, type Tracer } from "@opentelemetry/api";
+import { pino } from "pino";
 import { Bench } from "tinybench";
 import { parseNotificationBody } from "../src/api/notificationBody.js";
 import type { Notification } from "../src/core/notification.js";
 import { buildApnsPayload } from "../src/pushkins/apns/payload.js";
 import { encodeApnsPayload } from "../src/pushkins/apns/truncate.js";
+import { AttemptSpan, DeviceSpan, endRequestSpan, startRequestSpan } from "../src/observability/spans.js";
+import type { Tracing } from "../src/observability/tracing.js";
+import { createTracing } from "../src/observability/tracingSdk.js";
+import { OtlpCollector } from "../src/sandbox/otlpCollector.js";
 import { APP_ID, notificationBody, randomPushkeys, SAMPLE_EVENT } from "./bodies.js";
 import { round } from "./stats.js";
 
@@ -35,6 +45,33 @@ function fullNotification(body: string): Notification {
   };
 }
 
+/** What Herald's hooks make for a one-device /notify delivered at the first attempt. */
+function oneRequestSpans(tracer: Tracer): void {
+  const request = { method: "POST", route: "/_matrix/push/v1/notify", requestId: "a7d5c3e1-micro" };
+  const { span, trace: parent } = startRequestSpan(tracer, ROOT_CONTEXT, request);
+  const device = DeviceSpan.start(parent, APP_ID, { name: APP_ID, type: "apns" });
+  const attempt = AttemptSpan.start(device.trace, 1);
+  attempt.answered(200, "delivered", undefined);
+  attempt.succeeded();
+  device.end("delivered", undefined);
+  endRequestSpan(span, 200);
+}
+
+function sdkTracing(endpoint: string, ratio: number): Tracing {
+  return createTracing(
+    {
+      source: "metrics.opentelemetry",
+      endpoint,
+      headers: {},
+      serviceName: "herald-micro",
+      sampler: { kind: "ratio", ratio },
+      jaegerHeader: "uber-trace-id",
+      resourceAttributes: {},
+    },
+    pino({ level: "silent" }),
+  );
+}
+
 /** About `bytes` UTF-8 bytes of text mixing ASCII words and emoji (4-byte code points, surrogate pairs in JS). */
 function mixedText(bytes: number): string {
   const unit = "Ground control to Major Tom 🚀 commencing countdown 🛰️ engines on 👩‍🚀 ";
@@ -50,6 +87,12 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
   if (!parseNotificationBody(body).ok) throw new Error("the micro-benchmark's body does not validate");
   if (Buffer.byteLength(encodeApnsPayload(largePayload)) > 4096) throw new Error("truncation did not truncate");
 
+  const collector = await OtlpCollector.start({ decode: false });
+  const unsampled = sdkTracing(collector.url, 0);
+  const sampled = sdkTracing(collector.url, 1);
+  // No global tracer provider is registered: the API's tracer is its no-op one.
+  const noop = trace.getTracer("herald-micro");
+
   const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(500, options.timeMs / 2) });
   bench
     .add("apns truncate 512 KiB body", () => {
@@ -60,8 +103,16 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
     })
     .add("parse + validate 1-device body", () => {
       parseNotificationBody(body);
-    });
-  await bench.run();
+    })
+    .add("spans of a request: API no-op", () => oneRequestSpans(noop))
+    .add("spans of a request: SDK ratio 0", () => oneRequestSpans(unsampled.tracer))
+    .add("spans of a request: SDK ratio 1", () => oneRequestSpans(sampled.tracer));
+  try {
+    await bench.run();
+  } finally {
+    await Promise.all([unsampled.shutdown(), sampled.shutdown()]);
+    await collector.close();
+  }
   return bench.tasks.map((task) => {
     const result = task.result;
     if (!("latency" in result)) throw new Error(`micro-benchmark '${task.name}' failed: ${result.state}`);

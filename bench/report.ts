@@ -166,5 +166,12 @@ export function formatNotes(rows: Row[]): string {
       `open loop: ${open.extra.rate} req/s; added latency (Herald − ceiling): p99 ${ms(open.extra.addedP99Ms as number)} ms, p99.9 ${ms(open.extra.addedP999Ms as number)} ms; late sends ${open.load?.lateSends ?? 0}`,
     );
   }
+  const tracing = rows.filter((r) => r.id.startsWith("tracing-") && r.available && r.extra);
+  if (tracing.length > 0) {
+    const parts = tracing.map(
+      (r) => `${r.id} ${(r.extra!.reqPerSVsOff as number).toFixed(3)}× (${r.extra!.spansExported} spans)`,
+    );
+    notes.push(`tracing: req/s vs. the mean of the runs with tracing off: ${parts.join(", ")}`);
+  }
   return notes.join("\n");
 }
