@@ -10,7 +10,7 @@ import { shortPushkey } from "../src/observability/logger.js";
 import { OtlpCollector, type CollectedSpan } from "../src/sandbox/otlpCollector.js";
 import { startTestHerald, type TestHerald } from "./helpers/herald.js";
 import { waitFor } from "./helpers/waitFor.js";
-import { deviceToken, startApnsFixture, type ApnsFixture } from "./apns/apnsFixture.js";
+import { deviceToken, KEY_ID, startApnsFixture, TEAM_ID, TOPIC, type ApnsFixture } from "./apns/apnsFixture.js";
 
 const APP = "com.example.apns";
 const SERVER = 2;
@@ -84,6 +84,16 @@ describe("tracing with OpenTelemetry", () => {
         },
       },
       apps: { [APP]: apns.tokenApp() },
+      push_relay: {
+        apns: {
+          keyfile: apns.files.key,
+          key_id: KEY_ID,
+          team_id: TEAM_ID,
+          production_endpoint: apns.sandbox.url,
+          sandbox_endpoint: apns.sandbox.url,
+          ca: apns.files.ca,
+        },
+      },
     });
   });
   after(async () => {
@@ -236,6 +246,36 @@ describe("tracing with OpenTelemetry", () => {
     assert.equal(res.status, 200);
     const spans = await traceOf(herald, collector, traceId, 3);
     assert.equal(only(spans, (s) => s.kind === SERVER, "server span").parentSpanId, "b7ad6b7169203331");
+  });
+
+  test("a /push (push-relay) has its server span, with its provider request under it", async () => {
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    const { hex } = deviceToken(10);
+    const res = await fetch(`${herald.url}/push`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        traceparent: `00-${traceId}-00f067aa0ba902b8-01`,
+      },
+      body: new URLSearchParams({
+        type: "apns",
+        token: hex,
+        session: "s",
+        version: "3",
+        bundleid: TOPIC,
+        endpoint: "p",
+      }),
+    });
+    assert.equal(res.status, 204);
+    const spans = await traceOf(herald, collector, traceId, 2);
+    const server = only(spans, (s) => s.kind === SERVER, "server span");
+    assert.equal(server.name, "POST /push");
+    assert.equal(server.attributes["http.route"], "/push");
+    assert.equal(server.attributes["http.response.status_code"], 204);
+    const request = only(spans, (s) => s.name === "provider request", "provider request");
+    assert.equal(request.parentSpanId, server.spanId);
+    assert.equal(request.attributes["http.response.status_code"], 200);
+    assertNoPushkey(spans, [hex]);
   });
 });
 
