@@ -9,7 +9,9 @@ import { after, before, describe, test } from "node:test";
 import { shortPushkey } from "../src/observability/logger.js";
 import { OtlpCollector, type CollectedSpan } from "../src/sandbox/otlpCollector.js";
 import { startTestHerald, type TestHerald } from "./helpers/herald.js";
-import { waitFor } from "./helpers/waitFor.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { waitFor, within } from "./helpers/waitFor.js";
 import { deviceToken, KEY_ID, startApnsFixture, TEAM_ID, TOPIC, type ApnsFixture } from "./apns/apnsFixture.js";
 
 const APP = "com.example.apns";
@@ -323,6 +325,55 @@ describe("tracing from Sygnal's metrics.opentracing", () => {
       [],
       "the trace Herald started is not sampled",
     );
+  });
+});
+
+describe("tracing at shutdown", () => {
+  test("the spans still buffered are exported by the shutdown, without a flush", async () => {
+    const apns = await startApnsFixture();
+    const collector = await OtlpCollector.start();
+    // The SDK's batch delay (the standard variable, read when Herald starts): no batch goes before the shutdown.
+    process.env.OTEL_BSP_SCHEDULE_DELAY = "600000";
+    const herald = await startTestHerald({
+      metrics: { opentelemetry: { enabled: true, endpoint: collector.url } },
+      apps: { [APP]: apns.tokenApp() },
+    }).finally(() => delete process.env.OTEL_BSP_SCHEDULE_DELAY);
+    try {
+      const res = await notifyWith(herald, {}, [[APP, deviceToken(11).pushkey]]);
+      assert.equal(res.status, 200);
+      assert.equal(collector.spans.length, 0);
+    } finally {
+      await herald.stop();
+      await collector.close();
+      await apns.close();
+    }
+    assert.deepEqual(collector.spans.map((s) => s.name).sort(), [
+      "POST /_matrix/push/v1/notify",
+      "dispatch device",
+      "provider request",
+    ]);
+  });
+
+  test("a collector that never answers does not hold the shutdown past its bound", async () => {
+    const apns = await startApnsFixture();
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/traces`;
+    const herald = await startTestHerald({
+      shutdown_timeout: 0,
+      metrics: { opentelemetry: { enabled: true, endpoint } },
+      apps: { [APP]: apns.tokenApp() },
+    });
+    try {
+      assert.equal((await notifyWith(herald, {}, [[APP, deviceToken(12).pushkey]])).status, 200);
+      // The close grace is 2.5 s, and an export gives up after 2 s.
+      await within("the shutdown", herald.stop(), 6000);
+      assert.ok(herald.logs.some((line) => line.msg === "Shut down"));
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+      await apns.close();
+    }
   });
 });
 
