@@ -8,9 +8,15 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { shortPushkey } from "../src/observability/logger.js";
 import { OtlpCollector, type CollectedSpan } from "../src/sandbox/otlpCollector.js";
-import { startTestHerald, type TestHerald } from "./helpers/herald.js";
+import { startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { spawnHerald } from "./helpers/processes.js";
+import { tempDir } from "./helpers/tempDir.js";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { writeYaml } from "../src/config/yaml.js";
 import { waitFor, within } from "./helpers/waitFor.js";
 import { deviceToken, KEY_ID, startApnsFixture, TEAM_ID, TOPIC, type ApnsFixture } from "./apns/apnsFixture.js";
 
@@ -400,5 +406,46 @@ describe("tracing off (the default)", () => {
       await apns.close();
     }
     assert.deepEqual(collector.exports, []);
+  });
+});
+
+describe("the OpenTelemetry SDK", () => {
+  /** The `@opentelemetry/*` packages a `herald serve` imports until it listens, seen by a module hook. */
+  async function importedBy(t: { after(fn: () => unknown): unknown }, enabled: boolean): Promise<Set<string>> {
+    const dir = tempDir(t);
+    writeFileSync(
+      join(dir, "hooks.mjs"),
+      `export async function resolve(specifier, context, next) {
+        if (specifier.startsWith("@opentelemetry/")) process.stderr.write("imports " + specifier + "\\n");
+        return next(specifier, context);
+      }`,
+    );
+    writeFileSync(
+      join(dir, "register.mjs"),
+      `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`,
+    );
+    const config = join(dir, "sygnal.yaml");
+    writeFileSync(
+      config,
+      writeYaml({
+        http: { bind_addresses: ["127.0.0.1"], port: 0 },
+        metrics: { opentelemetry: { enabled } },
+        apps: { "com.example.app": testApp() },
+      }),
+    );
+    const herald = spawnHerald(t, ["serve", "--config", config], {
+      NODE_OPTIONS: `--import ${pathToFileURL(join(dir, "register.mjs")).href}`,
+    });
+    await herald.waitForOutput(/Listening for push requests/, "that it listens");
+    await herald.kill();
+    return new Set([...herald.stderr().matchAll(/^imports (\S+)$/gm)].map((m) => m[1]!));
+  }
+
+  test("is not even loaded when tracing is off; it is when on", async (t) => {
+    const sdk = ["@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/core"];
+    const off = await importedBy(t, false);
+    for (const name of sdk) assert.ok(!off.has(name), `${name} is loaded with tracing off: ${[...off].join(", ")}`);
+    const on = await importedBy(t, true);
+    for (const name of sdk) assert.ok(on.has(name), `${name} is loaded with tracing on: ${[...on].join(", ")}`);
   });
 });
