@@ -6,11 +6,17 @@
  *   - the dispatch memory's recall of a one-device request (its token, its delivery): a worker's own (`LocalMemory`),
  *     and with `http.workers` a round trip through the primary (`ClusterMemory`; the primary is a child process here,
  *     on the same kind of IPC channel as node:cluster's), one at a time and 64 at once (as under load).
+ *   - the spans of a one-device /notify (its server span, the device's, one provider request's) with the
+ *     OpenTelemetry API's no-op tracer, and with the SDK at sampling ratio 0 and 1. At ratio 1 this is the cost of
+ *     recording them: at this pace the batch queue is full and most are dropped unexported (the load scenario
+ *     `tracing` measures the export too). With tracing off Herald makes none of them: its hooks hold `undefined`.
  * Run by run.ts before the load scenarios; also runnable alone: `node dist/bench/micro.js [--quick]`.
  */
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { ROOT_CONTEXT, trace, type Tracer } from "@opentelemetry/api";
+import { pino } from "pino";
 import { Bench } from "tinybench";
 import { parseNotificationBody } from "../src/api/notificationBody.js";
 import { ClusterMemory } from "../src/core/clusterMemory.js";
@@ -18,6 +24,10 @@ import { LocalMemory } from "../src/core/dispatchMemory.js";
 import type { Notification } from "../src/core/notification.js";
 import { buildApnsPayload } from "../src/pushkins/apns/payload.js";
 import { encodeApnsPayload } from "../src/pushkins/apns/truncate.js";
+import { AttemptSpan, DeviceSpan, endRequestSpan, startRequestSpan } from "../src/observability/spans.js";
+import type { Tracing } from "../src/observability/tracing.js";
+import { createTracing } from "../src/observability/tracingSdk.js";
+import { OtlpCollector } from "../src/sandbox/otlpCollector.js";
 import { APP_ID, notificationBody, randomPushkeys, SAMPLE_EVENT } from "./bodies.js";
 import { round } from "./stats.js";
 
@@ -50,6 +60,33 @@ function fullNotification(body: string): Notification {
   };
 }
 
+/** What Herald's hooks make for a one-device /notify delivered at the first attempt. */
+function oneRequestSpans(tracer: Tracer): void {
+  const request = { method: "POST", route: "/_matrix/push/v1/notify", requestId: "a7d5c3e1-micro" };
+  const { span, trace: parent } = startRequestSpan(tracer, ROOT_CONTEXT, request);
+  const device = DeviceSpan.start(parent, APP_ID, { name: APP_ID, type: "apns" });
+  const attempt = AttemptSpan.start(device.trace, 1);
+  attempt.answered(200, "delivered", undefined);
+  attempt.succeeded();
+  device.end("delivered", undefined);
+  endRequestSpan(span, 200);
+}
+
+function sdkTracing(endpoint: string, ratio: number): Tracing {
+  return createTracing(
+    {
+      source: "metrics.opentelemetry",
+      endpoint,
+      headers: {},
+      serviceName: "herald-micro",
+      sampler: { kind: "ratio", ratio },
+      jaegerHeader: "uber-trace-id",
+      resourceAttributes: {},
+    },
+    pino({ level: "silent" }),
+  );
+}
+
 /** About `bytes` UTF-8 bytes of text mixing ASCII words and emoji (4-byte code points, surrogate pairs in JS). */
 function mixedText(bytes: number): string {
   const unit = "Ground control to Major Tom 🚀 commencing countdown 🛰️ engines on 👩‍🚀 ";
@@ -75,6 +112,11 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
   const shared = new ClusterMemory(MEMORY_CONFIG, primary, 60_000);
   const recallMany = (memory: LocalMemory | ClusterMemory) =>
     Promise.all(Array.from({ length: CONCURRENT_RECALLS }, () => memory.recall(tokenKeys, deliveryKeys)));
+  const collector = await OtlpCollector.start({ decode: false });
+  const unsampled = sdkTracing(collector.url, 0);
+  const sampled = sdkTracing(collector.url, 1);
+  // No global tracer provider is registered: the API's tracer is its no-op one.
+  const noop = trace.getTracer("herald-micro");
 
   const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(500, options.timeMs / 2) });
   bench
@@ -90,12 +132,17 @@ export async function runMicro(options: { timeMs: number }): Promise<MicroResult
     .add(MEMORY_ROWS.local, () => local.recall(tokenKeys, deliveryKeys))
     .add(MEMORY_ROWS.primary, () => shared.recall(tokenKeys, deliveryKeys))
     .add(MEMORY_ROWS.localMany, () => recallMany(local))
-    .add(MEMORY_ROWS.primaryMany, () => recallMany(shared));
+    .add(MEMORY_ROWS.primaryMany, () => recallMany(shared))
+    .add("spans of a request: API no-op", () => oneRequestSpans(noop))
+    .add("spans of a request: SDK ratio 0", () => oneRequestSpans(unsampled.tracer))
+    .add("spans of a request: SDK ratio 1", () => oneRequestSpans(sampled.tracer));
   try {
     await bench.run();
   } finally {
     await shared.close();
     primary.kill();
+    await Promise.all([unsampled.shutdown(), sampled.shutdown()]);
+    await collector.close();
   }
   return bench.tasks.map((task) => {
     const result = task.result;

@@ -200,5 +200,12 @@ export function formatNotes(rows: Row[]): string {
   }
   const abuse = rows.find((r) => r.id === "abuse" && r.available);
   if (abuse?.extra) notes.push(...abuseNotes(abuse));
+  const tracing = rows.filter((r) => r.id.startsWith("tracing-") && r.available && r.extra);
+  if (tracing.length > 0) {
+    const parts = tracing.map(
+      (r) => `${r.id} ${(r.extra!.reqPerSVsOff as number).toFixed(3)}× (${r.extra!.spansExported} spans)`,
+    );
+    notes.push(`tracing: req/s vs. the mean of the runs with tracing off: ${parts.join(", ")}`);
+  }
   return notes.join("\n");
 }

@@ -31,6 +31,7 @@ import { counterDeltas, GaugeSampler, scrape, type GaugeStats, type Samples } fr
 import { runLoad, type LoadResult } from "./load.js";
 import { measure, type Measured } from "./measure.js";
 import { NewConnectionProbe, type NewConnectionsResult } from "./newConnections.js";
+import { OtlpCollector } from "../src/sandbox/otlpCollector.js";
 import { AttackerProcess, freePort, HeraldStartError, startHerald, stop } from "./processes.js";
 import type { Provider, SandboxInfo } from "./sandboxProcess.js";
 import { leastSquaresSlope, round } from "./stats.js";
@@ -549,6 +550,44 @@ const abuse: Scenario = {
   },
 };
 
+/**
+ * What tracing costs: the apns-1 run with tracing off, on with a sampling ratio of 0 (every span made but none
+ * recorded: the requests carry no trace context), and on with 1 (every span recorded and exported by OTLP/HTTP JSON
+ * to a local collector, in this process, that only counts them), then off again. Each row's req/s is also given as a
+ * ratio to the mean of the two runs without tracing, which bracket the others: a drift of the machine during the
+ * scenario weighs on both sides alike, and the two show the runs' own noise.
+ */
+const tracing: Scenario = {
+  id: "tracing",
+  async run(ctx) {
+    const collector = await OtlpCollector.start({ decode: false });
+    try {
+      const variants: [id: string, name: string, ratio: number | undefined][] = [
+        ["tracing-off", "apns 1 device, tracing off", undefined],
+        ["tracing-ratio-0", "apns 1 device, tracing ratio 0", 0],
+        ["tracing-ratio-1", "apns 1 device, tracing ratio 1", 1],
+        ["tracing-off-again", "apns 1 device, tracing off (again)", undefined],
+      ];
+      const rows: Row[] = [];
+      for (const [id, name, ratio] of variants) {
+        const config = oneAppConfig(ctx.sandbox.sandboxes[0]!);
+        const enabled = ratio === undefined ? {} : { enabled: true, sampling_ratio: ratio };
+        config.metrics = { opentelemetry: { endpoint: collector.url, ...enabled } };
+        const before = collector.spanCount;
+        const result = await heraldClosedLoop(ctx, id, name, { body: bodies.one, config });
+        // Herald's shutdown exports what it still holds: every span of the run has arrived by now.
+        result.extra = { samplingRatio: ratio ?? null, spansExported: collector.spanCount - before };
+        rows.push(result);
+      }
+      const off = (rows[0]!.load!.reqPerS + rows[3]!.load!.reqPerS) / 2;
+      for (const r of rows) r.extra!.reqPerSVsOff = round(r.load!.reqPerS / off, 3);
+      return rows;
+    } finally {
+      await collector.close();
+    }
+  },
+};
+
 function skipped(id: string, name: string, note: string): Row {
   return { id, name, target: "herald", available: false, note };
 }
@@ -566,6 +605,7 @@ export const SCENARIOS: Scenario[] = [
   webPushOne,
   hmsOne,
   abuse,
+  tracing,
   soak,
 ];
 

@@ -5,7 +5,8 @@
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
- * connection, every pushkin and the Redis client, and send the error reports still queued.
+ * connection, every pushkin and the Redis client, send the error reports still queued, and export the spans
+ * still buffered (when tracing is on), all within a bound.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,6 +30,7 @@ import { ConnectionLimits } from "./api/connectionLimits.js";
 import { NO_ERROR_REPORTS, type ErrorReports } from "./observability/errorReports.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { createMetricsServer } from "./observability/metricsServer.js";
+import { startTracing, type Tracing } from "./observability/tracing.js";
 import { loadPushkins } from "./pushkins/load.js";
 import { pushRelayMetrics } from "./pushRelay/metrics.js";
 import { PushRelaySender } from "./pushRelay/sender.js";
@@ -55,6 +57,8 @@ export interface Herald {
   readonly addresses: AddressInfo[];
   readonly metricsAddress: AddressInfo | undefined;
   readonly metrics: GatewayMetrics;
+  /** Present while tracing is on (`metrics.opentelemetry`, `metrics.opentracing`). */
+  readonly tracing: Tracing | undefined;
   /** Graceful: drains in-flight requests for up to `shutdown_timeout`, then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -80,11 +84,13 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   let pushRelay: PushRelaySender | undefined;
   let walletConnect: WalletConnectService | undefined;
   let memory: DispatchMemory;
+  let tracing: Tracing | undefined;
   try {
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
     walletConnect =
       config.walletconnect && (await createWalletConnectService(config, pushkins, metrics, credentials, log));
     memory = await openDispatchMemory(config, metrics, log, options.memory);
+    tracing = await startTracing(config.tracing, log);
   } catch (error) {
     await closeAll([], pushkins, pushRelay, walletConnect);
     throw error;
@@ -99,6 +105,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     const origins = pushkin.deviceOrigin && new DeviceOrigins({ pushkin: pushkin.name, breaker, metrics, log });
     entries.set(pushkin.name, {
       pushkin,
+      type: app.type,
       limiter: new InflightLimiter(app.inflight_request_limit),
       breaker: origins ? undefined : circuitBreakerFor(pushkin.name, breaker, metrics, log),
       origins,
@@ -153,6 +160,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       ...walletConnectRateLimits(config.walletconnect!.rate_limits, metrics.registry),
     },
     errorReports,
+    tracing,
   });
   const handler = app.callback();
 
@@ -188,7 +196,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   } catch (error) {
     clearInterval(credentialCheck);
     pressure.stop();
-    await closeAll(servers, pushkins, pushRelay, walletConnect, memory);
+    await closeAll(servers, pushkins, pushRelay, walletConnect, memory, tracing);
     throw error;
   }
 
@@ -220,16 +228,19 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       // Closing the memory also answers the requests the drain gave up on that still wait on it (clusterMemory.ts).
       const closedInTime = await Promise.race([
         Promise.all([
-          closeAll(servers, pushkins, pushRelay, walletConnect, memory),
+          closeAll(servers, pushkins, pushRelay, walletConnect, memory, tracing),
           errorReports.close(REPORTS_FLUSH_MS),
         ]).then(() => true),
         sleep(CLOSE_GRACE_MS).then(() => false),
       ]);
-      if (!closedInTime) log.warn(`Closing the providers' connections took over ${CLOSE_GRACE_MS} ms: left to exit`);
+      if (!closedInTime)
+        log.warn(
+          `Closing the providers' connections and exporting the last spans took over ${CLOSE_GRACE_MS} ms: left to exit`,
+        );
       log.info("Shut down");
     })());
 
-  return { addresses, metricsAddress, metrics, shutdown };
+  return { addresses, metricsAddress, metrics, tracing, shutdown };
 }
 
 async function closeAll(
@@ -238,16 +249,19 @@ async function closeAll(
   pushRelay?: PushRelaySender,
   walletConnect?: WalletConnectService,
   memory?: DispatchMemory,
+  tracing?: Tracing,
 ): Promise<void> {
   for (const server of servers) {
     server.close();
     server.closeAllConnections();
   }
+  // The spans of the requests just drained are exported now, alongside; each export gives up within the grace.
   await Promise.allSettled([
     ...pushkins.map((p) => p.close()),
     pushRelay?.close(),
     walletConnect?.close(),
     memory?.close(),
+    tracing?.shutdown(),
   ]);
 }
 

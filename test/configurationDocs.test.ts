@@ -1,7 +1,8 @@
 /**
  * docs/configuration.md's per-app key tables stay complete: every built-in pushkin type has a table, and each table
  * lists exactly the keys the config schema checks for that type, each with a default and a meaning, the schema's
- * default among them when it has one.
+ * default among them when it has one. The metrics table lists the keys of `metrics.prometheus`, `metrics.opentelemetry`
+ * and `metrics.opentracing` likewise.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -167,4 +168,35 @@ describe("docs/configuration.md's redis table", () => {
         assert.ok(row.default.includes(JSON.stringify(fallback)), `${row.keys[0]}: ${row.default} against ${fallback}`);
     }
   });
+});
+
+describe("docs/configuration.md's metrics table", () => {
+  const metrics = (
+    loadSchema("config.schema.json").properties as Record<
+      string,
+      { properties: Record<string, { properties: Record<string, PropertySchema> }> }
+    >
+  ).metrics!.properties;
+  const rows = firstTable(section(docs, "## metrics"), "the metrics table");
+  assertRowsComplete(rows, "the metrics table");
+
+  for (const name of ["prometheus", "opentelemetry", "opentracing"]) {
+    test(`lists every key of metrics.${name} in the schema, and none it lacks, with the schema's default`, () => {
+      const prefix = `metrics.${name}.`;
+      const properties = metrics[name]!.properties;
+      const documented = rows.filter((row) => row.keys.some((key) => key.startsWith(prefix)));
+      assert.deepEqual(
+        documented.flatMap((row) => row.keys.map((key) => key.slice(prefix.length))).sort(),
+        Object.keys(properties).sort(),
+      );
+      for (const row of documented) {
+        const property = properties[row.keys[0]!.slice(prefix.length)]!;
+        if (property.default !== undefined)
+          assert.ok(
+            row.default.includes(JSON.stringify(property.default)),
+            `${row.keys[0]}'s default is the schema's, ${JSON.stringify(property.default)}; found ${row.default}`,
+          );
+      }
+    });
+  }
 });

@@ -1,7 +1,8 @@
 /**
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
- *   requestContext → cors (/push, /clients) → errorBoundary → shutdownGate → loadShedding.onArrival
+ *   requestContext → traceRequests (when tracing is on) → cors (/push, /clients) → errorBoundary → shutdownGate
+ *     → loadShedding.onArrival
  *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
  *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
@@ -15,19 +16,28 @@ import type { Pressure } from "../core/pressure.js";
 import type { ErrorReports } from "../observability/errorReports.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
+import { endRequestSpan, startRequestSpan } from "../observability/spans.js";
+import type { Tracing } from "../observability/tracing.js";
 import type { ClientAddresses } from "./clientAddress.js";
 import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
 import { readBodyFirst, type BodyPace, type BodyRoute } from "./body.js";
 import { loadShedding } from "./loadShedding.js";
-import { isNotifyPath, MAX_BODY_BYTES, mountNotify } from "./matrix.js";
-import { isPushRelayPath, mountPushRelay, PUSH_RELAY_MAX_BODY_BYTES, type PushRelayRoute } from "./pushRelay.js";
+import { isNotifyPath, MAX_BODY_BYTES, mountNotify, NOTIFY_ROUTE } from "./matrix.js";
+import {
+  isPushRelayPath,
+  mountPushRelay,
+  PUSH_RELAY_MAX_BODY_BYTES,
+  PUSH_RELAY_ROUTE,
+  type PushRelayRoute,
+} from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
 import type { Lifecycle, RequestState } from "./state.js";
 import {
   isWalletConnectPath,
   mountWalletConnect,
   WALLETCONNECT_MAX_BODY_BYTES,
+  walletConnectRouteOf,
   type WalletConnectRoute,
 } from "./walletConnect.js";
 
@@ -52,28 +62,37 @@ export interface AppOptions {
   walletConnect?: WalletConnectRoute;
   /** Where the exceptions answered 500 are reported (`metrics.sentry`); none when absent. */
   errorReports?: ErrorReports;
+  /** When tracing is on: a server span for each request of /notify, /push and /clients. */
+  tracing?: Tracing;
 }
+
+/** The route a span names for a path (ids left out), or undefined for a path of another surface. */
+type RouteOf = (path: string) => string | undefined;
 
 export function createApp(options: AppOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   const router = new Router<RequestState>();
   const browserSurfaces: CorsSurface[] = [];
   const bodyRoutes: BodyRoute[] = [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }];
+  const tracedRoutes: RouteOf[] = [(path) => (isNotifyPath(path) ? NOTIFY_ROUTE : undefined)];
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
     mountPushRelay(router, options.pushRelay, options.clientAddresses);
     browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
     bodyRoutes.push({ matches: isPushRelayPath, limit: PUSH_RELAY_MAX_BODY_BYTES });
+    tracedRoutes.push((path) => (isPushRelayPath(path) ? PUSH_RELAY_ROUTE : undefined));
   }
   if (options.walletConnect) {
     mountWalletConnect(router, options.walletConnect, options.clientAddresses);
     browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
     bodyRoutes.push({ matches: isWalletConnectPath, limit: WALLETCONNECT_MAX_BODY_BYTES });
+    tracedRoutes.push(walletConnectRouteOf);
   }
   const shedding = loadShedding(options.loadShedding, options.pressure, options.metrics);
 
   app.use(requestContext(options.log, options.trustForwardedFor));
+  if (options.tracing) app.use(traceRequests(options.tracing, tracedRoutes));
   app.use(cors(options.corsAllowedOrigins, browserSurfaces));
   app.use(errorBoundary(options.errorReports));
   app.use(shutdownGate(options.lifecycle));
@@ -101,6 +120,27 @@ function requestContext(log: Logger, trustForwardedFor: boolean) {
       await next();
     } finally {
       logAccess(ctx, log, requestId, performance.now() - started, trustForwardedFor);
+    }
+  };
+}
+
+/**
+ * The server span of a request to a traced surface, continuing the caller's trace; it ends with the answer's status,
+ * whatever answered (a 503 while draining or shedding, a 500 from the error boundary).
+ */
+function traceRequests(tracing: Tracing, routes: RouteOf[]) {
+  return async (ctx: Context, next: Next) => {
+    let route: string | undefined;
+    for (const routeOf of routes) if ((route = routeOf(ctx.path)) !== undefined) break;
+    if (route === undefined) return next();
+    const state = ctx.state as RequestState;
+    const request = { method: ctx.method, route, requestId: state.requestId };
+    const { span, trace } = startRequestSpan(tracing.tracer, tracing.extract(ctx.req.headers), request);
+    state.trace = trace;
+    try {
+      await next();
+    } finally {
+      endRequestSpan(span, ctx.status);
     }
   };
 }

@@ -16,6 +16,8 @@ import type { RequestState } from "./state.js";
 
 export const MAX_BODY_BYTES = 512 * 1024;
 const NOTIFY_PATH = /^\/_matrix\/push\/v1\/notify(?:\/.*)?$/;
+/** The route a span names, sub-paths included. */
+export const NOTIFY_ROUTE = "/_matrix/push/v1/notify";
 
 export function isNotifyPath(path: string): boolean {
   return NOTIFY_PATH.test(path);

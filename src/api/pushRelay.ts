@@ -21,6 +21,7 @@ import type { RequestState } from "./state.js";
 
 export const PUSH_RELAY_MAX_BODY_BYTES = 64 * 1024;
 const PUSH_PATH = /^\/push$/;
+export const PUSH_RELAY_ROUTE = "/push";
 
 /** Whether a path is push-relay's: its answers carry CORS headers. */
 export function isPushRelayPath(path: string): boolean {
@@ -70,7 +71,7 @@ async function push(ctx: Context, relay: PushRelayRoute, addresses: ClientAddres
   const { request } = parsed;
   const recipientWait = relay.perRecipient?.retryAfter(recipientKey(request.type, recipientOf(request)));
   if (recipientWait !== undefined) return tooManyRequests(ctx, recipientWait);
-  const answer = await sender.push(request, log);
+  const answer = await sender.push(request, log, (ctx.state as RequestState).trace);
   if (answer.status === 204) {
     ctx.status = 204;
     // Koa drops the Content-Type of a bodiless answer; push-relay sends one.

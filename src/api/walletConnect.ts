@@ -35,6 +35,15 @@ export function isWalletConnectPath(path: string): boolean {
   return [CLIENTS, CLIENT, TENANT_CLIENTS, TENANT_CLIENT].some((route) => route.test(path));
 }
 
+/** The route of one of this API's paths as a span names it, without its ids; undefined for another path. */
+export function walletConnectRouteOf(path: string): string | undefined {
+  if (CLIENTS.test(path)) return "/clients";
+  if (CLIENT.test(path)) return "/clients/{client_id}";
+  if (TENANT_CLIENTS.test(path)) return "/{project_id}/clients";
+  if (TENANT_CLIENT.test(path)) return "/{project_id}/clients/{client_id}";
+  return undefined;
+}
+
 export interface WalletConnectRoute {
   service: WalletConnectService;
   /** `walletconnect.rate_limits.per_address`; undefined: off. */
@@ -70,7 +79,9 @@ export function mountWalletConnect(
       answer(ctx, () => service.unregister(project(ctx), id(ctx)!, authorization(ctx), state(ctx).log)),
     );
     router.post(client, (ctx) =>
-      withBody(ctx, (body) => service.push(project(ctx), id(ctx)!, body, ctx.req.headers, state(ctx).log)),
+      withBody(ctx, (body) =>
+        service.push(project(ctx), id(ctx)!, body, ctx.req.headers, state(ctx).log, state(ctx).trace),
+      ),
     );
     router.all(clients, (ctx) => methodNotAllowed(ctx, "POST"));
     router.all(client, (ctx) => methodNotAllowed(ctx, "POST, DELETE"));

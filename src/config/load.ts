@@ -13,7 +13,16 @@ import type { LevelWithSilent } from "pino";
 import { isJsonObject, type JsonObject } from "../core/notification.js";
 import { createAjv, loadSchema } from "../schemas.js";
 import { parseProxyUrl, ProxyUrlError, type ProxyConfig } from "./proxy.js";
-import type { AppConfig, HeraldConfig, PushRelayConfig, SentryConfig, WalletConnectConfig } from "./types.js";
+import type {
+  AppConfig,
+  HeraldConfig,
+  OpenTelemetryConfig,
+  OpenTracingConfig,
+  PushRelayConfig,
+  SentryConfig,
+  WalletConnectConfig,
+} from "./types.js";
+import { resolveTracing } from "./tracing.js";
 import { listenerClashes, type ListenerConfig } from "./listeners.js";
 import { readYaml, YamlError } from "./yaml.js";
 import { addressListProblems } from "./addresses.js";
@@ -90,8 +99,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (badRedis.length > 0) throw new ConfigError(path, badRedis);
 
   const metrics = raw.metrics as JsonObject & { [k: string]: JsonObject };
-  if (metrics.opentracing?.enabled === true)
-    warnings.push("metrics.opentracing: Herald does not export OpenTracing spans; ignored");
+  const tracing = resolveTracing(
+    metrics.opentelemetry as unknown as OpenTelemetryConfig,
+    metrics.opentracing as unknown as OpenTracingConfig,
+  );
+  warnings.push(...tracing.warnings);
+  if (tracing.problems.length > 0) throw new ConfigError(path, tracing.problems);
   const sentry = metrics.sentry as unknown as SentryConfig;
   if (sentry.enabled && sentry.dsn === undefined)
     warnings.push("metrics.sentry.enabled: no metrics.sentry.dsn is set, so nothing is reported to Sentry");
@@ -129,6 +142,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       proxy,
       log: { level: logLevel(config.log), access: config.log.access as HeraldConfig["log"]["access"] },
       metrics: { prometheus: { ...prometheus, address: prometheus.address || undefined }, sentry },
+      tracing: tracing.settings,
       apps: (config.apps ?? {}) as Record<string, AppConfig>,
       push_relay: pushRelay,
     },

@@ -2,6 +2,7 @@
 import type { LevelWithSilent } from "pino";
 import type { JsonObject } from "../core/notification.js";
 import type { ProxyConfig } from "./proxy.js";
+import type { TracingSettings } from "./tracing.js";
 
 export interface CacheConfig {
   enabled: boolean;
@@ -68,6 +69,26 @@ export interface RateLimitConfig {
   period: number;
 }
 
+/** Herald's `metrics.opentelemetry`, defaults applied. */
+export interface OpenTelemetryConfig {
+  enabled: boolean;
+  /** The OTLP/HTTP traces URL of a collector. */
+  endpoint: string;
+  service_name: string;
+  /** 0..1: the share of the traces Herald starts that are kept; a caller's decision is followed. */
+  sampling_ratio: number;
+  /** Sent with every export (a collector's API key): never logged. */
+  headers: Record<string, string>;
+}
+
+/** Sygnal's `metrics.opentracing`, defaults applied; `jaeger` is the Jaeger client's config, as written. */
+export interface OpenTracingConfig {
+  enabled: boolean;
+  implementation: string | null;
+  jaeger: JsonObject;
+  service_name: string;
+}
+
 export interface AppConfig extends JsonObject {
   type: string;
   inflight_request_limit: number;
@@ -99,6 +120,8 @@ export interface HeraldConfig {
   log: { level: LevelWithSilent; access: { x_forwarded_for: boolean } };
   /** `address` undefined: every interface. */
   metrics: { prometheus: { enabled: boolean; address: string | undefined; port: number }; sentry: SentryConfig };
+  /** Where spans go, from `metrics.opentelemetry` or Sygnal's `metrics.opentracing` (`config/tracing.ts`); off: absent. */
+  tracing: TracingSettings | undefined;
   proxy: ProxyConfig | undefined;
   /** seconds */
   request_deadline: number;

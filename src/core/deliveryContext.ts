@@ -9,5 +9,6 @@ export function deliveryContext(ctx: DispatchContext, pushkin: string, pushkey: 
     signal: ctx.signal,
     deadline: ctx.deadline,
     log: () => (log ??= ctx.log.child({ pushkin, pushkey: shortPushkey(pushkey) })),
+    trace: ctx.trace,
   };
 }

@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import type { ErrorReports } from "../observability/errorReports.js";
 import { shortPushkey } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { DeviceSpan, type AnsweredBy, type TraceParent } from "../observability/spans.js";
 import type { CallResult, CircuitBreaker } from "./circuitBreaker.js";
 import { publicReasonOf } from "./publicReason.js";
 import { MAX_DATA_DEPTH, nestsDeeperThan } from "./nesting.js";
@@ -36,6 +37,8 @@ import type { AppRouter } from "./routing.js";
 
 export interface PushkinEntry {
   pushkin: Pushkin;
+  /** The app's `type`, for its spans. */
+  type: string;
   limiter: InflightLimiter;
   /** The app's breaker; absent when `circuit_breaker.enabled` is off, or when `origins` keeps breakers instead. */
   breaker: CircuitBreaker | undefined;
@@ -67,8 +70,16 @@ export interface DispatcherOptions {
 /** A failure's `origin` is set when it is the device's chosen origin's, not the app's. */
 type Settled = DeviceOutcome | { kind: "failed"; error: unknown; origin?: string };
 
-/** A device that still has to be sent, or what became of it without sending. */
-type Plan = { device: Device; entry: PushkinEntry } | { device: Device; settled: Settled };
+/** A device that still has to be sent, or what became of it without sending, and who decided. */
+type Plan =
+  { device: Device; entry: PushkinEntry } | { device: Device; entry?: PushkinEntry; settled: Settled; by: AnsweredBy };
+
+/** Who the request is: its id, its logger, and its span when tracing is on. */
+export interface DispatchRequest {
+  requestId: string;
+  log: Logger;
+  trace?: TraceParent;
+}
 
 const OVERLOAD_RETRY_AFTER = 1;
 
@@ -76,7 +87,7 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
   /** `request.log` is read only when there is something to log: it may be made on first use. */
-  async dispatch(notification: Notification, request: { requestId: string; log: Logger }): Promise<DispatchResult> {
+  async dispatch(notification: Notification, request: DispatchRequest): Promise<DispatchResult> {
     const { metrics } = this.options;
     metrics.devicesReceived.inc(notification.devices.length);
     const { devices } = notification;
@@ -113,7 +124,11 @@ export class Dispatcher {
       };
       const settled = await Promise.all(
         plans.map((plan) =>
-          "settled" in plan ? plan.settled : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),
+          request.trace
+            ? this.traced(notification, plan, ctx, deadline.passed, request.trace)
+            : "settled" in plan
+              ? plan.settled
+              : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),
         ),
       );
       this.options.memory.learn(learnedFrom(notification, plans, settled));
@@ -127,21 +142,23 @@ export class Dispatcher {
     const route = this.options.router.route(device.app_id);
     if (route.kind === "unknown") {
       request.log.info({ app_id: device.app_id }, "Got notification for unknown app ID");
-      return { device, settled: { kind: "rejected", why: "no app matches its app_id" } };
+      return { device, settled: { kind: "rejected", why: "no app matches its app_id" }, by: "routing" };
     }
     if (route.kind === "ambiguous") {
       request.log.info({ app_id: device.app_id, matches: route.matches }, "Got notification for an ambiguous app ID");
-      return { device, settled: { kind: "rejected", why: "its app_id matches several app globs" } };
+      return { device, settled: { kind: "rejected", why: "its app_id matches several app globs" }, by: "routing" };
     }
     const entry = route.target;
     const name = entry.pushkin.name;
     if (device.data !== undefined && nestsDeeperThan(device.data, MAX_DATA_DEPTH)) {
       // Its data is the pusher's, the same at every push: it can never be served.
-      return { device, settled: { kind: "rejected", why: `its data nests deeper than ${MAX_DATA_DEPTH} levels` } };
+      const why = `its data nests deeper than ${MAX_DATA_DEPTH} levels`;
+      return { device, entry, settled: { kind: "rejected", why }, by: "routing" };
     }
     if (knownDead) {
       this.options.metrics.forPushkin(name).deadTokenHits.inc();
-      return { device, settled: { kind: "rejected", why: "the provider declared this pushkey dead earlier" } };
+      const why = "the provider declared this pushkey dead earlier";
+      return { device, entry, settled: { kind: "rejected", why }, by: "dead_token_cache" };
     }
     if (alreadyDelivered) {
       this.options.metrics.forPushkin(name).duplicatesSuppressed.inc();
@@ -149,7 +166,7 @@ export class Dispatcher {
         { pushkin: name, pushkey: shortPushkey(device.pushkey) },
         "Already delivered this event to the device",
       );
-      return { device, settled: { kind: "delivered" } };
+      return { device, entry, settled: { kind: "delivered" }, by: "duplicate_suppression" };
     }
     return { device, entry };
   }
@@ -158,7 +175,7 @@ export class Dispatcher {
   private acquireSlots(plans: Plan[]): string | undefined {
     const needed = new Map<PushkinEntry, number>();
     for (const plan of plans) {
-      if ("entry" in plan) needed.set(plan.entry, (needed.get(plan.entry) ?? 0) + 1);
+      if (!("settled" in plan)) needed.set(plan.entry, (needed.get(plan.entry) ?? 0) + 1);
     }
     const taken: [PushkinEntry, number][] = [];
     for (const [entry, count] of needed) {
@@ -171,12 +188,41 @@ export class Dispatcher {
     return undefined;
   }
 
+  /** A device under its span: the span's context goes to the pushkin, for its provider requests' spans. */
+  private async traced(
+    notification: Notification,
+    plan: Plan,
+    ctx: DispatchContext,
+    deadlinePassed: Promise<never>,
+    parent: TraceParent,
+  ): Promise<Settled> {
+    const { device, entry } = plan;
+    const span = DeviceSpan.start(parent, device.app_id, entry && { name: entry.pushkin.name, type: entry.type });
+    if ("settled" in plan) {
+      span.end(plan.settled.kind, "error" in plan.settled ? plan.settled.error : undefined, plan.by);
+      return plan.settled;
+    }
+    const traced: DispatchContext = {
+      requestId: ctx.requestId,
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      get log() {
+        return ctx.log;
+      },
+      trace: span.trace,
+    };
+    const settled = await this.send(notification, device, plan.entry, traced, deadlinePassed, span);
+    span.end(settled.kind, "error" in settled ? settled.error : undefined);
+    return settled;
+  }
+
   private async send(
     notification: Notification,
     device: Device,
     entry: PushkinEntry,
     ctx: DispatchContext,
     deadlinePassed: Promise<never>,
+    span?: DeviceSpan,
   ): Promise<Settled> {
     const { metrics } = this.options;
     const name = entry.pushkin.name;
@@ -196,6 +242,7 @@ export class Dispatcher {
       entry.limiter.release();
       (origin ? counters.originShortCircuited : counters.shortCircuited).inc();
       const seconds = Math.ceil(pass.retryAfterMs / 1000);
+      span?.circuitOpen(origin ? "origin" : "app", seconds);
       const what = origin ? `the push service at ${shownOrigin(origin)}` : `the provider of '${name}'`;
       const open = `keeps failing: its circuit breaker is open, trying again in ${seconds}s`;
       // The device's own push service is not named in the answer: its address is the log's.

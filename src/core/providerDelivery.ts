@@ -40,9 +40,10 @@ export function deliverWithRetries(
   ctx: DeliveryContext,
   exchange: (attempt: number) => Promise<ExchangeVerdict>,
 ): Promise<Delivery> {
-  return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async (attempt) => {
+  return withRetries(RETRY, { ...ctx, onRetry: logRetries(ctx.log) }, async (attempt, span) => {
     const verdict = await exchange(attempt);
     const { answer } = verdict;
+    span?.answered(answer.status, verdict.kind, answer.reason);
     switch (verdict.kind) {
       case "delivered":
         return { kind: "delivered" };

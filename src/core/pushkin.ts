@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Device, JsonObject, Notification } from "./notification.js";
 import type { ProxyConfig } from "../config/proxy.js";
+import type { TraceParent } from "../observability/spans.js";
 
 export type DeviceOutcome =
   { kind: "delivered" } | { kind: "skipped"; why: string } | { kind: "rejected"; why: string };
@@ -23,6 +24,8 @@ export interface DispatchContext {
   /** Epoch milliseconds after which no more attempts should start (retries included). */
   readonly deadline: number;
   readonly log: Logger;
+  /** The device's span while tracing is on: Herald's provider clients make their requests' spans under it. */
+  readonly trace?: TraceParent;
 }
 
 /**
@@ -34,6 +37,8 @@ export interface DeliveryContext {
   /** Epoch milliseconds after which no more attempts start. */
   readonly deadline: number;
   readonly log: () => Logger;
+  /** Where the spans of its provider requests go, while tracing is on. */
+  readonly trace?: TraceParent;
 }
 
 /** A provider client's answer for one push; its failures are thrown, as a pushkin's are. */

@@ -3,10 +3,14 @@
  *
  * Only a `TemporaryFailure` is retried. A provider's `Retry-After` replaces the backoff; a wait that would end after
  * the deadline is not started: the failure is thrown at once, so the homeserver hears 502 while it can still act.
+ *
+ * Every provider request of every provider goes through here, one attempt each: so each attempt's span is made here
+ * (while tracing is on), whatever the provider.
  */
 import { publicReasonOf } from "./publicReason.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import { AttemptSpan, type TraceParent } from "../observability/spans.js";
 import { TemporaryFailure } from "./pushkin.js";
 
 export interface RetryPolicy {
@@ -22,6 +26,8 @@ export interface RetryContext {
   signal: AbortSignal;
   /** Called before each wait, for logging. */
   onRetry?: (failure: TemporaryFailure, attempt: number, delayMs: number) => void;
+  /** The span the attempts' spans are children of; absent when tracing is off. */
+  trace?: TraceParent;
 }
 
 /** Backoff before attempt `attempt + 1` (attempt counts from 1): half fixed, half random ("equal jitter"). */
@@ -30,18 +36,26 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return ceiling / 2 + random() * (ceiling / 2);
 }
 
+/** `span`, present while tracing is on: the attempt's, for what the provider answered. */
 export async function withRetries<T>(
   policy: RetryPolicy,
   ctx: RetryContext,
-  attempt: (attemptNumber: number) => Promise<T>,
+  attempt: (attemptNumber: number, span: AttemptSpan | undefined) => Promise<T>,
 ): Promise<T> {
   for (let n = 1; ; n++) {
+    const span = ctx.trace && AttemptSpan.start(ctx.trace, n);
     try {
-      return await attempt(n);
+      const result = await attempt(n, span);
+      span?.succeeded();
+      return result;
     } catch (error) {
-      if (!(error instanceof TemporaryFailure) || n >= policy.maxAttempts) throw error;
+      if (!(error instanceof TemporaryFailure) || n >= policy.maxAttempts) {
+        span?.failed(error, false);
+        throw error;
+      }
       const delay = error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffDelay(policy, n);
       if (Date.now() + delay >= ctx.deadline) {
+        span?.failed(error, false);
         const late = " (no time left before the deadline to retry)";
         throw new TemporaryFailure(`${error.message}${late}`, {
           retryAfter: error.retryAfter,
@@ -51,6 +65,7 @@ export async function withRetries<T>(
           publicReason: `${publicReasonOf(error)}${late}`,
         });
       }
+      span?.failed(error, true);
       ctx.onRetry?.(error, n, delay);
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => {
         throw ctx.signal.reason instanceof Error ? ctx.signal.reason : error;

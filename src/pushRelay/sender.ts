@@ -12,6 +12,7 @@ import type { ProxyConfig } from "../config/proxy.js";
 import { startDeadline } from "../core/deadline.js";
 import type { DeliveryContext } from "../core/pushkin.js";
 import { shortPushkey } from "../observability/logger.js";
+import type { TraceParent } from "../observability/spans.js";
 import { ApnsClient } from "../pushkins/apns/client.js";
 import { FcmV1Client } from "../pushkins/fcm/v1Client.js";
 import { HmsClient } from "../pushkins/hms/client.js";
@@ -104,14 +105,18 @@ export class PushRelaySender {
     );
   }
 
-  /** Sends one push within the deadline and says what push-relay would answer; logs what was not delivered. */
-  async push(request: PushRequest, log: Logger): Promise<PushAnswer> {
+  /**
+   * Sends one push within the deadline and says what push-relay would answer; logs what was not delivered. `trace`:
+   * the request's span while tracing is on, for the spans of the provider requests.
+   */
+  async push(request: PushRequest, log: Logger, trace?: TraceParent): Promise<PushAnswer> {
     const deadline = startDeadline(this.requestDeadline);
     let pushLog: Logger | undefined;
     const ctx: DeliveryContext = {
       signal: deadline.signal,
       deadline: deadline.at,
       log: () => (pushLog ??= log.child({ push_type: request.type, recipient: recipientOf(request) })),
+      trace,
     };
     try {
       const result = await Promise.race([this.send(request, ctx), deadline.passed]);

@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Logger } from "pino";
 import type { CredentialHealth } from "../core/credentialHealth.js";
 import { startDeadline } from "../core/deadline.js";
+import type { TraceParent } from "../observability/spans.js";
 import { CredentialFailure, isDispatchFailure, type DeliveryContext } from "../core/pushkin.js";
 import { shortPushkey } from "../observability/logger.js";
 import type { Client, PushType, Registry } from "../store/registry.js";
@@ -164,6 +165,7 @@ export class WalletConnectService {
     body: Buffer,
     headers: IncomingHttpHeaders,
     log: Logger,
+    trace?: TraceParent,
   ): Promise<WalletConnectAnswer> {
     const { settings, metrics } = this.options;
     if (settings.relayPublicKey) {
@@ -229,7 +231,7 @@ export class WalletConnectService {
     }
     if (recorded === "unknown-client") return outcome("unknown_client", answers.success(202));
 
-    const [name, answer] = await this.deliver(client, message, pushLog);
+    const [name, answer] = await this.deliver(client, message, pushLog, trace);
     if (name !== "delivered" && name !== "client_deleted") {
       await this.options.registry.forgetNotification(client.tenant, clientId, messageId).catch((error: unknown) => {
         pushLog.error({ err: error }, "Could not forget the message id: the relay's retry will be answered 200");
@@ -298,6 +300,7 @@ export class WalletConnectService {
     client: Client,
     message: RelayMessage,
     log: Logger,
+    trace: TraceParent | undefined,
   ): Promise<[RelayOutcome, WalletConnectAnswer]> {
     if (client.type === "noop") return ["delivered", answers.empty(202)];
     const sender = this.options.senders.get(client.tenant)?.get(client.type);
@@ -318,6 +321,7 @@ export class WalletConnectService {
       signal: deadline.signal,
       deadline: deadline.at,
       log: () => (deliveryLog ??= log.child({ pushkin: sender.app, token: shortPushkey(client.token) })),
+      trace,
     };
     let result: SendResult;
     try {
