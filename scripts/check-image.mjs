@@ -7,17 +7,18 @@
  *    root, or no apt-get), it prints "check-image: skipped: no podman" with the reason and exits 0.
  * 2. A local base image, since no container registry is reachable here: Debian (debootstrap's minbase, from the
  *    mirror apt uses) with this machine's Node, its headers (to compile better-sqlite3, whose prebuilt binaries cannot
- *    be downloaded here) and npm, and the CA bundle NODE_EXTRA_CA_CERTS names (for npm inside the build). It is kept
- *    between runs as localhost/herald-ci-base:<key>, the key a hash of everything that went into it: a later run on
- *    the same machine reuses it, a change of Node, npm, CA bundle or recipe makes a new one (and removes the old).
+ *    be downloaded here) and npm, and the CA bundle that NODE_EXTRA_CA_CERTS (else npm's cafile) names, for npm inside
+ *    the build. It is kept between runs as localhost/herald-ci-base:<key>, the key a hash of everything that went into
+ *    it: a later run on the same machine reuses it, a change of Node, npm, CA bundle or recipe makes a new one (and
+ *    removes the old).
  * 3. `podman build` of the Containerfile with that base as BASE.
  * 4. The image run with its default command (`serve`) and SYGNAL_CONF, hardened as the docs' examples are (a
  *    read-only root, no capabilities, no new privileges): a config directory mounted read-only at /etc/herald, with
  *    the key files of sandbox providers started here on the host, readable by the image's user through its group; a
- *    named volume on /data for the WalletConnect registry. Checked: `--version` and the version
- *    label; /health answers 200 and the image's HEALTHCHECK says healthy; PID 1 is Herald, not root; a /notify reaches
- *    all five sandbox providers; a wallet registers (SQLite in /data); the metrics port answers; then `podman stop`
- *    while a push is in flight: the push is answered 200 and Herald exits 0 within shutdown_timeout.
+ *    named volume on /data for the WalletConnect registry. Checked: `--version` and the version label; /health answers
+ *    200 and the image's HEALTHCHECK says healthy; PID 1 is Herald, not root; a /notify reaches all five sandbox
+ *    providers; a wallet registers (SQLite in /data); the metrics port answers; then `podman stop` while a push is in
+ *    flight: the push is answered 200 and Herald exits 0 within shutdown_timeout.
  *
  * Podman gets a containers.conf of its own (cgroupfs and runc: crun refuses this machine's hybrid cgroups; no default
  * ulimits) and the host's network. Everything this made (container, volume, image, temporary directories) is removed
@@ -136,6 +137,13 @@ function debianSource() {
   throw new Error(`apt has no source for ${codename}: debootstrap needs its mirror`);
 }
 
+/** The CA bundle this machine's Node and npm trust (NODE_EXTRA_CA_CERTS, else npm's cafile), for npm in the build. */
+async function trustedCas() {
+  if (process.env.NODE_EXTRA_CA_CERTS) return process.env.NODE_EXTRA_CA_CERTS;
+  const cafile = (await run("npm", ["config", "get", "cafile"])).stdout.trim();
+  return cafile && cafile !== "null" && cafile !== "undefined" ? cafile : undefined;
+}
+
 /** The local base: made once per machine and recipe, then reused. */
 async function localBase() {
   const nodeHeaders = join(dirname(dirname(process.execPath)), "include", "node");
@@ -145,7 +153,7 @@ async function localBase() {
   );
   const npmDir = join((await run("npm", ["root", "-g"])).stdout.trim(), "npm");
   const npmVersion = JSON.parse(readFileSync(join(npmDir, "package.json"), "utf8")).version;
-  const caBundle = process.env.NODE_EXTRA_CA_CERTS;
+  const caBundle = await trustedCas();
   const { codename, mirror } = debianSource();
   const recipe = {
     recipe: BASE_RECIPE,
