@@ -56,7 +56,7 @@ const SHUTDOWN_TIMEOUT_S = 10;
 /** How long the sandbox APNs holds the push that is in flight when `podman stop` comes. */
 const IN_FLIGHT_MS = 3000;
 const SLOW_TOKEN = "5104000000000000000000000000000000000000000000000000000000005104";
-/** A build that takes longer has hung (it takes 2 to 3 minutes on two cores). */
+/** A build that takes longer has hung (2 minutes on two idle cores, 4 on busy ones). */
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 
 const startedAt = Date.now();
