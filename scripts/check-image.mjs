@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 /**
  * Herald's container image, built from the Containerfile and run as an operator runs it, with podman
- * (docs/deployment.md#the-container-image). CI runs it once, on the machine's Node.
+ * (docs/deployment.md#the-container-image). CI runs it once, on the machine's Node (20); under Node 22 or later the
+ * image holds that Node and better-sqlite3 13, and nothing is compiled.
  *
  * 1. The tools: podman, runc and debootstrap, installed from Debian's packages when missing. Where they cannot be (not
  *    root, or no apt-get), it prints "check-image: skipped: no podman" with the reason and exits 0.
  * 2. A local base image, since no container registry is reachable here: Debian (debootstrap's minbase, from the
- *    mirror apt uses) with this machine's Node, its headers (to compile better-sqlite3, whose prebuilt binaries cannot
- *    be downloaded here) and npm, and the CA bundle that NODE_EXTRA_CA_CERTS (else npm's cafile) names, for npm inside
- *    the build. It is kept between runs as localhost/herald-ci-base:<key>, the key a hash of everything that went into
- *    it: a later run on the same machine reuses it, a change of Node, npm, CA bundle or recipe makes a new one (and
- *    removes the old).
+ *    mirror apt uses) with the Node that runs this script, its headers (on Node 20, to compile better-sqlite3, whose
+ *    prebuilt binaries cannot be downloaded here) and npm, and the CA bundle that NODE_EXTRA_CA_CERTS (else npm's
+ *    cafile) names, for npm inside the build. It is kept between runs as localhost/herald-ci-base:<key>, the key a
+ *    hash of everything that went into it: a later run on the same machine reuses it, a change of Node, npm, CA bundle
+ *    or recipe makes a new one (and removes the old).
  * 3. `podman build` of the Containerfile with that base as BASE.
  * 4. The image run with its default command (`serve`) and SYGNAL_CONF, hardened as the docs' examples are (a
  *    read-only root, no capabilities, no new privileges): a config directory mounted read-only at /etc/herald, with
@@ -34,6 +35,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -54,7 +56,7 @@ const SHUTDOWN_TIMEOUT_S = 10;
 /** How long the sandbox APNs holds the push that is in flight when `podman stop` comes. */
 const IN_FLIGHT_MS = 3000;
 const SLOW_TOKEN = "5104000000000000000000000000000000000000000000000000000000005104";
-/** A build that takes longer has hung (it takes 2 to 3 minutes on two cores). */
+/** A build that takes longer has hung (2 minutes on two idle cores, 4 on busy ones). */
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 
 const startedAt = Date.now();
@@ -146,12 +148,15 @@ async function trustedCas() {
 
 /** The local base: made once per machine and recipe, then reused. */
 async function localBase() {
+  // Node 20's driver is compiled in the build, against these; from Node 22 on, nothing is compiled.
   const nodeHeaders = join(dirname(dirname(process.execPath)), "include", "node");
+  const haveHeaders = existsSync(join(nodeHeaders, "node_api.h")) && existsSync(join(nodeHeaders, "common.gypi"));
   expect(
-    existsSync(join(nodeHeaders, "node_api.h")) && existsSync(join(nodeHeaders, "common.gypi")),
-    `Node's headers are not in ${nodeHeaders}: the image's build compiles better-sqlite3 against them`,
+    haveHeaders || Number(process.versions.node.split(".")[0]) >= 22,
+    `Node's headers are not in ${nodeHeaders}: on Node 20 the image's build compiles better-sqlite3 against them`,
   );
-  const npmDir = join((await run("npm", ["root", "-g"])).stdout.trim(), "npm");
+  // The npm on PATH (its bin/npm-cli.js), wherever the Node beside it came from.
+  const npmDir = dirname(dirname(realpathSync((await run("sh", ["-c", "command -v npm"])).stdout.trim())));
   const npmVersion = JSON.parse(readFileSync(join(npmDir, "package.json"), "utf8")).version;
   const caBundle = await trustedCas();
   const { codename, mirror } = debianSource();
@@ -182,14 +187,12 @@ async function localBase() {
   mkdirSync(join(local, "include"), { recursive: true });
   mkdirSync(join(local, "lib", "node_modules"), { recursive: true });
   await run("cp", ["-a", process.execPath, join(local, "bin", "node")]);
-  await run("cp", ["-a", nodeHeaders, join(local, "include", "node")]);
+  if (haveHeaders) await run("cp", ["-a", nodeHeaders, join(local, "include", "node")]);
   await run("cp", ["-a", npmDir, join(local, "lib", "node_modules", "npm")]);
   await run("ln", ["-s", "../lib/node_modules/npm/bin/npm-cli.js", join(local, "bin", "npm")]);
   await run("ln", ["-s", "../lib/node_modules/npm/bin/npx-cli.js", join(local, "bin", "npx")]);
-  const environment = [
-    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "npm_config_nodedir=/usr/local",
-  ];
+  const environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+  if (haveHeaders) environment.push("npm_config_nodedir=/usr/local");
   if (caBundle) {
     // Where apt's update-ca-certificates does not rewrite it when the build installs packages.
     const inImage = "/usr/local/share/herald-ci/ca-bundle.pem";
