@@ -12,7 +12,7 @@ import { round } from "./stats.js";
 
 export interface Usage {
   /** The server under test: peak RSS summed over its processes (MB), CPU % of one core. */
-  server: { peakRssMb: number; endRssMb: number; cpuPercent: number; processes: number };
+  server: { peakRssMb: number; endRssMb: number; cpuPercent: number; processes: number; idleRssMb?: number };
   sandboxCpuPercent: number | null;
   /** The abuse scenario's attacker process, when there is one. */
   attackerCpuPercent?: number;

@@ -1,6 +1,6 @@
 /**
  * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs, FCM,
- * WebPush, HMS), the bare ceiling server and the abuse scenario's attacker. Every child is registered as it starts, so
+ * WebPush, HMS), the bare ceiling server, the floor of a push and the abuse scenario's attacker. Every child is registered as it starts, so
  * that stopAll() ends each one, also on failure and on Ctrl-C.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
@@ -10,12 +10,14 @@ import { fileURLToPath } from "node:url";
 import { writeYaml } from "../src/config/yaml.js";
 import type { FaultMix } from "../src/sandbox/apns.js";
 import type { AttackerReply, AttackerRequest, AttackOptions, AttackStats } from "./attackerProcess.js";
+import type { RelayFloorOptions } from "./relayFloor.js";
 import type { Provider, SandboxInfo, SandboxReply, SandboxRequest, SandboxStats } from "./sandboxProcess.js";
 
 const HERALD_MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const SANDBOX_MAIN = fileURLToPath(new URL("./sandboxProcess.js", import.meta.url));
 const BARE_MAIN = fileURLToPath(new URL("./bareServer.js", import.meta.url));
 const ATTACKER_MAIN = fileURLToPath(new URL("./attackerProcess.js", import.meta.url));
+const RELAY_FLOOR_MAIN = fileURLToPath(new URL("./relayFloor.js", import.meta.url));
 
 const children = new Set<ChildProcess>();
 
@@ -132,6 +134,12 @@ export interface BareServer {
 
 export async function startBareServer(): Promise<BareServer> {
   const { child, ready } = await forkReady<{ port: number }>(BARE_MAIN, []);
+  return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
+}
+
+/** The floor of a push (`relayFloor.ts`), sending to the sandbox APNs that `options` names. */
+export async function startRelayFloor(options: RelayFloorOptions): Promise<BareServer> {
+  const { child, ready } = await forkReady<{ port: number }>(RELAY_FLOOR_MAIN, [JSON.stringify(options)]);
   return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
 }
 

@@ -25,7 +25,8 @@ export interface Report {
 
 export interface Target {
   name: string;
-  pass: boolean | null;
+  /** null: not measured; "info": a figure reported beside the targets, with no bar to pass. */
+  pass: boolean | null | "info";
   value: string;
 }
 
@@ -61,11 +62,19 @@ const COLUMNS: [title: string, width: number, cell: (row: Row) => string][] = [
   ["conn", 4, (r) => (r.load ? String(r.load.resets + r.load.otherErrors) : "-")],
   ["RSS MB", 6, (r) => num(r.usage?.server.peakRssMb, 1)],
   ["CPU%", 5, (r) => num(r.usage?.server.cpuPercent)],
+  ["µs/req", 6, (r) => num(cpuUsPerRequest(r))],
   ["sbx%", 5, (r) => num(r.usage?.sandboxCpuPercent)],
   ["gen%", 5, (r) => num(r.usage?.loadGeneratorCpuPercent)],
   ["oth%", 5, (r) => num(r.usage?.otherCpuPercent)],
   ["×ceil", 5, (r) => num(r.ratioToCeiling, 2)],
 ];
+
+/** The server's CPU time per good answer (µs): its CPU share over the measured run divided by its req/s. */
+export function cpuUsPerRequest(row: Row | undefined): number | undefined {
+  const cpu = row?.usage?.server.cpuPercent;
+  const rate = row?.load?.reqPerS;
+  return cpu === undefined || !rate ? undefined : (cpu / 100) * (1e6 / rate);
+}
 
 export function formatTable(rows: Row[]): string {
   const line = (cells: string[]) =>
@@ -80,9 +89,10 @@ export function formatTable(rows: Row[]): string {
 
 export const LEGEND = `req/s: good answers (200 and the expected body) per second. non2xx: other statuses; bad: 2xx with another body;
 t/o: timeouts; conn: connection errors (resets). RSS MB (peak) and CPU% (100 = one core): the server under test
-(Herald and its worker processes, or the bare server). sbx%: the sandbox process (APNs, FCM, WebPush, HMS); gen%:
-the load generator; oth%: everything else on the machine (should be near 0: other work makes the run unreliable).
-×ceil: req/s over the ceiling's (for open-loop rows, over the ceiling at the same rate).`;
+(Herald and its worker processes, the bare server, or the floor); µs/req: its CPU time per good answer. sbx%: the
+sandbox process (APNs, FCM, WebPush, HMS); gen%: the load generator; oth%: everything else on the machine (should be
+near 0: other work makes the run unreliable). ×ceil: req/s over the ceiling's (for open-loop rows, over the ceiling
+at the same rate). The floor: Node's HTTP/1.1 server relaying each /notify over Node's HTTP/2 client, nothing else.`;
 
 const MAX_LOAD_IDS = ["apns-1", "apns-10", "apns-1-latency", "isolation"];
 
@@ -96,6 +106,47 @@ export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
     name: "apns 1 device ≥ 35% of the ceiling's req/s",
     pass: ratio === undefined ? null : ratio >= 0.35,
     value: ratio === undefined ? "not measured" : `${(ratio * 100).toFixed(1)}%`,
+  });
+
+  // CPU per push, each read against the ceiling's CPU per request and the floor's per push, from the same run.
+  const ceilingUs = cpuUsPerRequest(get("ceiling"));
+  const floorUs = cpuUsPerRequest(get("floor"));
+  const perPush = (id: string) => {
+    const us = cpuUsPerRequest(get(id));
+    if (us === undefined || ceilingUs === undefined) return { ratio: undefined, value: "not measured" };
+    const ratio = us / ceilingUs;
+    const vsFloor = floorUs === undefined ? "" : `, ${(us / floorUs).toFixed(2)}× the floor's ${floorUs.toFixed(0)} µs`;
+    return {
+      ratio,
+      value: `${us.toFixed(0)} µs: ${ratio.toFixed(2)}× the ceiling's ${ceilingUs.toFixed(0)} µs${vsFloor}`,
+    };
+  };
+  const apnsCpu = perPush("apns-1");
+  targets.push({
+    name: "apns 1 device: CPU per push ≤ 4× the ceiling's per request",
+    pass: apnsCpu.ratio === undefined ? null : apnsCpu.ratio <= 4,
+    value: apnsCpu.value,
+  });
+  if (floorUs !== undefined && ceilingUs !== undefined) {
+    targets.push({
+      name: "the floor (Node's HTTP/1.1 server and HTTP/2 client alone), CPU per push",
+      pass: "info",
+      value: `${floorUs.toFixed(0)} µs: ${(floorUs / ceilingUs).toFixed(2)}× the ceiling's ${ceilingUs.toFixed(0)} µs`,
+    });
+  }
+  for (const id of ["fcm-1", "hms-1", "webpush-1"]) {
+    const { value } = perPush(id);
+    targets.push({ name: `${id.replace("-1", "")} 1 device: CPU per push`, pass: "info", value });
+  }
+  const one = cpuUsPerRequest(get("apns-1"));
+  const ten = cpuUsPerRequest(get("apns-10"));
+  targets.push({
+    name: "apns 10 devices: CPU per request ≤ 4× 1 device's",
+    pass: one === undefined || ten === undefined ? null : ten / one <= 4,
+    value:
+      one === undefined || ten === undefined
+        ? "not measured"
+        : `${ten.toFixed(0)} µs against ${one.toFixed(0)} µs: ${(ten / one).toFixed(2)}×`,
   });
 
   const added = get("open-loop")?.extra?.addedP99Ms as number | undefined;
@@ -115,6 +166,13 @@ export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
     name: "Herald peak RSS < 150 MB at max load",
     pass: peak ? peak.usage!.server.peakRssMb < 150 : null,
     value: peak ? `${peak.usage!.server.peakRssMb.toFixed(1)} MB (${peak.name})` : "not measured",
+  });
+
+  const idle = get("apns-1")?.usage?.server.idleRssMb;
+  targets.push({
+    name: "Herald idle RSS (one APNs app, after start-up)",
+    pass: "info",
+    value: idle === undefined ? "not measured" : `${idle.toFixed(1)} MB`,
   });
 
   const soak = get("soak")?.extra;
@@ -147,7 +205,7 @@ export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
 }
 
 export function formatTargets(targets: Target[]): string {
-  const mark = (pass: boolean | null) => (pass === null ? "n/a " : pass ? "PASS" : "FAIL");
+  const mark = (pass: Target["pass"]) => (pass === "info" ? "    " : pass === null ? "n/a " : pass ? "PASS" : "FAIL");
   return [
     "Targets (informative, not asserted):",
     ...targets.map((t) => `  ${mark(t.pass)}  ${t.name}: ${t.value}`),

@@ -30,9 +30,10 @@ import type { AttackStats } from "./attackerProcess.js";
 import { counterDeltas, GaugeSampler, scrape, type GaugeStats, type Samples } from "./heraldMetrics.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { measure, type Measured } from "./measure.js";
+import { sampleTree } from "./procStats.js";
 import { NewConnectionProbe, type NewConnectionsResult } from "./newConnections.js";
 import { OtlpCollector } from "../src/sandbox/otlpCollector.js";
-import { AttackerProcess, freePort, HeraldStartError, startHerald, stop } from "./processes.js";
+import { AttackerProcess, freePort, HeraldStartError, startHerald, startRelayFloor, stop } from "./processes.js";
 import type { Provider, SandboxInfo } from "./sandboxProcess.js";
 import { leastSquaresSlope, round } from "./stats.js";
 import type { BenchContext, Row, Scenario } from "./types.js";
@@ -123,6 +124,7 @@ async function heraldClosedLoop(
   const first = sandbox.sandboxes[0]!;
   const config = options.config ?? ONE_APP_CONFIG[provider](first);
   return withHerald(ctx, id, config, async (herald) => {
+    const idleRssMb = round(sampleTree(herald.pid).rssMb, 1);
     const measured = await measure(
       {
         serverPid: herald.pid,
@@ -139,6 +141,7 @@ async function heraldClosedLoop(
         durationS: options.durationS ?? settings.durationS,
       },
     );
+    measured.usage.server.idleRssMb = idleRssMb;
     return row(id, name, measured);
   });
 }
@@ -157,6 +160,34 @@ const ceiling: Scenario = {
       },
     );
     return [{ ...row("ceiling", "ceiling (bare node:http)", measured), target: "ceiling" }];
+  },
+};
+
+/**
+ * The floor of a push: Node's own HTTP/1.1 server and HTTP/2 client relaying each /notify to the sandbox APNs, and
+ * nothing else (relayFloor.ts). Herald's CPU per push is read against this one as well as against the ceiling's.
+ */
+const floor: Scenario = {
+  id: "floor",
+  async run({ settings, sandbox }) {
+    await sandbox.setFaults(0, {});
+    const { url, ca, keyfile, keyId, teamId, topic } = sandbox.sandboxes[0]!;
+    const relay = await startRelayFloor({ url, ca, keyfile, keyId, teamId, topic });
+    try {
+      const measured = await measure(
+        { serverPid: relay.pid, sandbox, warmupS: settings.warmupS },
+        {
+          url: relay.url,
+          body: bodies.one,
+          expectedBody: BARE_OK,
+          connections: settings.connections,
+          durationS: settings.durationS,
+        },
+      );
+      return [{ ...row("floor", "floor (node:http → node:http2 APNs)", measured), target: "floor" }];
+    } finally {
+      await stop(relay.child);
+    }
   },
 };
 
@@ -594,6 +625,7 @@ function skipped(id: string, name: string, note: string): Row {
 
 export const SCENARIOS: Scenario[] = [
   ceiling,
+  floor,
   apnsOne,
   apnsTen,
   apnsLatency,

@@ -39,7 +39,8 @@ export interface BenchContext {
 export interface Row {
   id: string;
   name: string;
-  target: "herald" | "ceiling";
+  /** ceiling: the bare server; floor: the bare relay to the sandbox APNs (relayFloor.ts). */
+  target: "herald" | "ceiling" | "floor";
   /** false: skipped, `note` says why. */
   available: boolean;
   note?: string;
