@@ -12,7 +12,7 @@ export const USAGE = `usage: npm run bench -- [options]
                        connections of the 50 ms provider-latency scenario (default 256)
   --soak S             seconds of the soak scenario (default 120; --quick: 10)
   --quick              a short smoke run
-  --only IDS           comma-separated scenario ids (ceiling, apns-1, apns-10, apns-1-latency, isolation,
+  --only IDS           comma-separated scenario ids (ceiling, floor, apns-1, apns-10, apns-1-latency, isolation,
                        open-loop, workers-2, fcm-1, fcm-10, webpush-1, hms-1, abuse, tracing, soak) and/or 'micro';
                        default: everything
   --herald-node-args "FLAGS"
