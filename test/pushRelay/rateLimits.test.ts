@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { ApnsSandbox } from "../../src/sandbox/apns.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { flood, statuses } from "../helpers/flood.js";
 import { rawRequest, startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { pushRelaySection, startApnsEndpoints } from "./sandboxConfig.js";
 
@@ -74,18 +75,6 @@ function threemaWakeup(): { identity: string; form: string } {
     version: "3",
   }).toString();
   return { identity: user.identity, form };
-}
-
-async function flood(count: number, send: () => Promise<Sent>): Promise<Sent[]> {
-  const answers: Sent[] = [];
-  for (let i = 0; i < count; i++) answers.push(await send());
-  return answers;
-}
-
-function statuses(answers: Sent[]): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
-  return counts;
 }
 
 function assertTooMany(answer: Sent, period: number): void {
