@@ -83,7 +83,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
   const credentials = new CredentialHealth(metrics, log);
   let pushRelay: PushRelaySender | undefined;
   let walletConnect: WalletConnectService | undefined;
-  let memory: DispatchMemory;
+  let memory: DispatchMemory | undefined;
   let tracing: Tracing | undefined;
   try {
     pushRelay = config.push_relay && createPushRelaySender(config, metrics, log);
@@ -92,7 +92,8 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     memory = await openDispatchMemory(config, metrics, log, options.memory);
     tracing = await startTracing(config.tracing, log);
   } catch (error) {
-    await closeAll([], pushkins, pushRelay, walletConnect);
+    // What opened before the failure, the Redis client among them, would otherwise keep the process alive.
+    await closeAll([], pushkins, pushRelay, walletConnect, memory, tracing);
     throw error;
   }
   const entries = new Map<string, PushkinEntry>();

@@ -4,12 +4,13 @@
  * 127/8 to the loopback), the homeserver from 127.0.0.1.
  */
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { ApnsSandbox } from "../src/sandbox/apns.js";
 import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import { calls, resetCalls } from "./helpers/testPushkin.js";
 import { device, notification, rawRequest, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
+import { answerOf, connectFrom, stalledRequest } from "./helpers/rawHttp.js";
 import { waitFor, within } from "./helpers/waitFor.js";
 import { pushRelaySection, startApnsEndpoints } from "./pushRelay/sandboxConfig.js";
 
@@ -57,27 +58,10 @@ function port(h: TestHerald): number {
 }
 
 /** A connection from `from`, kept until the test ends. */
-function open(h: TestHerald, from: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port: port(h), localAddress: from }, () => resolve(socket));
-    socket.on("error", reject);
-    sockets.push(socket);
-  });
-}
-
-/** Everything the server sends until it closes the connection, and whether it closed it with a reset. */
-function answerOf(socket: Socket): Promise<{ text: string; reset: boolean }> {
-  return new Promise((resolve) => {
-    let text = "";
-    socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
-    socket.on("error", () => resolve({ text, reset: true }));
-    socket.on("close", () => resolve({ text, reset: false }));
-  });
-}
-
-/** A request head announcing a body of `length` bytes, and its first `sent` bytes. */
-function stalledRequest(path: string, length: number, sent: string): string {
-  return `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${sent}`;
+async function open(h: TestHerald, from: string): Promise<Socket> {
+  const socket = await connectFrom(port(h), from);
+  sockets.push(socket);
+  return socket;
 }
 
 async function metric(h: TestHerald, name: string): Promise<number> {

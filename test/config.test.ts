@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, configPath, parseConfig, type LoadedConfig } from "../src/config/load.js";
+import { DEFAULT_HTTP, DEFAULT_PROMETHEUS } from "./helpers/configDefaults.js";
 
 const APPS = "apps:\n  com.example.app:\n    type: ./pushkin.js\n";
 
@@ -23,19 +24,8 @@ describe("defaults", () => {
   test("are Sygnal's for Sygnal's keys, and Herald's for its own", () => {
     const { config, warnings } = load(APPS);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(config.http, {
-      bind_addresses: ["127.0.0.1"],
-      port: 5000,
-      workers: 1,
-      cors_allowed_origins: ["*"],
-      trusted_proxies: [],
-      exempt_addresses: [],
-      max_connections: 16384,
-      max_connections_per_address: 4096,
-      body_timeout: 10,
-      body_min_rate: 1024,
-    });
-    assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
+    assert.deepEqual(config.http, DEFAULT_HTTP);
+    assert.deepEqual(config.metrics.prometheus, DEFAULT_PROMETHEUS);
     assert.deepEqual(config.log, { level: "info", access: { x_forwarded_for: false } });
     assert.equal(config.proxy, undefined);
     assert.equal(config.request_deadline, 10);

@@ -2,7 +2,7 @@
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
  *   requestContext → traceRequests (when tracing is on) → cors (/push, /clients) → errorBoundary → shutdownGate
- *     → loadShedding.onArrival
+ *     → loadShedding.onArrival → push-relay's per-address limit (POST /push)
  *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
  *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
@@ -27,6 +27,7 @@ import { isNotifyPath, MAX_BODY_BYTES, mountNotify, NOTIFY_ROUTE } from "./matri
 import {
   isPushRelayPath,
   mountPushRelay,
+  pushRelayAddressLimit,
   PUSH_RELAY_MAX_BODY_BYTES,
   PUSH_RELAY_ROUTE,
   type PushRelayRoute,
@@ -78,7 +79,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
-    mountPushRelay(router, options.pushRelay, options.clientAddresses);
+    mountPushRelay(router, options.pushRelay);
     browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
     bodyRoutes.push({ matches: isPushRelayPath, limit: PUSH_RELAY_MAX_BODY_BYTES });
     tracedRoutes.push((path) => (isPushRelayPath(path) ? PUSH_RELAY_ROUTE : undefined));
@@ -97,6 +98,8 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   app.use(errorBoundary(options.errorReports));
   app.use(shutdownGate(options.lifecycle));
   app.use(shedding.onArrival);
+  if (options.pushRelay?.perAddress)
+    app.use(pushRelayAddressLimit(options.pushRelay.perAddress, options.clientAddresses));
   app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
   app.use(shedding.whileWorking);
   app.use(router.routes());

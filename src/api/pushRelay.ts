@@ -6,11 +6,11 @@
  * sends through the engine (src/pushRelay/) and answers as push-relay does: 204 with an empty `text/plain` body, or
  * `Push not successful` with 400, 502 or 500. Any other method on /push is a 405.
  *
- * Herald's limits come first: per client address before the form is parsed, per recipient before the push is sent;
- * over either, 429 `Too many requests` with `Retry-After`.
+ * Herald's limits come first: per client address before the body is read (`pushRelayAddressLimit`, ahead of
+ * `readBodyFirst`), per recipient before the push is sent; over either, 429 `Too many requests` with `Retry-After`.
  */
 import type Router from "@koa/router";
-import type { Context } from "koa";
+import type { Context, Next } from "koa";
 import type { PushRelayMetrics } from "../pushRelay/metrics.js";
 import { contentTypeProblem, parsePushForm, type PushRequest } from "../pushRelay/request.js";
 import type { PushRelaySender } from "../pushRelay/sender.js";
@@ -37,8 +37,9 @@ export interface PushRelayRoute {
   perRecipient: EdgeRateLimit | undefined;
 }
 
-export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRoute, addresses: ClientAddresses): void {
-  router.post(PUSH_PATH, (ctx) => push(ctx, relay, addresses));
+/** The route; its per-address limit is `pushRelayAddressLimit`, which the app runs before the body is read. */
+export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRoute): void {
+  router.post(PUSH_PATH, (ctx) => push(ctx, relay));
   router.all(PUSH_PATH, (ctx) => {
     ctx.set("Allow", "POST");
     ctx.status = 405;
@@ -46,12 +47,28 @@ export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRou
   });
 }
 
-async function push(ctx: Context, relay: PushRelayRoute, addresses: ClientAddresses): Promise<void> {
+/**
+ * `push_relay.rate_limits.per_address`, for the app ahead of `readBodyFirst`: an address over its limit is answered
+ * before a byte of its body is read, so that it cannot make Herald read bodies, and its connection is closed rather
+ * than drained of the rest.
+ */
+export function pushRelayAddressLimit(perAddress: EdgeRateLimit, addresses: ClientAddresses) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.method === "POST" && isPushRelayPath(ctx.path)) {
+      const wait = perAddress.retryAfterForClient(ctx.req, addresses, (ctx.state as RequestState).log);
+      if (wait !== undefined) {
+        ctx.set("Connection", "close");
+        return tooManyRequests(ctx, wait);
+      }
+    }
+    await next();
+  };
+}
+
+async function push(ctx: Context, relay: PushRelayRoute): Promise<void> {
   const { sender, metrics } = relay;
   const started = performance.now();
   const log = (ctx.state as RequestState).log;
-  const addressWait = relay.perAddress?.retryAfterForClient(ctx.req, addresses, log);
-  if (addressWait !== undefined) return tooManyRequests(ctx, addressWait);
   // As in push-relay (axum reads the body before its handler runs), the size limit comes before the content type.
   const read = requestBody(ctx);
   if (!read.ok) {

@@ -5,7 +5,7 @@
  * `TemporaryFailure`s; every answer, whatever its status, is returned.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions as HttpsAgentOptions } from "node:https";
 import type { Duplex } from "node:stream";
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
 import type { ProxyConfig } from "../config/proxy.js";
@@ -57,64 +57,51 @@ function tunnelConnection(
   return undefined;
 }
 
-/** An https agent whose connections go through a CONNECT tunnel. */
-class TunnelingAgent extends HttpsAgent {
-  /** Aborted by destroy(): a tunnel still being opened is given up. */
-  private readonly closing = new AbortController();
+/** What both Agent classes accept: https' options are http's plus TLS's. */
+type AgentClass = new (options: HttpsAgentOptions) => HttpAgent;
 
-  constructor(
-    private readonly proxy: ProxyConfig,
-    options: ConstructorParameters<typeof HttpsAgent>[0],
-  ) {
-    super(options);
-  }
+/**
+ * `Base` (http's Agent or https') with its connections through a CONNECT tunnel, TLS inside it when `secure`. Plain
+ * http goes through the tunnel too, so that no request bypasses the proxy.
+ */
+function tunneling(Base: AgentClass, secure: boolean) {
+  return class TunnelingAgent extends Base {
+    /** Aborted by destroy(): a tunnel still being opened is given up. */
+    private readonly closing = new AbortController();
 
-  override destroy(): void {
-    this.closing.abort();
-    super.destroy();
-  }
+    constructor(
+      private readonly proxy: ProxyConfig,
+      options: HttpsAgentOptions,
+    ) {
+      super(options);
+    }
 
-  override createConnection(
-    options: RequestOptions,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex | undefined {
-    return tunnelConnection(this.proxy, this.closing.signal, options, true, callback);
-  }
+    override destroy(): void {
+      this.closing.abort();
+      super.destroy();
+    }
+
+    override createConnection(
+      options: RequestOptions,
+      callback?: (error: Error | null, socket: Duplex) => void,
+    ): Duplex | undefined {
+      return tunnelConnection(this.proxy, this.closing.signal, options, secure, callback);
+    }
+  };
 }
 
-/** A plain http agent whose connections go through a CONNECT tunnel too, so that no request bypasses the proxy. */
-class PlainTunnelingAgent extends HttpAgent {
-  private readonly closing = new AbortController();
-
-  constructor(
-    private readonly proxy: ProxyConfig,
-    options: ConstructorParameters<typeof HttpAgent>[0],
-  ) {
-    super(options);
-  }
-
-  override destroy(): void {
-    this.closing.abort();
-    super.destroy();
-  }
-
-  override createConnection(
-    options: RequestOptions,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex | undefined {
-    return tunnelConnection(this.proxy, this.closing.signal, options, false, callback);
-  }
-}
+const HttpsTunnelingAgent = tunneling(HttpsAgent, true);
+const HttpTunnelingAgent = tunneling(HttpAgent, false);
 
 export class Http1Client {
-  private readonly https: HttpsAgent;
+  private readonly https: HttpAgent;
   private readonly http: HttpAgent;
 
   constructor(options: Http1ClientOptions = {}) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 20, ca: options.ca };
-    this.https = options.proxy ? new TunnelingAgent(options.proxy, agentOptions) : new HttpsAgent(agentOptions);
+    this.https = options.proxy ? new HttpsTunnelingAgent(options.proxy, agentOptions) : new HttpsAgent(agentOptions);
     const plainOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 20 };
-    this.http = options.proxy ? new PlainTunnelingAgent(options.proxy, plainOptions) : new HttpAgent(plainOptions);
+    this.http = options.proxy ? new HttpTunnelingAgent(options.proxy, plainOptions) : new HttpAgent(plainOptions);
   }
 
   request(request: Http1Request): Promise<Http1Response> {

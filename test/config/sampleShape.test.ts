@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseConfig } from "../../src/config/load.js";
 import { createSandboxCa } from "../../src/sandbox/ca.js";
+import { DEFAULT_HTTP, DEFAULT_PROMETHEUS } from "../helpers/configDefaults.js";
 import { repoRoot } from "../helpers/paths.js";
 import { runHerald } from "../helpers/processes.js";
 import { tempDir } from "../helpers/tempDir.js";
@@ -64,19 +65,8 @@ test("it reads as Sygnal reads it: empty sections take their defaults, the key i
   assert.deepEqual(warnings, []);
   assert.equal(config.log.level, "info", "the root logger's INFO");
   assert.deepEqual(config.log.access, { x_forwarded_for: false });
-  assert.deepEqual(config.http, {
-    bind_addresses: ["127.0.0.1"],
-    port: 5000,
-    workers: 1,
-    cors_allowed_origins: ["*"],
-    trusted_proxies: [],
-    exempt_addresses: [],
-    max_connections: 16384,
-    max_connections_per_address: 4096,
-    body_timeout: 10,
-    body_min_rate: 1024,
-  });
-  assert.deepEqual(config.metrics.prometheus, { enabled: false, address: "127.0.0.1", port: 8000 });
+  assert.deepEqual(config.http, DEFAULT_HTTP);
+  assert.deepEqual(config.metrics.prometheus, DEFAULT_PROMETHEUS);
   assert.equal(config.proxy, undefined);
   assert.equal(config.apps["com.example.myotherapp.ios"]!.key_id, "0123456789");
   assert.equal(config.apps["com.example.myotherapp.android"]!.api_key, null);

@@ -8,13 +8,18 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { ApnsSandbox } from "../../src/sandbox/apns.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { flood, statuses } from "../helpers/flood.js";
 import { rawRequest, startTestHerald, type TestHerald } from "../helpers/herald.js";
+import { answerOf, connectFrom, stalledRequest } from "../helpers/rawHttp.js";
+import { within } from "../helpers/waitFor.js";
 import { pushRelaySection, startApnsEndpoints } from "./sandboxConfig.js";
 
 /** A day to refill one request: nothing comes back while a test runs. */
 const PER_ADDRESS = { requests: 10, period: 10 * 86_400 };
 const PER_RECIPIENT = { requests: 5, period: 5 * 86_400 };
 const EXEMPT = "127.0.0.4";
+/** How long a body may stall: far longer than a test waits, so that only an answer that did not wait for it arrives. */
+const BODY_TIMEOUT_S = 120;
 
 let sandbox: Sandbox;
 let apns: { production: ApnsSandbox; development: ApnsSandbox };
@@ -24,7 +29,13 @@ before(async () => {
   sandbox = await startSandbox();
   apns = await startApnsEndpoints(sandbox);
   herald = await startTestHerald({
-    http: { bind_addresses: ["127.0.0.1"], port: 0, exempt_addresses: [EXEMPT] },
+    http: {
+      bind_addresses: ["127.0.0.1"],
+      port: 0,
+      exempt_addresses: [EXEMPT],
+      body_timeout: BODY_TIMEOUT_S,
+      body_min_rate: 0,
+    },
     push_relay: {
       ...pushRelaySection(sandbox, apns, {}),
       rate_limits: { per_address: PER_ADDRESS, per_recipient: PER_RECIPIENT },
@@ -74,18 +85,6 @@ function threemaWakeup(): { identity: string; form: string } {
     version: "3",
   }).toString();
   return { identity: user.identity, form };
-}
-
-async function flood(count: number, send: () => Promise<Sent>): Promise<Sent[]> {
-  const answers: Sent[] = [];
-  for (let i = 0; i < count; i++) answers.push(await send());
-  return answers;
-}
-
-function statuses(answers: Sent[]): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
-  return counts;
 }
 
 function assertTooMany(answer: Sent, period: number): void {
@@ -138,6 +137,22 @@ describe("push_relay.rate_limits", () => {
     // Each address has its own budget.
     assert.equal((await push("127.0.0.6", wakeup.form)).status, 204);
     assert.equal(received(wakeup.identity), 1);
+  });
+
+  test("a limited address is answered 429 without its body being read: a stalled body does not hold the answer", async (t) => {
+    const from = "127.0.0.7";
+    assert.deepEqual(statuses(await flood(PER_ADDRESS.requests, () => push(from, "session=s"))), { 400: 10 });
+    const socket = await connectFrom(Number(new URL(herald.url).port), from);
+    t.after(() => socket.destroy());
+    const answer = answerOf(socket);
+    // 60 KB announced (within the 64 KiB limit), a few bytes sent, the rest never: a read would wait BODY_TIMEOUT_S.
+    socket.write(
+      stalledRequest("/push", 60_000, "type=threema-gateway&identity=", "application/x-www-form-urlencoded"),
+    );
+    const { text } = await within("the 429 while the body is stalled", answer, 10_000);
+    assert.match(text, /^HTTP\/1\.1 429 /);
+    assert.match(text, /\r\nconnection: close\r\n/i, "the rest of the body is not drained");
+    assert.match(text, /\r\n\r\nToo many requests$/);
   });
 
   test("an exempt address is not limited per address", async () => {

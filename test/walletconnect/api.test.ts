@@ -4,63 +4,37 @@
  * replays, registration races, each mapping as the sandbox receives it, and each provider answer.
  */
 import assert from "node:assert/strict";
-import * as nodeTest from "node:test";
-import { afterEach, describe } from "node:test";
-import { startSandbox, SANDBOX_APNS, type Sandbox } from "../../src/sandbox/index.js";
+import { describe } from "node:test";
+import { SANDBOX_APNS } from "../../src/sandbox/index.js";
 import { ENCRYPTED_TITLE } from "../../src/walletConnect/payload.js";
 import { messageIdOf } from "../../src/walletConnect/request.js";
-import type { TestHerald } from "../helpers/herald.js";
-import { unless } from "../helpers/services.js";
+import { sandboxForFile } from "../helpers/sandbox.js";
 import {
   apnsToken,
   ed25519Pair,
   fcmToken,
   register,
   relayPush,
-  startWalletConnectHerald,
   storeKinds,
   SUCCESS,
   unregister,
   walletConnectSection,
+  walletConnectSuite,
   walletIdentity,
   walletJwt,
-  type TestStore,
 } from "./helpers.js";
 
 const relay = ed25519Pair();
-let sandbox: Sandbox;
+const sandbox = await sandboxForFile();
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}-${Date.now()}`;
 const blob = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
 
-nodeTest.before(async () => {
-  sandbox = await startSandbox();
-});
-nodeTest.after(async () => {
-  await sandbox.close();
-});
-afterEach(() => {
-  sandbox.apns.reset();
-  sandbox.fcm.reset();
-});
-
 for (const kind of storeKinds()) {
   describe(`WalletConnect API on ${kind.name}`, () => {
-    // Where this registry is not available, each test is reported skipped, with why, and the hooks do not run.
-    const { test, before, after } = unless(kind.missing);
-    let store: TestStore;
-    let herald: TestHerald;
-    before(async () => {
-      store = kind.create();
-      herald = await startWalletConnectHerald(
-        sandbox,
-        walletConnectSection(relay, store, { public_url: "https://push.example.org" }),
-      );
-    });
-    after(async () => {
-      await herald.stop();
-      await store.drop();
-    });
+    const { test, before, herald } = walletConnectSuite(sandbox, kind, (store) =>
+      walletConnectSection(relay, store, { public_url: "https://push.example.org" }),
+    );
 
     const registerClient = async (type: string, token: string, extra: Record<string, unknown> = {}) => {
       const id = unique("client");

@@ -12,7 +12,7 @@ import { SANDBOX_APPS, type Sandbox } from "../../src/sandbox/index.js";
 import { didKeyOf } from "../../src/walletConnect/clientAuth.js";
 import { relaySignatureHeaders } from "../../src/walletConnect/signature.js";
 import { rawRequest, startTestHerald, type RawResponse, type TestHerald } from "../helpers/herald.js";
-import { postgres } from "../helpers/services.js";
+import { postgres, unless } from "../helpers/services.js";
 
 export interface Ed25519Pair {
   privateKey: KeyObject;
@@ -71,11 +71,13 @@ export function sqliteStore(): TestStore {
   };
 }
 
+export const SQLITE: StoreKind = { name: "SQLite", missing: false, create: sqliteStore };
+
 /** SQLite always; PostgreSQL when `HERALD_TEST_DATABASE_URL` is set, its tests skipped (saying why) when not. */
 export function storeKinds(): StoreKind[] {
   const { url, missing } = postgres();
   return [
-    { name: "SQLite", missing: false, create: sqliteStore },
+    SQLITE,
     {
       name: "PostgreSQL",
       missing,
@@ -123,6 +125,33 @@ export async function startWalletConnectHerald(
     walletconnect,
     ...extra,
   });
+}
+
+/**
+ * The Herald the tests of the enclosing suite share, with `walletconnect(store)` as its section on a new registry of
+ * `kind`: started before them, stopped after them and its registry removed. The object returned is filled in once the
+ * Herald has started. With it, the suite's `test`, `before` and `after`: where the registry is not available here, its
+ * tests are reported skipped, saying why, and no hook runs.
+ */
+export function walletConnectSuite(
+  sandbox: Sandbox,
+  kind: StoreKind,
+  walletconnect: (store: TestStore) => Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): ReturnType<typeof unless> & { herald: TestHerald } {
+  const suite = unless(kind.missing);
+  const herald = {} as TestHerald;
+  let store: TestStore | undefined;
+  suite.before(async () => {
+    store = kind.create();
+    Object.assign(herald, await startWalletConnectHerald(sandbox, walletconnect(store), extra));
+  });
+  suite.after(async () => {
+    // Whatever started: a Herald that failed to start leaves its registry behind all the same.
+    if (herald.stop) await herald.stop();
+    await store?.drop();
+  });
+  return { ...suite, herald };
 }
 
 export interface Answer {

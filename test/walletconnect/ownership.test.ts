@@ -6,40 +6,28 @@
  */
 import assert from "node:assert/strict";
 import * as nodeTest from "node:test";
-import { afterEach, describe } from "node:test";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { describe } from "node:test";
 import { MAX_LIFETIME_SECONDS } from "../../src/walletConnect/clientAuth.js";
-import type { TestHerald } from "../helpers/herald.js";
-import { unless } from "../helpers/services.js";
+import { sandboxForFile } from "../helpers/sandbox.js";
 import {
   apnsToken,
   ed25519Pair,
   register,
   relayPush,
-  startWalletConnectHerald,
+  SQLITE,
   storeKinds,
   SUCCESS,
   unregister,
   walletConnectSection,
+  walletConnectSuite,
   walletIdentity,
   walletJwt,
-  type TestStore,
 } from "./helpers.js";
 
 const relay = ed25519Pair();
 const PUBLIC_URL = "https://push.example.org";
-let sandbox: Sandbox;
+const sandbox = await sandboxForFile();
 let counter = 0;
-
-nodeTest.before(async () => {
-  sandbox = await startSandbox();
-});
-nodeTest.after(async () => {
-  await sandbox.close();
-});
-afterEach(() => {
-  sandbox.apns.reset();
-});
 
 const NOT_SUFFICIENT = { name: "authentication", message: "the provided authentication is not sufficient" };
 const BAD_JWT = {
@@ -90,17 +78,9 @@ const cleartext = () => ({
 
 for (const kind of storeKinds()) {
   describe(`WalletConnect client ownership on ${kind.name}`, () => {
-    const { test, before, after } = unless(kind.missing);
-    let store: TestStore;
-    let herald: TestHerald;
-    before(async () => {
-      store = kind.create();
-      herald = await startWalletConnectHerald(sandbox, walletConnectSection(relay, store, { public_url: PUBLIC_URL }));
-    });
-    after(async () => {
-      await herald.stop();
-      await store.drop();
-    });
+    const { test, herald } = walletConnectSuite(sandbox, kind, (store) =>
+      walletConnectSection(relay, store, { public_url: PUBLIC_URL }),
+    );
 
     /** A wallet registered with its own JWT, and its APNs token. */
     async function ownedWallet() {
@@ -277,19 +257,9 @@ for (const kind of storeKinds()) {
 }
 
 describe("walletconnect.require_client_auth: true", () => {
-  let store: TestStore;
-  let herald: TestHerald;
-  nodeTest.before(async () => {
-    store = storeKinds()[0]!.create();
-    herald = await startWalletConnectHerald(
-      sandbox,
-      walletConnectSection(relay, store, { public_url: PUBLIC_URL, require_client_auth: true }),
-    );
-  });
-  nodeTest.after(async () => {
-    await herald.stop();
-    await store.drop();
-  });
+  const { herald } = walletConnectSuite(sandbox, SQLITE, (store) =>
+    walletConnectSection(relay, store, { public_url: PUBLIC_URL, require_client_auth: true }),
+  );
 
   nodeTest.test(
     "a registration or deletion without a JWT is refused 401; with the wallet's own, both work",

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { loadSqliteDriver } from "../../src/store/sqlite/driver.js";
 import { relaySignatureHeaders } from "../../src/walletConnect/signature.js";
+import { flood, statuses } from "../helpers/flood.js";
 import { rawRequest, type TestHerald } from "../helpers/herald.js";
 import {
   ed25519Pair,
@@ -63,18 +64,6 @@ async function registerFrom(from: string, forwardedFor?: string, id = `wallet-${
     localAddress: from,
   });
   return { status: res.status, body: JSON.parse(res.body), retryAfter: res.headers["retry-after"] as string };
-}
-
-async function flood(count: number, send: () => Promise<Sent>): Promise<Sent[]> {
-  const answers: Sent[] = [];
-  for (let i = 0; i < count; i++) answers.push(await send());
-  return answers;
-}
-
-function statuses(answers: Sent[]): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
-  return counts;
 }
 
 async function registryRows(): Promise<number> {

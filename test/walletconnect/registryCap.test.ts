@@ -4,20 +4,16 @@
  * register again, a deletion makes room; one warning per episode, and each refusal counted.
  */
 import assert from "node:assert/strict";
-import * as nodeTest from "node:test";
 import { describe } from "node:test";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import type { TestHerald } from "../helpers/herald.js";
-import { unless } from "../helpers/services.js";
+import { sandboxForFile } from "../helpers/sandbox.js";
 import {
+  ed25519Pair,
   register,
-  startWalletConnectHerald,
   storeKinds,
   SUCCESS,
   unregister,
   walletConnectSection,
-  ed25519Pair,
-  type TestStore,
+  walletConnectSuite,
 } from "./helpers.js";
 
 const MAX_CLIENTS = 3;
@@ -32,30 +28,13 @@ const FULL = {
   fields: [],
 };
 
-let sandbox: Sandbox;
-nodeTest.before(async () => {
-  sandbox = await startSandbox();
-});
-nodeTest.after(async () => {
-  await sandbox.close();
-});
+const sandbox = await sandboxForFile();
 
 for (const kind of storeKinds()) {
   describe(`walletconnect.max_clients on ${kind.name}`, () => {
-    const { test, before, after } = unless(kind.missing);
-    let store: TestStore;
-    let herald: TestHerald;
-    before(async () => {
-      store = kind.create();
-      herald = await startWalletConnectHerald(
-        sandbox,
-        walletConnectSection(ed25519Pair(), store, { max_clients: MAX_CLIENTS }),
-      );
-    });
-    after(async () => {
-      await herald.stop();
-      await store.drop();
-    });
+    const { test, herald } = walletConnectSuite(sandbox, kind, (store) =>
+      walletConnectSection(ed25519Pair(), store, { max_clients: MAX_CLIENTS }),
+    );
 
     const registerWallet = (id: string, token = `token-${id}`, project?: string) =>
       register(herald.url, { client_id: id, type: "noop", token }, {}, project);

@@ -7,36 +7,23 @@
  */
 import assert from "node:assert/strict";
 import * as nodeTest from "node:test";
-import { afterEach, describe } from "node:test";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import type { TestHerald } from "../helpers/herald.js";
-import { unless } from "../helpers/services.js";
+import { describe } from "node:test";
+import { sandboxForFile } from "../helpers/sandbox.js";
 import {
   apnsToken,
   ed25519Pair,
   register,
   relayPush,
-  sqliteStore,
-  startWalletConnectHerald,
+  SQLITE,
   storeKinds,
   walletConnectSection,
-  type TestStore,
+  walletConnectSuite,
 } from "./helpers.js";
 
 const relay = ed25519Pair();
-let sandbox: Sandbox;
+const sandbox = await sandboxForFile();
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}-${Date.now()}`;
-
-nodeTest.before(async () => {
-  sandbox = await startSandbox();
-});
-nodeTest.after(async () => {
-  await sandbox.close();
-});
-afterEach(() => {
-  sandbox.apns.reset();
-});
 
 /** A message in both shapes, as the relay may send it: a client reads the shape it registered for. */
 const message = () => {
@@ -64,17 +51,7 @@ const apnsTokens = () => sandbox.apns.received.map((push) => push.token);
 
 for (const kind of storeKinds()) {
   describe(`relay messages replayed to other clients, on ${kind.name}`, () => {
-    const { test, before, after } = unless(kind.missing);
-    let store: TestStore;
-    let herald: TestHerald;
-    before(async () => {
-      store = kind.create();
-      herald = await startWalletConnectHerald(sandbox, walletConnectSection(relay, store));
-    });
-    after(async () => {
-      await herald.stop();
-      await store.drop();
-    });
+    const { test, herald } = walletConnectSuite(sandbox, kind, (store) => walletConnectSection(relay, store));
 
     test("the same signed request replayed to other clients within the window: 200 with no body, nothing sent", async () => {
       const [victim, other] = await registerWallets(herald.url, 2);
@@ -152,19 +129,9 @@ for (const kind of storeKinds()) {
 }
 
 describe("one_client_per_message: false", () => {
-  let store: TestStore;
-  let herald: TestHerald;
-  nodeTest.before(async () => {
-    store = sqliteStore();
-    herald = await startWalletConnectHerald(
-      sandbox,
-      walletConnectSection(relay, store, { one_client_per_message: false }),
-    );
-  });
-  nodeTest.after(async () => {
-    await herald.stop();
-    await store.drop();
-  });
+  const { herald } = walletConnectSuite(sandbox, SQLITE, (store) =>
+    walletConnectSection(relay, store, { one_client_per_message: false }),
+  );
 
   nodeTest.test(
     "each client on its own, as WalletConnect's push server: the same message reaches every client",

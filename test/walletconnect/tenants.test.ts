@@ -4,25 +4,25 @@
  * its own apps and its own clients under `tenants`. A project this server does not serve gets the original's answers.
  */
 import assert from "node:assert/strict";
-import { after, afterEach, before, describe, test } from "node:test";
-import { SANDBOX_APPS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { rawRequest, type TestHerald } from "../helpers/herald.js";
+import { describe, test } from "node:test";
+import { SANDBOX_APPS } from "../../src/sandbox/index.js";
+import { rawRequest } from "../helpers/herald.js";
+import { sandboxForFile } from "../helpers/sandbox.js";
 import {
   apnsToken,
   ed25519Pair,
   fcmToken,
   register,
   relayPush,
-  sqliteStore,
-  startWalletConnectHerald,
+  SQLITE,
   SUCCESS,
   unregister,
   walletConnectSection,
-  type TestStore,
+  walletConnectSuite,
 } from "./helpers.js";
 
 const relay = ed25519Pair();
-let sandbox: Sandbox;
+const sandbox = await sandboxForFile();
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
 const legacy = () => ({ id: unique("message"), payload: { topic: "topic", flags: 1, blob: "ZW5jcnlwdGVk" } });
@@ -37,27 +37,9 @@ const invalidTenant = (id: string) => ({
   fields: [{ field: "tenant_id", description: `Invalid Tenant ID, ${id}`, location: "path" }],
 });
 
-before(async () => {
-  sandbox = await startSandbox();
-});
-after(() => sandbox.close());
-afterEach(() => {
-  sandbox.apns.reset();
-  sandbox.fcm.reset();
-});
-
-/** A Herald whose `walletconnect` section has `extra`, on a registry of its own, stopped after the suite. */
+/** A Herald whose `walletconnect` section has `extra`, on a registry of its own, for the enclosing suite. */
 function heraldWith(extra: Record<string, unknown>) {
-  let store: TestStore;
-  let herald: TestHerald;
-  before(async () => {
-    store = sqliteStore();
-    herald = await startWalletConnectHerald(sandbox, walletConnectSection(relay, store, extra));
-  });
-  after(async () => {
-    await herald.stop();
-    await store.drop();
-  });
+  const { herald } = walletConnectSuite(sandbox, SQLITE, (store) => walletConnectSection(relay, store, extra));
   return () => herald.url;
 }
 
