@@ -49,9 +49,18 @@ function messageOf(error: ErrorObject | undefined): string {
  * fast path; it looks at the three names, and at any key written with `\u` escapes (`"unre\u0061d"` is `unread`).
  */
 const FLOAT_COUNT = /"(?:unread|missed_calls|pushkey_ts|(?:[^"\\]*\\u)+[^"\\]*)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
+/**
+ * The same without the escaped-key branch, which tries every string of the text and is the dear part: the full test
+ * runs only on a text with a `\u` escape, the only kind in which that branch can match.
+ */
+const FLOAT_COUNT_PLAIN = /"(?:unread|missed_calls|pushkey_ts)"\s*:\s*-?(?:\d+[.eE]|\d{309})/;
+
+function mayHoldFloatCounts(text: string): boolean {
+  return FLOAT_COUNT_PLAIN.test(text) || (text.includes("\\u") && FLOAT_COUNT.test(text));
+}
 
 function markFloatCounts(text: string, value: unknown): void {
-  if (!FLOAT_COUNT.test(text)) return;
+  if (!mayHoldFloatCounts(text)) return;
   const notification = isJsonObject(value) && isJsonObject(value.notification) ? value.notification : undefined;
   if (!notification) return;
   const lexemes = checkedNumbers(text);
