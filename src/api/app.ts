@@ -33,7 +33,7 @@ import {
   type PushRelayRoute,
 } from "./pushRelay.js";
 import { sendError, sendUnavailable, sendUnrecognized } from "./responses.js";
-import type { Lifecycle, RequestState } from "./state.js";
+import { RequestContext, type Lifecycle, type RequestState } from "./state.js";
 import {
   isWalletConnectPath,
   mountWalletConnect,
@@ -113,11 +113,7 @@ function requestContext(log: Logger, trustForwardedFor: boolean) {
   return async (ctx: Context, next: Next) => {
     const started = performance.now();
     const requestId = randomUUID();
-    let child: Logger | undefined;
-    Object.defineProperties(ctx.state, {
-      requestId: { value: requestId },
-      log: { get: () => (child ??= log.child({ request_id: requestId })) },
-    });
+    ctx.state = new RequestContext(requestId, log);
     ctx.set("X-Request-Id", requestId);
     try {
       await next();

@@ -10,6 +10,21 @@ export interface RequestState {
   trace?: TraceParent;
 }
 
+/** The request-context middleware's `ctx.state`: a plain class, as cheap to make as an object literal. */
+export class RequestContext implements RequestState {
+  trace?: TraceParent;
+  private child: Logger | undefined;
+
+  constructor(
+    readonly requestId: string,
+    private readonly parent: Logger,
+  ) {}
+
+  get log(): Logger {
+    return (this.child ??= this.parent.child({ request_id: this.requestId }));
+  }
+}
+
 /** Shared by the whole server: flips once, when shutdown begins. */
 export interface Lifecycle {
   shuttingDown: boolean;
