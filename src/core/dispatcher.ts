@@ -24,7 +24,7 @@ import type { CredentialHealth } from "./credentialHealth.js";
 import { shownOrigin, type DeviceOrigins } from "./deviceOrigins.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
-import { startDeadline } from "./deadline.js";
+import { LISTENERS_PER_DEVICE, startDeadline } from "./deadline.js";
 import {
   CredentialFailure,
   isDispatchFailure,
@@ -93,7 +93,7 @@ export class Dispatcher {
     const { devices } = notification;
     const suppress = suppressible(notification.event_id);
     // The deadline covers asking the memory too: a shared memory that is slow to answer takes from the providers' time.
-    const deadline = startDeadline(this.options.requestDeadline);
+    const deadline = startDeadline(this.options.requestDeadline, devices.length * LISTENERS_PER_DEVICE);
     try {
       const recollection = await this.options.memory.recall(
         devices.map(tokenKey),
@@ -310,6 +310,7 @@ export class Dispatcher {
     let failure: Error | undefined;
     let bug: unknown;
     settled.forEach((outcome, i) => {
+      if (outcome.kind === "delivered") return;
       const device = devices[i]!;
       const fields = { app_id: device.app_id, pushkey: shortPushkey(device.pushkey) };
       if (outcome.kind === "rejected") {
