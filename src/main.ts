@@ -16,12 +16,6 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { checkConfig } from "./commands/checkConfig.js";
-import { demo } from "./commands/demo.js";
-import { importPushRelay } from "./commands/importPushRelay.js";
-import { sendTest } from "./commands/sendTest.js";
-import { serve } from "./commands/serve.js";
-import { vapidKeys } from "./commands/vapidKeys.js";
 
 const USAGE = `usage: herald <command> [options]
 
@@ -62,13 +56,21 @@ interface Command {
   takesFile?: boolean;
 }
 
+// Each command's module is loaded when it runs: a serving process does not hold the demo's sandbox providers (their
+// certificate library alone is some 15 MB), nor the other commands' code.
 const COMMANDS: Record<string, Command> = {
-  serve: { run: (o) => serve(o.config) },
-  "check-config": { run: (o) => checkConfig(o.config) },
-  demo: { run: (o) => demo({ port: o.port === undefined ? undefined : Number(o.port) }) },
-  "vapid-keys": { run: (o) => vapidKeys(o.out) },
-  "send-test": { run: (o) => sendTest(o) },
-  "import-push-relay": { run: (_o, file) => importPushRelay(file), takesFile: true },
+  serve: { run: async (o) => (await import("./commands/serve.js")).serve(o.config) },
+  "check-config": { run: async (o) => (await import("./commands/checkConfig.js")).checkConfig(o.config) },
+  demo: {
+    run: async (o) =>
+      (await import("./commands/demo.js")).demo({ port: o.port === undefined ? undefined : Number(o.port) }),
+  },
+  "vapid-keys": { run: async (o) => (await import("./commands/vapidKeys.js")).vapidKeys(o.out) },
+  "send-test": { run: async (o) => (await import("./commands/sendTest.js")).sendTest(o) },
+  "import-push-relay": {
+    run: async (_o, file) => (await import("./commands/importPushRelay.js")).importPushRelay(file),
+    takesFile: true,
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
