@@ -55,6 +55,8 @@ export async function readRequestBody(
   pace: BodyPace,
   onTooSlow: (limit: "timeout" | "min_rate") => void = () => {},
 ): Promise<BodyRead> {
+  const arrived = arrivedBody(req, limit);
+  if (arrived) return { ok: true, body: arrived };
   const reading = getRawBody(req, { length: req.headers["content-length"], limit });
   const watch = watchPace(req, pace);
   try {
@@ -74,6 +76,22 @@ export async function readRequestBody(
   } finally {
     watch.stop();
   }
+}
+
+/**
+ * The body, when all of it came with the head (as a homeserver's small POST does, in one packet) and is as long as
+ * its Content-Length says, within the limit: taken from the request's buffer at once, with no reader, timer or
+ * listener. Anything else (a body still arriving, chunked, too long, or not the announced length) is left to the
+ * reader, which decides as it always does.
+ */
+function arrivedBody(req: IncomingMessage, limit: number): Buffer | undefined {
+  const declared = req.headers["content-length"];
+  if (!req.complete || declared === undefined) return undefined;
+  const length = Number(declared);
+  if (length > limit || req.readableLength !== length) return undefined;
+  if (length === 0) return Buffer.alloc(0);
+  const body = req.read() as Buffer | null;
+  return body?.length === length ? body : undefined;
 }
 
 class TooSlow extends Error {
