@@ -1,8 +1,9 @@
 /**
- * The per-address rate limits of the public surfaces (`push_relay.rate_limits.per_address` on `/push`), which the
- * app runs ahead of `readBodyFirst`: an address over its limit is answered before a byte of its body is read, so that
- * it cannot make Herald receive and buffer bodies (up to a surface's body limit each, for as long as
- * `http.body_timeout` when it stalls them), and its connection is closed rather than drained of the rest.
+ * The per-address rate limits of the public surfaces (`push_relay.rate_limits.per_address` on `/push`,
+ * `walletconnect.rate_limits.per_address` on `/clients`), which the app runs ahead of `readBodyFirst`: an address over
+ * its limit is answered before a byte of its body is read, so that it cannot make Herald receive and buffer bodies
+ * (up to a surface's body limit each, for as long as `http.body_timeout` when it stalls them), and its connection is
+ * closed rather than drained of the rest.
  *
  * Each surface says which of its requests count and how it answers a refusal (429 with `Retry-After`, in its shape).
  */

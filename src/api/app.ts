@@ -2,7 +2,7 @@
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
  *   requestContext → traceRequests (when tracing is on) → cors (/push, /clients) → errorBoundary → shutdownGate
- *     → loadShedding.onArrival → addressLimits (the per-address limit of /push)
+ *     → loadShedding.onArrival → addressLimits (the per-address limits of /push and /clients)
  *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
  *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
@@ -38,6 +38,7 @@ import type { Lifecycle, RequestState } from "./state.js";
 import {
   isWalletConnectPath,
   mountWalletConnect,
+  walletConnectAddressLimit,
   WALLETCONNECT_MAX_BODY_BYTES,
   walletConnectRouteOf,
   type WalletConnectRoute,
@@ -88,7 +89,8 @@ export function createApp(options: AppOptions): Koa<RequestState> {
     tracedRoutes.push((path) => (isPushRelayPath(path) ? PUSH_RELAY_ROUTE : undefined));
   }
   if (options.walletConnect) {
-    mountWalletConnect(router, options.walletConnect, options.clientAddresses);
+    mountWalletConnect(router, options.walletConnect);
+    if (options.walletConnect.perAddress) limits.push(walletConnectAddressLimit(options.walletConnect.perAddress));
     browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
     bodyRoutes.push({ matches: isWalletConnectPath, limit: WALLETCONNECT_MAX_BODY_BYTES });
     tracedRoutes.push(walletConnectRouteOf);
