@@ -2,7 +2,7 @@
  * The Koa application of the main listener: small middlewares, in the order a request meets them.
  *
  *   requestContext → traceRequests (when tracing is on) → cors (/push, /clients) → errorBoundary → shutdownGate
- *     → loadShedding.onArrival → push-relay's per-address limit (POST /push)
+ *     → loadShedding.onArrival → addressLimits (the per-address limits of /push and /clients)
  *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
  *     → routes (/notify, /health, /push, /clients) → 404 JSON
  */
@@ -18,6 +18,7 @@ import type { GatewayMetrics } from "../observability/metrics.js";
 import { logAccess } from "../observability/accessLog.js";
 import { endRequestSpan, startRequestSpan } from "../observability/spans.js";
 import type { Tracing } from "../observability/tracing.js";
+import { addressLimits, type AddressLimit } from "./addressLimit.js";
 import type { ClientAddresses } from "./clientAddress.js";
 import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
@@ -37,6 +38,7 @@ import { RequestContext, type Lifecycle, type RequestState } from "./state.js";
 import {
   isWalletConnectPath,
   mountWalletConnect,
+  walletConnectAddressLimit,
   WALLETCONNECT_MAX_BODY_BYTES,
   walletConnectRouteOf,
   type WalletConnectRoute,
@@ -76,16 +78,19 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   const browserSurfaces: CorsSurface[] = [];
   const bodyRoutes: BodyRoute[] = [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }];
   const tracedRoutes: RouteOf[] = [(path) => (isNotifyPath(path) ? NOTIFY_ROUTE : undefined)];
+  const limits: AddressLimit[] = [];
   mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
     mountPushRelay(router, options.pushRelay);
+    if (options.pushRelay.perAddress) limits.push(pushRelayAddressLimit(options.pushRelay.perAddress));
     browserSurfaces.push({ matches: isPushRelayPath, methods: "POST" });
     bodyRoutes.push({ matches: isPushRelayPath, limit: PUSH_RELAY_MAX_BODY_BYTES });
     tracedRoutes.push((path) => (isPushRelayPath(path) ? PUSH_RELAY_ROUTE : undefined));
   }
   if (options.walletConnect) {
-    mountWalletConnect(router, options.walletConnect, options.clientAddresses);
+    mountWalletConnect(router, options.walletConnect);
+    if (options.walletConnect.perAddress) limits.push(walletConnectAddressLimit(options.walletConnect.perAddress));
     browserSurfaces.push({ matches: isWalletConnectPath, methods: "POST, DELETE" });
     bodyRoutes.push({ matches: isWalletConnectPath, limit: WALLETCONNECT_MAX_BODY_BYTES });
     tracedRoutes.push(walletConnectRouteOf);
@@ -98,8 +103,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   app.use(errorBoundary(options.errorReports));
   app.use(shutdownGate(options.lifecycle));
   app.use(shedding.onArrival);
-  if (options.pushRelay?.perAddress)
-    app.use(pushRelayAddressLimit(options.pushRelay.perAddress, options.clientAddresses));
+  app.use(addressLimits(limits, options.clientAddresses));
   app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
   app.use(shedding.whileWorking);
   app.use(router.routes());

@@ -6,16 +6,17 @@
  * sends through the engine (src/pushRelay/) and answers as push-relay does: 204 with an empty `text/plain` body, or
  * `Push not successful` with 400, 502 or 500. Any other method on /push is a 405.
  *
- * Herald's limits come first: per client address before the body is read (`pushRelayAddressLimit`, ahead of
- * `readBodyFirst`), per recipient before the push is sent; over either, 429 `Too many requests` with `Retry-After`.
+ * Herald's limits come first: per client address before the body is read (`pushRelayAddressLimit`, which the app
+ * runs in `addressLimits` ahead of `readBodyFirst`), per recipient before the push is sent; over either, 429
+ * `Too many requests` with `Retry-After`.
  */
 import type Router from "@koa/router";
-import type { Context, Next } from "koa";
+import type { Context } from "koa";
 import type { PushRelayMetrics } from "../pushRelay/metrics.js";
 import { contentTypeProblem, parsePushForm, type PushRequest } from "../pushRelay/request.js";
 import type { PushRelaySender } from "../pushRelay/sender.js";
 import { requestBody } from "./body.js";
-import type { ClientAddresses } from "./clientAddress.js";
+import type { AddressLimit } from "./addressLimit.js";
 import { recipientKey, type EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
@@ -47,21 +48,12 @@ export function mountPushRelay(router: Router<RequestState>, relay: PushRelayRou
   });
 }
 
-/**
- * `push_relay.rate_limits.per_address`, for the app ahead of `readBodyFirst`: an address over its limit is answered
- * before a byte of its body is read, so that it cannot make Herald read bodies, and its connection is closed rather
- * than drained of the rest.
- */
-export function pushRelayAddressLimit(perAddress: EdgeRateLimit, addresses: ClientAddresses) {
-  return async (ctx: Context, next: Next) => {
-    if (ctx.method === "POST" && isPushRelayPath(ctx.path)) {
-      const wait = perAddress.retryAfterForClient(ctx.req, addresses, (ctx.state as RequestState).log);
-      if (wait !== undefined) {
-        ctx.set("Connection", "close");
-        return tooManyRequests(ctx, wait);
-      }
-    }
-    await next();
+/** `push_relay.rate_limits.per_address`, for `addressLimits`: every POST /push counts. */
+export function pushRelayAddressLimit(perAddress: EdgeRateLimit): AddressLimit {
+  return {
+    limit: perAddress,
+    counts: (method, path) => method === "POST" && isPushRelayPath(path),
+    refuse: tooManyRequests,
   };
 }
 

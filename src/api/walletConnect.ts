@@ -11,8 +11,9 @@
  * Reads at most 1 MiB (413 beyond), passes the rest to the engine (src/walletConnect/), and writes its answer: a JSON
  * body of WalletConnect's shape, or none. Any other method on these paths is a 405.
  *
- * Registrations and deletions count against `walletconnect.rate_limits.per_address` before anything is read: over it,
- * 429 with `Retry-After`. The relay's pushes are not limited (the relay sends them all).
+ * Registrations and deletions count against `walletconnect.rate_limits.per_address` before their body is read
+ * (`walletConnectAddressLimit`, which the app runs in `addressLimits` ahead of `readBodyFirst`): over it, 429 with
+ * `Retry-After`. The relay's pushes are not limited (the relay sends them all).
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
@@ -20,7 +21,7 @@ import * as answers from "../walletConnect/answers.js";
 import type { WalletConnectAnswer } from "../walletConnect/answers.js";
 import type { WalletConnectService } from "../walletConnect/service.js";
 import { requestBody } from "./body.js";
-import type { ClientAddresses } from "./clientAddress.js";
+import type { AddressLimit } from "./addressLimit.js";
 import type { EdgeRateLimit } from "./rateLimits.js";
 import type { RequestState } from "./state.js";
 
@@ -50,18 +51,27 @@ export interface WalletConnectRoute {
   perAddress: EdgeRateLimit | undefined;
 }
 
-export function mountWalletConnect(
-  router: Router<RequestState>,
-  { service, perAddress }: WalletConnectRoute,
-  addresses: ClientAddresses,
-): void {
-  /** Registrations and deletions: after the per-address limit. */
-  const limited = (ctx: Context, next: () => Promise<void>) => {
-    const retryAfter = perAddress?.retryAfterForClient(ctx.req, addresses, state(ctx).log);
-    if (retryAfter === undefined) return next();
-    ctx.set("Retry-After", String(retryAfter));
-    write(ctx, answers.tooManyRequests());
+/**
+ * `walletconnect.rate_limits.per_address`, for `addressLimits`: registrations and deletions count, on every route and
+ * project; the relay's pushes do not. A path of both shapes is the single-tenant route's, as in `mountWalletConnect`:
+ * `POST /clients/clients` is a push, `DELETE /clients/clients` a deletion.
+ */
+export function walletConnectAddressLimit(perAddress: EdgeRateLimit): AddressLimit {
+  return {
+    limit: perAddress,
+    counts: (method, path) => {
+      if (method === "DELETE") return CLIENT.test(path) || TENANT_CLIENT.test(path);
+      return method === "POST" && (CLIENTS.test(path) || (TENANT_CLIENTS.test(path) && !CLIENT.test(path)));
+    },
+    refuse: (ctx, retryAfter) => {
+      ctx.set("Retry-After", String(retryAfter));
+      write(ctx, answers.tooManyRequests());
+    },
   };
+}
+
+/** The routes; their per-address limit is `walletConnectAddressLimit`, which the app runs before the body is read. */
+export function mountWalletConnect(router: Router<RequestState>, { service }: WalletConnectRoute): void {
   const routes = [
     { clients: CLIENTS, client: CLIENT, project: () => undefined, id: (ctx: Context) => segment(CLIENT, ctx, 1) },
     {
@@ -72,10 +82,10 @@ export function mountWalletConnect(
     },
   ];
   for (const { clients, client, project, id } of routes) {
-    router.post(clients, limited, (ctx) =>
+    router.post(clients, (ctx) =>
       withBody(ctx, (body) => service.register(project(ctx), body, authorization(ctx), state(ctx).log)),
     );
-    router.delete(client, limited, (ctx) =>
+    router.delete(client, (ctx) =>
       answer(ctx, () => service.unregister(project(ctx), id(ctx)!, authorization(ctx), state(ctx).log)),
     );
     router.post(client, (ctx) =>

@@ -2,7 +2,8 @@
  * `walletconnect.rate_limits.per_address` over real sockets: each client address (a loopback address of its own, the
  * client socket bound to it) registers and deletes within its own budget, counted in the registry's rows and in
  * `herald_rate_limited_total`; exempt addresses and the relay's pushes are never limited; behind a trusted proxy the
- * address X-Forwarded-For names is the one counted, and a client cannot name its own.
+ * address X-Forwarded-For names is the one counted, and a client cannot name its own. A limited address is answered
+ * before its body is read.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -11,6 +12,8 @@ import { loadSqliteDriver } from "../../src/store/sqlite/driver.js";
 import { relaySignatureHeaders } from "../../src/walletConnect/signature.js";
 import { flood, statuses } from "../helpers/flood.js";
 import { rawRequest, type TestHerald } from "../helpers/herald.js";
+import { answerOf, connectFrom, stalledRequest } from "../helpers/rawHttp.js";
+import { within } from "../helpers/waitFor.js";
 import {
   ed25519Pair,
   sqliteStore,
@@ -24,6 +27,8 @@ import {
 const LIMIT = { requests: 20, period: 20 * 86_400 };
 const PROXY = "127.0.0.3";
 const EXEMPT = "127.0.0.4";
+/** How long a body may stall: far longer than a test waits, so that only an answer that did not wait for it arrives. */
+const BODY_TIMEOUT_S = 120;
 
 const relay = ed25519Pair();
 let sandbox: Sandbox;
@@ -38,7 +43,14 @@ before(async () => {
     sandbox,
     walletConnectSection(relay, store, { rate_limits: { per_address: LIMIT } }),
     {
-      http: { bind_addresses: ["127.0.0.1"], port: 0, trusted_proxies: [PROXY], exempt_addresses: [EXEMPT] },
+      http: {
+        bind_addresses: ["127.0.0.1"],
+        port: 0,
+        trusted_proxies: [PROXY],
+        exempt_addresses: [EXEMPT],
+        body_timeout: BODY_TIMEOUT_S,
+        body_min_rate: 0,
+      },
     },
   );
 });
@@ -149,6 +161,48 @@ describe("walletconnect.rate_limits.per_address", () => {
         localAddress: from,
       });
       assert.equal(pushed.status, 202);
+    }
+    // A path of both shapes is the single-tenant route's: POST /clients/clients is a push, not a project's
+    // registration, and DELETE /clients/clients a deletion; DELETE /{project}/clients is no route at all.
+    const body = Buffer.from(JSON.stringify({ id: "m-both", payload: { topic: "t", flags: 1, blob: "ZW5jcnlwdGVk" } }));
+    const pushedToBoth = await rawRequest(herald.url, {
+      method: "POST",
+      path: "/clients/clients",
+      body,
+      headers: { "content-type": "application/json", ...relaySignatureHeaders(body, relay.privateKey, Date.now()) },
+      localAddress: from,
+    });
+    assert.equal(pushedToBoth.status, 202);
+    assert.equal(
+      (await rawRequest(herald.url, { method: "DELETE", path: "/clients/clients", localAddress: from })).status,
+      429,
+    );
+    assert.equal(
+      (await rawRequest(herald.url, { method: "DELETE", path: "/p/clients", localAddress: from })).status,
+      405,
+    );
+  });
+
+  test("a limited address is answered 429 without its body being read: a stalled body does not hold the answer", async (t) => {
+    const from = "127.0.0.8";
+    assert.deepEqual(statuses(await flood(LIMIT.requests, () => registerFrom(from))), { 200: LIMIT.requests });
+    const port = Number(new URL(herald.url).port);
+    for (const path of ["/clients", "/some-project/clients"]) {
+      const socket = await connectFrom(port, from);
+      t.after(() => socket.destroy());
+      const answer = answerOf(socket);
+      // 500 KB announced (within the 1 MiB limit), a few bytes sent, the rest never: a read would wait BODY_TIMEOUT_S.
+      socket.write(stalledRequest(path, 500_000, '{"client_id":'));
+      const { text } = await within(`the 429 to ${path} while the body is stalled`, answer, 10_000);
+      assert.match(text, /^HTTP\/1\.1 429 /, path);
+      assert.match(text, /\r\nconnection: close\r\n/i, "the rest of the body is not drained");
+      assert.match(text, /\r\nretry-after: \d+\r\n/i);
+      const json = text.slice(text.indexOf("\r\n\r\n") + 4);
+      assert.deepEqual(JSON.parse(json), {
+        status: "FAILURE",
+        errors: [{ name: "too_many_requests", message: "Too many requests" }],
+        fields: [],
+      });
     }
   });
 
