@@ -79,19 +79,21 @@ export async function readRequestBody(
 }
 
 /**
- * The body, when all of it came with the head (as a homeserver's small POST does, in one packet) and is as long as
- * its Content-Length says, within the limit: taken from the request's buffer at once, with no reader, timer or
- * listener. Anything else (a body still arriving, chunked, too long, or not the announced length) is left to the
- * reader, which decides as it always does.
+ * The body, when all of it came with the head (as a homeserver's small POST does, in one packet): as many bytes as
+ * its Content-Length says are already buffered (the parser gives a request no byte past its length), within the
+ * limit. It is taken from the buffer at once, with no reader, timer or listener. Anything else (a body still
+ * arriving, chunked, or too long) is left to the reader, which decides as it always does.
  */
 function arrivedBody(req: IncomingMessage, limit: number): Buffer | undefined {
   const declared = req.headers["content-length"];
-  if (!req.complete || declared === undefined) return undefined;
+  if (declared === undefined) return undefined;
   const length = Number(declared);
   if (length > limit || req.readableLength !== length) return undefined;
   if (length === 0) return Buffer.alloc(0);
   const body = req.read() as Buffer | null;
-  return body?.length === length ? body : undefined;
+  if (body?.length === length) return body;
+  if (body) req.unshift(body);
+  return undefined;
 }
 
 class TooSlow extends Error {
