@@ -4,7 +4,7 @@
  *   requestContext → traceRequests (when tracing is on) → cors (/push, /clients) → errorBoundary → shutdownGate
  *     → loadShedding.onArrival → addressLimits (the per-address limits of /push and /clients)
  *     → readBodyFirst (POST bodies, within http.body_timeout) → loadShedding.whileWorking
- *     → routes (/notify, /health, /push, /clients) → 404 JSON
+ *     → /notify → routes (/health, /push, /clients) → 404 JSON
  */
 import { randomUUID } from "node:crypto";
 import Router from "@koa/router";
@@ -24,7 +24,7 @@ import { cors, type CorsSurface } from "./cors.js";
 import { mountHealth } from "./health.js";
 import { readBodyFirst, type BodyPace, type BodyRoute } from "./body.js";
 import { loadShedding } from "./loadShedding.js";
-import { isNotifyPath, MAX_BODY_BYTES, mountNotify, NOTIFY_ROUTE } from "./matrix.js";
+import { isNotifyPath, MAX_BODY_BYTES, notifyRoute, NOTIFY_ROUTE } from "./matrix.js";
 import {
   isPushRelayPath,
   mountPushRelay,
@@ -79,7 +79,6 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   const bodyRoutes: BodyRoute[] = [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }];
   const tracedRoutes: RouteOf[] = [(path) => (isNotifyPath(path) ? NOTIFY_ROUTE : undefined)];
   const limits: AddressLimit[] = [];
-  mountNotify(router, options.dispatcher, options.metrics);
   mountHealth(router);
   if (options.pushRelay) {
     mountPushRelay(router, options.pushRelay);
@@ -106,6 +105,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   app.use(addressLimits(limits, options.clientAddresses));
   app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
   app.use(shedding.whileWorking);
+  app.use(notifyRoute(options.dispatcher, options.metrics));
   app.use(router.routes());
   app.use((ctx) => sendUnrecognized(ctx));
   // Errors are answered and logged by errorBoundary; Koa's own handler would print them again.
