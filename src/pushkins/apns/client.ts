@@ -70,6 +70,7 @@ export interface ApnsReply {
 
 export class ApnsClient {
   private readonly origin: Http2Origin;
+  /** With token authentication: the `authorization` header, `bearer` and the JWT, made once for every push it serves. */
   private readonly jwt: RefreshingToken<string> | undefined;
   private readonly metrics: ApnsMetrics;
   private readonly now: () => number;
@@ -97,7 +98,7 @@ export class ApnsClient {
             { iss: auth.teamId, iat: Math.floor(issuedAt / 1000) },
             { kid: auth.keyId },
           );
-          return { value, renewAt: issuedAt + JWT_RENEW_AFTER };
+          return { value: `bearer ${value}`, renewAt: issuedAt + JWT_RENEW_AFTER };
         },
       });
     } else {
@@ -177,7 +178,7 @@ export class ApnsClient {
   private async exchange(push: ApnsPush, ctx: DeliveryContext, attempt: number): Promise<ApnsReply> {
     const apnsId = randomUUID();
     const headers: Record<string, string> = { "apns-id": apnsId, "content-type": "application/json", ...push.headers };
-    if (this.jwt) headers.authorization = `bearer ${await this.jwt.get()}`;
+    if (this.jwt) headers.authorization = await this.jwt.get();
     // The level is checked first: a push's logger is made only when there is something to log.
     if (this.options.log.isLevelEnabled("debug")) ctx.log().debug({ attempt, apns_id: apnsId }, "Sending to APNs");
 
