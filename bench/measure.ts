@@ -1,7 +1,7 @@
 /**
  * One measured load run: a warm-up that is not counted, a pause of 0.5 s, then the measured run (or, with
  * `warmOnSameConnections`, one run whose first part is not counted) while /proc is sampled for the server under test (Herald with its workers, or the bare server), the sandbox, the abuse scenario's
- * attacker, this process (the load generator) and the whole machine.
+ * attacker, the fleet scenario's Redis, this process (the load generator) and the whole machine.
  */
 import { cpus } from "node:os";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
@@ -16,13 +16,15 @@ export interface Usage {
   sandboxCpuPercent: number | null;
   /** The abuse scenario's attacker process, when there is one. */
   attackerCpuPercent?: number;
+  /** The fleet scenario's `redis-server`, when there is one. */
+  redisCpuPercent?: number;
   loadGeneratorCpuPercent: number;
   /** Both cores busy = 100%. */
   machineCpuPercent: number;
   /**
    * CPU used by everything else on the machine (% of one core): the machine's busy time less the server's, the
-   * sandbox's, the attacker's and the load generator's. Other work on a shared machine shows here; the run is then
-   * less reliable.
+   * sandbox's, the attacker's, Redis's and the load generator's. Other work on a shared machine shows here; the run
+   * is then less reliable.
    */
   otherCpuPercent: number;
   /** With `rssSeriesIntervalMs`: the server's RSS every interval (seconds since the start of the measured run). */
@@ -53,6 +55,8 @@ export interface MeasureTarget {
   beforeWarmup?: () => Promise<void>;
   /** The abuse scenario's attacker, whose CPU is sampled like the sandbox's; asked when the measured run starts. */
   attackerPid?: () => number | undefined;
+  /** The fleet scenario's `redis-server`, whose CPU is sampled like the sandbox's. */
+  redisPid?: number;
   /** Called just before the measured run starts and just after it ends, to count what else happened during it. */
   window?: { start(): Promise<void>; end(): Promise<void> };
 }
@@ -83,6 +87,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
       series: target.rssSeriesIntervalMs ? new TreeSampler(target.serverPid, target.rssSeriesIntervalMs) : undefined,
       sandbox: target.sandbox ? new TreeSampler(target.sandbox.pid, 250) : undefined,
       attacker: attackerPid ? new TreeSampler(attackerPid, 250) : undefined,
+      redis: target.redisPid ? new TreeSampler(target.redisPid, 250) : undefined,
       self: selfCpu(),
       machine: machineCpu(),
     };
@@ -105,13 +110,14 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
     await sampling;
     load = await runLoad(options);
   }
-  const { server, series, sandbox, attacker, self, machine } = await sampling!;
+  const { server, series, sandbox, attacker, redis, self, machine } = await sampling!;
 
   const loadGeneratorCpuPercent = self();
   const machineCpuPercent = machine();
   const serverUsage = server.stop();
   const sandboxUsage = sandbox?.stop();
   const attackerUsage = attacker?.stop();
+  const redisUsage = redis?.stop();
   const seriesUsage: TreeUsage | undefined = series?.stop();
   await target.window?.end();
   const sandboxStats = target.sandbox ? await target.sandbox.stats() : undefined;
@@ -126,6 +132,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
       },
       sandboxCpuPercent: sandboxUsage ? round(sandboxUsage.cpuPercent, 1) : null,
       ...(attackerUsage ? { attackerCpuPercent: round(attackerUsage.cpuPercent, 1) } : {}),
+      ...(redisUsage ? { redisCpuPercent: round(redisUsage.cpuPercent, 1) } : {}),
       loadGeneratorCpuPercent: round(loadGeneratorCpuPercent, 1),
       machineCpuPercent: round(machineCpuPercent, 1),
       otherCpuPercent: round(
@@ -135,6 +142,7 @@ export async function measure(target: MeasureTarget, options: LoadOptions): Prom
             serverUsage.cpuPercent -
             (sandboxUsage?.cpuPercent ?? 0) -
             (attackerUsage?.cpuPercent ?? 0) -
+            (redisUsage?.cpuPercent ?? 0) -
             loadGeneratorCpuPercent,
         ),
         1,

@@ -13,10 +13,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --soak S             seconds of the soak scenario (default 120; --quick: 10)
   --quick              a short smoke run
   --only IDS           comma-separated scenario ids (ceiling, floor, apns-1, apns-10, apns-1-latency, isolation,
-                       open-loop, workers-2, fcm-1, fcm-10, webpush-1, hms-1, abuse, tracing, soak) and/or 'micro';
-                       default: everything
-  --herald-node-args "FLAGS"
-                       node flags for Herald's process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"`;
+                       open-loop, workers-2, fleet, fcm-1, fcm-10, webpush-1, hms-1, abuse, tracing, soak)
+                       and/or 'micro'; default: everything
+  --herald-node-args="FLAGS"
+                       node flags for Herald's process only, e.g. --herald-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"
+                       (with the '=': a value that starts with '-' is otherwise taken for an option)`;
 
 export interface Options {
   settings: Settings;

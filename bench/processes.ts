@@ -1,7 +1,7 @@
 /**
  * The child processes of a benchmark run: Herald (the real `herald serve`), the sandbox providers (APNs, FCM,
- * WebPush, HMS), the bare ceiling server, the floor of a push and the abuse scenario's attacker. Every child is registered as it starts, so
- * that stopAll() ends each one, also on failure and on Ctrl-C.
+ * WebPush, HMS), the bare ceiling server, the floor of a push, the abuse scenario's attacker and the fleet scenario's `redis-server`. Every
+ * child is registered as it starts, so that stopAll() ends each one, also on failure and on Ctrl-C.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -115,6 +115,52 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+export interface RedisServer {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+}
+
+/**
+ * `redis-server` (the binary at `binary`) on a free loopback port, without persistence (`--save ""`, no AOF), its
+ * working directory `dir`; resolves once it accepts connections.
+ */
+export async function startRedisServer(binary: string, dir: string, timeoutMs = 10_000): Promise<RedisServer> {
+  const port = await freePort();
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const child = track(spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] }));
+  let output = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server did not start within ${timeoutMs} ms: ${output}`)),
+      timeoutMs,
+    );
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${signal ?? `code ${code}`}) at start-up: ${output.trim()}`));
+    });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.setEncoding("utf8").on("data", (chunk: string) => {
+        output += chunk;
+        if (output.includes("Ready to accept connections")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+  try {
+    await ready;
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+  // The log is not read any more: drop it rather than let the pipe fill and block the server.
+  child.stdout!.removeAllListeners("data").resume();
+  child.stderr!.removeAllListeners("data").resume();
+  return { child, pid: child.pid!, url: `redis://127.0.0.1:${port}` };
 }
 
 /** Forks a child that reports `{type: "ready", ...}` over IPC once it listens. */

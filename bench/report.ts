@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { FleetFigures } from "./fleet.js";
 import type { MicroResult } from "./micro.js";
 import type { NewConnectionsResult } from "./newConnections.js";
 import type { AbuseFigures } from "./scenarios.js";
@@ -91,8 +92,9 @@ export const LEGEND = `req/s: good answers (200 and the expected body) per secon
 t/o: timeouts; conn: connection errors (resets). RSS MB (peak) and CPU% (100 = one core): the server under test
 (Herald and its worker processes, the bare server, or the floor); µs/req: its CPU time per good answer. sbx%: the
 sandbox process (APNs, FCM, WebPush, HMS); gen%: the load generator; oth%: everything else on the machine (should be
-near 0: other work makes the run unreliable). ×ceil: req/s over the ceiling's (for open-loop rows, over the ceiling
-at the same rate). The floor: Node's HTTP/1.1 server relaying each /notify over Node's HTTP/2 client, nothing else.`;
+near 0: other work makes the run unreliable; the fleet rows' Redis is not in it, but in their notes). ×ceil: req/s
+over the ceiling's (for open-loop rows, over the ceiling at the same rate). The floor: Node's HTTP/1.1 server
+relaying each /notify over Node's HTTP/2 client, nothing else.`;
 
 const MAX_LOAD_IDS = ["apns-1", "apns-10", "apns-1-latency", "isolation"];
 
@@ -235,7 +237,32 @@ function abuseNotes(row: Row): string[] {
   ];
 }
 
-/** The isolation, open-loop and abuse figures that do not fit in the table. */
+/**
+ * The fleet rows: req/s against the same load without Redis ('apns-1', 'workers-2'), CPU per push of Redis and of
+ * Herald (with Herald's without Redis), the commands Redis ran per push, and whether Herald was sharing through Redis.
+ */
+function fleetNotes(rows: Row[]): string[] {
+  const fleet = rows.filter((r) => r.id.startsWith("fleet-") && r.available && r.extra);
+  if (fleet.length === 0) return [];
+  const notes = [
+    "fleet: Redis on this machine, started by the scenario; the same load without Redis: 'apns-1' and 'workers-2' (the workers share through the primary); CPU per push the sandbox accepted:",
+  ];
+  for (const r of fleet) {
+    const f = r.extra as unknown as FleetFigures;
+    const refs = Object.values(f.withoutRedis);
+    const vs = refs.map((ref) => `${ref.reqPerSRatio.toFixed(2)}× ${ref.id}`).join(", ");
+    const herald = refs.map((ref) => `${ref.id} ${ref.heraldCpuUsPerPush.toFixed(1)}`).join(", ");
+    const commands = Object.entries(f.redisCommands)
+      .map(([command, calls]) => `${calls}× ${command}`)
+      .join(", ");
+    notes.push(
+      `  ${r.name}: req/s ${vs || "(no row without Redis ran)"}; Redis ${num(f.redisCpuUsPerPush, 1)} µs of CPU a push${f.pushesFrom === "sandbox" ? "" : " (a good answer)"} (${num(r.usage?.redisCpuPercent)}% of a core), Herald ${num(f.heraldCpuUsPerPush, 1)} µs${herald ? ` (${herald})` : ""}; Redis commands a push ${f.redisCommandsPerPush.toFixed(2)} (${commands || "none"}) from ${f.heraldRedisClients} Herald client(s); herald_shared_state_ok ${f.sharedStateOk ?? "absent"}, failures ${tally(f.sharedStateFailures)}`,
+    );
+  }
+  return notes;
+}
+
+/** The isolation, open-loop, abuse, tracing and fleet figures that do not fit in the table. */
 export function formatNotes(rows: Row[]): string {
   const notes: string[] = [];
   const isolation = rows.find((r) => r.id === "isolation" && r.available);
@@ -265,5 +292,6 @@ export function formatNotes(rows: Row[]): string {
     );
     notes.push(`tracing: req/s vs. the mean of the runs with tracing off: ${parts.join(", ")}`);
   }
+  notes.push(...fleetNotes(rows));
   return notes.join("\n");
 }

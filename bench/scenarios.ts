@@ -27,6 +27,7 @@ import {
   type HeraldConfig,
 } from "./heraldConfig.js";
 import type { AttackStats } from "./attackerProcess.js";
+import { fleet } from "./fleet.js";
 import { counterDeltas, GaugeSampler, scrape, type GaugeStats, type Samples } from "./heraldMetrics.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { measure, type Measured } from "./measure.js";
@@ -632,6 +633,7 @@ export const SCENARIOS: Scenario[] = [
   isolation,
   openLoop,
   workers,
+  fleet,
   fcmOne,
   fcmTen,
   webPushOne,
