@@ -81,7 +81,13 @@ test("the primary is found through Sentinel, and followed when Sentinel fails ov
   assert.equal((await push("$before")).status, 200);
   await waitFor("the delivery to be in the primary", async () => (await keysAt(primary, prefix)) === 1);
 
-  assert.equal(await ask(sentinel, (client) => client.call("SENTINEL", "FAILOVER", MASTER)), "OK");
+  // Sentinel refuses a failover (NOGOODSLAVE) until it has found the replica through the primary's INFO, which it
+  // reads every few seconds: asked until it agrees.
+  await waitFor(
+    "Sentinel to start a failover",
+    async () => (await ask(sentinel, (client) => client.call("SENTINEL", "FAILOVER", MASTER))) === "OK",
+    { timeoutMs: 20_000, intervalMs: 250 },
+  );
   await waitFor("the replica to be the primary", async () =>
     (await infoOf(replica, "replication")).includes("role:master"),
   );
