@@ -230,6 +230,9 @@ function clientOptions(redis: RedisConfig, dir: string): RedisOptions {
     // A primary that became a replica (a failover) refuses writes: connect again, to wherever the primary is now.
     reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 1 : false),
     connectionName: "herald",
+    // The commands of the requests in one turn of the event loop go out in one write and come back in one read:
+    // under load, one system call for many requests' MGETs instead of one each.
+    enableAutoPipelining: true,
   };
   if (redis.ca !== undefined) {
     const path = resolve(dir, redis.ca);
