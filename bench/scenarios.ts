@@ -307,13 +307,35 @@ const openLoop: Scenario = {
       ),
       target: "ceiling",
     };
-    const addedP99 = round(heraldRow.load!.latencyMs.p99 - ceilingRow.load!.latencyMs.p99, 3);
+    // The floor at the same rate: how much of the added latency relaying over HTTP/2 to the sandbox costs by itself.
+    const { url, ca, keyfile, keyId, teamId, topic } = sandbox.sandboxes[0]!;
+    const relay = await startRelayFloor({ url, ca, keyfile, keyId, teamId, topic });
+    let floorRow: Row;
+    try {
+      floorRow = {
+        ...row(
+          "open-loop-floor",
+          `open loop ${rate}/s: floor`,
+          await measure(
+            { serverPid: relay.pid, sandbox, warmupS: settings.warmupS },
+            { ...load, url: relay.url, expectedBody: BARE_OK },
+          ),
+        ),
+        target: "floor",
+      };
+    } finally {
+      await stop(relay.child);
+    }
+    const added = (r: Row, quantile: "p99" | "p999") =>
+      round(r.load!.latencyMs[quantile] - ceilingRow.load!.latencyMs[quantile], 3);
     heraldRow.extra = {
       rate,
-      addedP99Ms: addedP99,
-      addedP999Ms: round(heraldRow.load!.latencyMs.p999 - ceilingRow.load!.latencyMs.p999, 3),
+      addedP99Ms: added(heraldRow, "p99"),
+      addedP999Ms: added(heraldRow, "p999"),
+      floorAddedP99Ms: added(floorRow, "p99"),
+      floorAddedP999Ms: added(floorRow, "p999"),
     };
-    return [heraldRow, ceilingRow];
+    return [heraldRow, floorRow, ceilingRow];
   },
 };
 
