@@ -174,18 +174,16 @@ const floor: Scenario = {
     await sandbox.setFaults(0, {});
     const { url, ca, keyfile, keyId, teamId, topic } = sandbox.sandboxes[0]!;
     const relay = await startRelayFloor({ url, ca, keyfile, keyId, teamId, topic });
+    const run = async (id: string, name: string, body: BodyFactory, connections: number): Promise<Row> => {
+      const load = { url: relay.url, body, expectedBody: BARE_OK, connections, durationS: settings.durationS };
+      const measured = await measure({ serverPid: relay.pid, sandbox, warmupS: settings.warmupS }, load);
+      return { ...row(id, name, measured), target: "floor" };
+    };
     try {
-      const measured = await measure(
-        { serverPid: relay.pid, sandbox, warmupS: settings.warmupS },
-        {
-          url: relay.url,
-          body: bodies.one,
-          expectedBody: BARE_OK,
-          connections: settings.connections,
-          durationS: settings.durationS,
-        },
-      );
-      return [{ ...row("floor", "floor (node:http → node:http2 APNs)", measured), target: "floor" }];
+      return [
+        await run("floor", "floor 1 device (node:http → http2)", bodies.one, settings.connections),
+        await run("floor-10", "floor 10 devices", bodies.ten, settings.tenDeviceConnections),
+      ];
     } finally {
       await stop(relay.child);
     }
