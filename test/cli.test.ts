@@ -8,6 +8,7 @@ import { readVapidKeys } from "../src/pushkins/webpush/settings.js";
 import { testPushkinPath } from "./helpers/paths.js";
 import { runHerald, spawnHerald } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
+import { waitFor } from "./helpers/waitFor.js";
 
 const herald = runHerald;
 const dir = tempDir(after, "herald-cli-");
@@ -211,13 +212,14 @@ describe("herald serve with http.workers", () => {
     // Gauges that every worker holds alike are not summed: one app, credentials fine, circuit closed.
     assert.match(metrics, /^herald_credentials_ok\{pushkin="com.example.spqr"\} 1$/m);
     assert.match(metrics, /^herald_circuit_breaker_state\{pushkin="com.example.spqr"\} 0$/m);
-    const servedBy = new Set(
+    // The access log is written asynchronously: a worker's last lines may still be on their way.
+    const handled = () =>
       server
         .output()
         .split("\n")
-        .filter((line) => line.includes('"msg":"Handled request"'))
-        .map((line) => (JSON.parse(line) as { pid: number }).pid),
-    );
+        .filter((line) => line.includes('"msg":"Handled request"'));
+    await waitFor("the 20 requests' access-log lines", () => handled().length === 20);
+    const servedBy = new Set(handled().map((line) => (JSON.parse(line) as { pid: number }).pid));
     assert.equal(servedBy.size, 2, "both workers served requests");
     server.child.kill("SIGTERM");
     assert.equal(await server.exited, 0);
