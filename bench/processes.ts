@@ -183,8 +183,10 @@ export async function startBareServer(): Promise<BareServer> {
   return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
 }
 
-/** The floor of a push (`relayFloor.ts`), sending to the sandbox APNs that `options` names. */
-export async function startRelayFloor(options: RelayFloorOptions): Promise<BareServer> {
+/** The floor of a push (`relayFloor.ts`), sending to the sandbox APNs of `sandbox`. */
+export async function startRelayFloor(sandbox: SandboxInfo): Promise<BareServer> {
+  const { url, ca, keyfile, keyId, teamId, topic } = sandbox;
+  const options: RelayFloorOptions = { url, ca, keyfile, keyId, teamId, topic };
   const { child, ready } = await forkReady<{ port: number }>(RELAY_FLOOR_MAIN, [JSON.stringify(options)]);
   return { child, pid: child.pid!, url: `http://127.0.0.1:${ready.port}` };
 }

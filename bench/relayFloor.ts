@@ -11,15 +11,10 @@ import { createServer } from "node:http";
 import { connect, type ClientHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { signJwt } from "../src/core/jwt.js";
+import type { SandboxInfo } from "./sandboxProcess.js";
 
-export interface RelayFloorOptions {
-  url: string;
-  ca: string;
-  keyfile: string;
-  keyId: string;
-  teamId: string;
-  topic: string;
-}
+/** The sandbox APNs to relay to: its part of the sandbox's settings. */
+export type RelayFloorOptions = Pick<SandboxInfo, "url" | "ca" | "keyfile" | "keyId" | "teamId" | "topic">;
 
 const ANSWER = '{"rejected":[]}';
 const options = JSON.parse(process.argv[2]!) as RelayFloorOptions;

@@ -173,17 +173,23 @@ export function evaluateTargets(rows: Row[], micro: MicroResult[]): Target[] {
     (top, r) => (!top || r.usage!.server.peakRssMb > top.usage!.server.peakRssMb ? r : top),
     undefined,
   );
+  const floorRow = get("floor");
+  const floorPeak = floorRow ? ` (the floor's: ${floorRow.usage!.server.peakRssMb.toFixed(1)} MB)` : "";
   targets.push({
     name: "Herald peak RSS < 150 MB at max load",
     pass: peak ? peak.usage!.server.peakRssMb < 150 : null,
-    value: peak ? `${peak.usage!.server.peakRssMb.toFixed(1)} MB (${peak.name})` : "not measured",
+    value: peak ? `${peak.usage!.server.peakRssMb.toFixed(1)} MB (${peak.name})${floorPeak}` : "not measured",
   });
 
   const idle = get("apns-1")?.usage?.server.idleRssMb;
+  const floorIdle = floorRow?.usage?.server.idleRssMb;
   targets.push({
     name: "Herald idle RSS (one APNs app, after start-up)",
     pass: "info",
-    value: idle === undefined ? "not measured" : `${idle.toFixed(1)} MB`,
+    value:
+      idle === undefined
+        ? "not measured"
+        : `${idle.toFixed(1)} MB` + (floorIdle === undefined ? "" : ` (the floor's: ${floorIdle.toFixed(1)} MB)`),
   });
 
   const soak = get("soak")?.extra;

@@ -172,11 +172,12 @@ const floor: Scenario = {
   id: "floor",
   async run({ settings, sandbox }) {
     await sandbox.setFaults(0, {});
-    const { url, ca, keyfile, keyId, teamId, topic } = sandbox.sandboxes[0]!;
-    const relay = await startRelayFloor({ url, ca, keyfile, keyId, teamId, topic });
+    const relay = await startRelayFloor(sandbox.sandboxes[0]!);
+    const idleRssMb = round(sampleTree(relay.pid).rssMb, 1);
     const run = async (id: string, name: string, body: BodyFactory, connections: number): Promise<Row> => {
       const load = { url: relay.url, body, expectedBody: BARE_OK, connections, durationS: settings.durationS };
       const measured = await measure({ serverPid: relay.pid, sandbox, warmupS: settings.warmupS }, load);
+      measured.usage.server.idleRssMb = idleRssMb;
       return { ...row(id, name, measured), target: "floor" };
     };
     try {
@@ -306,8 +307,7 @@ const openLoop: Scenario = {
       target: "ceiling",
     };
     // The floor at the same rate: how much of the added latency relaying over HTTP/2 to the sandbox costs by itself.
-    const { url, ca, keyfile, keyId, teamId, topic } = sandbox.sandboxes[0]!;
-    const relay = await startRelayFloor({ url, ca, keyfile, keyId, teamId, topic });
+    const relay = await startRelayFloor(sandbox.sandboxes[0]!);
     let floorRow: Row;
     try {
       floorRow = {
