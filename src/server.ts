@@ -1,15 +1,17 @@
 /**
  * A running Herald: the pushkins, the dispatcher, push-relay's and WalletConnect's engines when configured (the latter
  * with its registry, opened now), the HTTP listeners (one per
- * `http.bind_addresses`) and the Prometheus listener, started from a validated config and stopped gracefully.
+ * `http.bind_addresses`), the public surfaces' own listeners when `http.public_listener` is set, and the Prometheus
+ * listener, started from a validated config and stopped gracefully.
  *
  * Shutdown: stop accepting connections, answer 503 (`Retry-After`, `Connection: close`) to requests that still
  * arrive on open connections, let in-flight requests finish for up to `shutdown_timeout`, then close every
  * connection, every pushkin and the Redis client, send the error reports still queued, and export the spans
  * still buffered (when tracing is on), all within a bound.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type Koa from "koa";
 import type { Logger } from "pino";
 import { createApp } from "./api/app.js";
 import { pushRelayRateLimits, walletConnectRateLimits } from "./api/rateLimits.js";
@@ -35,7 +37,7 @@ import { loadPushkins } from "./pushkins/load.js";
 import { pushRelayMetrics } from "./pushRelay/metrics.js";
 import { PushRelaySender } from "./pushRelay/sender.js";
 import { readPushRelaySettings } from "./pushRelay/settings.js";
-import { HTTP_LISTENER_KEYS, METRICS_LISTENER_KEYS } from "./config/listeners.js";
+import { HTTP_LISTENER_KEYS, METRICS_LISTENER_KEYS, PUBLIC_LISTENER_KEYS } from "./config/listeners.js";
 import { listen } from "./core/listen.js";
 import { openStore, StoreOpenError } from "./store/index.js";
 import { walletConnectMetrics } from "./walletConnect/metrics.js";
@@ -55,6 +57,8 @@ const CREDENTIAL_CHECK_MS = 60 * 60_000;
 export interface Herald {
   /** Where the push API listens (actual ports, also when the config says 0). */
   readonly addresses: AddressInfo[];
+  /** The public surfaces' own listeners (`http.public_listener`); empty without one. */
+  readonly publicAddresses: AddressInfo[];
   readonly metricsAddress: AddressInfo | undefined;
   readonly metrics: GatewayMetrics;
   /** Present while tracing is on (`metrics.opentelemetry`, `metrics.opentracing`). */
@@ -134,13 +138,10 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     trustedProxies: new AddressSet(config.http.trusted_proxies),
     exempt: new AddressSet(config.http.exempt_addresses),
   };
-  const connectionLimits = new ConnectionLimits(
-    config.http,
-    clientAddresses.exempt,
-    clientAddresses.trustedProxies,
-    metrics,
-  );
-  const app = createApp({
+  const connectionLimitsFor = () =>
+    new ConnectionLimits(config.http, clientAddresses.exempt, clientAddresses.trustedProxies, metrics);
+  const publicListener = config.http.public_listener;
+  const appOptions = {
     dispatcher,
     metrics,
     log,
@@ -162,27 +163,40 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
     },
     errorReports,
     tracing,
-  });
-  const handler = app.callback();
+  };
+  // With a public listener, /push and /clients are served there alone, and the homeservers' listener serves /notify:
+  // each has its own connection queue and connection caps, so that a flood on one never waits ahead of the other.
+  const handler = createApp(
+    publicListener ? { ...appOptions, pushRelay: undefined, walletConnect: undefined } : appOptions,
+  ).callback();
+  const publicHandler = publicListener && createApp({ ...appOptions, notify: false }).callback();
 
   const servers: Server[] = [];
+  const publicServers: Server[] = [];
   let inflight = 0;
   let drained: (() => void) | undefined;
+  const counted = (serve: ReturnType<Koa["callback"]>) => (req: IncomingMessage, res: ServerResponse) => {
+    inflight++;
+    res.on("close", () => {
+      if (--inflight === 0) drained?.();
+    });
+    void serve(req, res);
+  };
   try {
+    const connectionLimits = connectionLimitsFor();
     for (const address of config.http.bind_addresses) {
-      const server = createApiServer(
-        (req, res) => {
-          inflight++;
-          res.on("close", () => {
-            if (--inflight === 0) drained?.();
-          });
-          void handler(req, res);
-        },
-        log,
-        connectionLimits,
-      );
+      const server = createApiServer(counted(handler), log, connectionLimits);
       servers.push(server);
       await listen(server, config.http.port, address, HTTP_LISTENER_KEYS);
+    }
+    if (publicListener && publicHandler) {
+      const publicLimits = connectionLimitsFor();
+      for (const address of publicListener.bind_addresses) {
+        const server = createApiServer(counted(publicHandler), log, publicLimits);
+        servers.push(server);
+        publicServers.push(server);
+        await listen(server, publicListener.port, address, PUBLIC_LISTENER_KEYS);
+      }
     }
     const metricsServer = serveMetrics ? createMetricsServer(metrics.registry) : undefined;
     if (metricsServer) {
@@ -203,6 +217,9 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
 
   const addresses = servers.slice(0, config.http.bind_addresses.length).map((s) => s.address() as AddressInfo);
   for (const a of addresses) log.info({ address: a.address, port: a.port }, "Listening for push requests");
+  const publicAddresses = publicServers.map((s) => s.address() as AddressInfo);
+  for (const a of publicAddresses)
+    log.info({ address: a.address, port: a.port }, "Listening for the public surfaces (/push, /clients)");
   const metricsAddress = serveMetrics ? (servers.at(-1)!.address() as AddressInfo) : undefined;
   if (metricsAddress)
     log.info({ address: metricsAddress.address, port: metricsAddress.port }, "Serving Prometheus metrics");
@@ -241,7 +258,7 @@ export async function startHerald(config: HeraldConfig, log: Logger, options: St
       log.info("Shut down");
     })());
 
-  return { addresses, metricsAddress, metrics, tracing, shutdown };
+  return { addresses, publicAddresses, metricsAddress, metrics, tracing, shutdown };
 }
 
 async function closeAll(

@@ -67,6 +67,8 @@ export interface AppOptions {
   errorReports?: ErrorReports;
   /** When tracing is on: a server span for each request of /notify, /push and /clients. */
   tracing?: Tracing;
+  /** Whether this app serves /notify; false on the public surfaces' own listener (`http.public_listener`). */
+  notify?: boolean;
 }
 
 /** The route a span names for a path (ids left out), or undefined for a path of another surface. */
@@ -76,8 +78,9 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   const app = new Koa<RequestState>();
   const router = new Router<RequestState>();
   const browserSurfaces: CorsSurface[] = [];
-  const bodyRoutes: BodyRoute[] = [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }];
-  const tracedRoutes: RouteOf[] = [(path) => (isNotifyPath(path) ? NOTIFY_ROUTE : undefined)];
+  const notify = options.notify ?? true;
+  const bodyRoutes: BodyRoute[] = notify ? [{ matches: isNotifyPath, limit: MAX_BODY_BYTES }] : [];
+  const tracedRoutes: RouteOf[] = notify ? [(path) => (isNotifyPath(path) ? NOTIFY_ROUTE : undefined)] : [];
   const limits: AddressLimit[] = [];
   mountHealth(router);
   if (options.pushRelay) {
@@ -105,7 +108,7 @@ export function createApp(options: AppOptions): Koa<RequestState> {
   app.use(addressLimits(limits, options.clientAddresses));
   app.use(readBodyFirst(bodyRoutes, options.bodyPace, options.metrics));
   app.use(shedding.whileWorking);
-  app.use(notifyRoute(options.dispatcher, options.metrics));
+  if (notify) app.use(notifyRoute(options.dispatcher, options.metrics));
   app.use(router.routes());
   app.use((ctx) => sendUnrecognized(ctx));
   // Errors are answered and logged by errorBoundary; Koa's own handler would print them again.

@@ -8,16 +8,20 @@ import { isIPv4 } from "node:net";
 /** The keys a listener comes from: a listen failure names the one to change. */
 export const HTTP_LISTENER_KEYS = { port: "http.port", address: "http.bind_addresses" };
 export const METRICS_LISTENER_KEYS = { port: "metrics.prometheus.port", address: "metrics.prometheus.address" };
+export const PUBLIC_LISTENER_KEYS = {
+  port: "http.public_listener.port",
+  address: "http.public_listener.bind_addresses",
+};
 
 export interface ListenerConfig {
-  http: { bind_addresses: string[]; port: number };
+  http: { bind_addresses: string[]; port: number; public_listener?: { bind_addresses: string[]; port: number } };
   metrics: { prometheus: { enabled: boolean; address: string | null | undefined; port: number } };
 }
 
 interface Listener {
   /** How a message names it, e.g. `http.bind_addresses[1] ('::')`. */
   name: string;
-  portKey: string;
+  keys: { port: string; address: string };
   /** `undefined`: every interface. */
   address: string | undefined;
   port: number;
@@ -28,16 +32,27 @@ export function listenerClashes(config: ListenerConfig): string[] {
   const { http, metrics } = config;
   const listeners: Listener[] = http.bind_addresses.map((address, i) => ({
     name: `http.bind_addresses[${i}] ('${address}')`,
-    portKey: HTTP_LISTENER_KEYS.port,
+    keys: HTTP_LISTENER_KEYS,
     address,
     port: http.port,
   }));
+  const publicListener = http.public_listener;
+  if (publicListener) {
+    listeners.push(
+      ...publicListener.bind_addresses.map((address, i) => ({
+        name: `http.public_listener.bind_addresses[${i}] ('${address}')`,
+        keys: PUBLIC_LISTENER_KEYS,
+        address,
+        port: publicListener.port,
+      })),
+    );
+  }
   const prometheus = metrics.prometheus;
   if (prometheus.enabled) {
     const address = prometheus.address || undefined;
     listeners.push({
       name: `metrics.prometheus.address (${address === undefined ? "every interface" : `'${address}'`})`,
-      portKey: METRICS_LISTENER_KEYS.port,
+      keys: METRICS_LISTENER_KEYS,
       address,
       port: prometheus.port,
     });
@@ -47,12 +62,9 @@ export function listenerClashes(config: ListenerConfig): string[] {
     for (const b of listeners.slice(i + 1)) {
       // Port 0 is a free port chosen at start-up: it never collides.
       if (a.port === 0 || a.port !== b.port || !overlap(a.address, b.address)) continue;
-      const ports =
-        a.portKey === b.portKey ? `${a.portKey} (${a.port})` : `${a.portKey} and ${b.portKey} (both ${a.port})`;
-      const fix =
-        a.portKey === b.portKey
-          ? `list each interface once in ${a.portKey === HTTP_LISTENER_KEYS.port ? HTTP_LISTENER_KEYS.address : METRICS_LISTENER_KEYS.address}`
-          : `give ${b.portKey} a port of its own`;
+      const same = a.keys === b.keys;
+      const ports = same ? `${a.keys.port} (${a.port})` : `${a.keys.port} and ${b.keys.port} (both ${a.port})`;
+      const fix = same ? `list each interface once in ${a.keys.address}` : `give ${b.keys.port} a port of its own`;
       clashes.push(`${ports}: ${a.name} and ${b.name} would listen on the same port of the same interface: ${fix}`);
     }
   });

@@ -90,6 +90,11 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const clashes = listenerClashes(raw as unknown as ListenerConfig);
   if (clashes.length > 0) throw new ConfigError(path, clashes);
   const http = raw.http as unknown as HeraldConfig["http"];
+  if (http.public_listener && raw.push_relay == null && raw.walletconnect == null) {
+    throw new ConfigError(path, [
+      "http.public_listener: there is no public surface to serve on it: add a push_relay or walletconnect section, or remove http.public_listener",
+    ]);
+  }
   const badAddresses = addressListProblems({
     "http.trusted_proxies": http.trusted_proxies,
     "http.exempt_addresses": http.exempt_addresses,

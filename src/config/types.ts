@@ -116,6 +116,8 @@ export interface HeraldConfig {
     /** Addresses or CIDR networks, checked by `config/addresses.ts`. */
     trusted_proxies: string[];
     exempt_addresses: string[];
+    /** The public surfaces' own listeners; absent: every surface on `bind_addresses` and `port`. */
+    public_listener: { bind_addresses: string[]; port: number } | undefined;
   };
   log: { level: LevelWithSilent; access: { x_forwarded_for: boolean } };
   /** `address` undefined: every interface. */
