@@ -83,12 +83,13 @@ export function twoAppConfig(healthy: SandboxInfo, hanging: SandboxInfo): Herald
  * The abuse scenario's Herald: the APNs app of `oneAppConfig` for the homeserver, push-relay's `POST /push` on the
  * sandbox FCM of the same sandbox for the attacker, and the metrics listener on `metricsPort`, where the benchmark
  * reads what the attack cost (open connections, slow bodies, requests shed, connections refused). The limits on
- * clients and load shedding keep their defaults.
+ * clients and load shedding keep their defaults. With `publicPort`, /push is served there alone (`http.public_listener`).
  */
-export function abuseConfig(sandbox: SandboxInfo, metricsPort: number): HeraldConfig {
+export function abuseConfig(sandbox: SandboxInfo, metricsPort: number, publicPort?: number): HeraldConfig {
   const { fcm } = sandbox;
+  const publicListener = publicPort === undefined ? {} : { public_listener: { port: publicPort } };
   return {
-    ...oneAppConfig(sandbox),
+    ...oneAppConfig(sandbox, publicListener),
     metrics: { prometheus: { enabled: true, address: "127.0.0.1", port: metricsPort } },
     push_relay: {
       fcm: { service_account_file: fcm.serviceAccountFile, project_id: fcm.projectId, endpoint: fcm.url, ca: fcm.ca },

@@ -300,6 +300,13 @@ export function formatNotes(rows: Row[]): string {
   }
   const abuse = rows.find((r) => r.id === "abuse" && r.available);
   if (abuse?.extra) notes.push(...abuseNotes(abuse));
+  const apart = rows.find((r) => r.id === "abuse-apart" && r.available)?.extra;
+  if (apart) {
+    const fresh = apart.newConnections as NewConnectionsResult;
+    notes.push(
+      `abuse, the attack on http.public_listener and /notify on its own listener: homeserver at ${(apart.reqPerSVsAlone as number).toFixed(2)}× the req/s and ${(apart.p99VsAlone as number).toFixed(2)}× the p99 alone; homeserver errors: ${apart.homeserverErrors as number}; new connections p50 ${ms(fresh.latencyMs.p50)} ms, max ${ms(fresh.latencyMs.max)} ms over ${fresh.requests}, ${fresh.errors} errors`,
+    );
+  }
   const tracing = rows.filter((r) => r.id.startsWith("tracing-") && r.available && r.extra);
   if (tracing.length > 0) {
     const parts = tracing.map(

@@ -522,63 +522,73 @@ const abuse: Scenario = {
       homeserver(herald, "abuse-alone", "abuse: homeserver alone"),
     );
 
-    const metricsPort = await freePort();
-    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-    const attacked = await withHerald(ctx, "abuse", abuseConfig(first, metricsPort), async (herald) => {
-      let attacker: AttackerProcess | undefined;
-      let before: Samples | undefined;
-      let connections: GaugeSampler | undefined;
-      try {
-        return await homeserver(herald, "abuse", "abuse: homeserver beside an attack", {
-          async start() {
-            ctx.log(
-              `  attack: ${settings.abuseSlowConnections} stalled bodies from ${SLOW_BODY_ADDRESS}, ` +
-                `a /push flood on ${settings.abuseFloodConnections} connections from ${FLOOD_ADDRESS}`,
-            );
-            attacker = await AttackerProcess.start({
-              url: herald.url,
-              slowConnections: settings.abuseSlowConnections,
-              slowAddress: SLOW_BODY_ADDRESS,
-              floodConnections: settings.abuseFloodConnections,
-              floodAddress: FLOOD_ADDRESS,
-            });
-          },
-          pid: () => attacker?.pid,
-          async measuring() {
-            await attacker!.zeroCounters();
-            before = await scrape(metricsUrl);
-            connections = new GaugeSampler(metricsUrl, "herald_http_connections", 1000);
-          },
-          async measured() {
-            const attack = await attacker!.stats();
-            const open = await connections!.stop();
-            const after = await scrape(metricsUrl);
-            const pushesDelivered = (await sandbox.stats())[0]?.fcm.received;
-            return {
-              attack: {
-                seconds: attack.seconds,
-                slowBodies: { connections: settings.abuseSlowConnections, from: SLOW_BODY_ADDRESS, ...attack.slow },
-                pushFlood: {
-                  connections: settings.abuseFloodConnections,
-                  from: FLOOD_ADDRESS,
-                  ...attack.flood,
-                  pushesDelivered,
+    /**
+     * The homeserver's load beside the attack. With `apart`, Herald serves /push on a listener of its own
+     * (`http.public_listener`), where the whole attack goes, and /notify alone on the homeserver's.
+     */
+    const underAttack = async (id: string, name: string, apart: boolean): Promise<Row> => {
+      const metricsPort = await freePort();
+      const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+      const publicPort = apart ? await freePort() : undefined;
+      return withHerald(ctx, id, abuseConfig(first, metricsPort, publicPort), async (herald) => {
+        const attackUrl = publicPort === undefined ? herald.url : `http://127.0.0.1:${publicPort}`;
+        let attacker: AttackerProcess | undefined;
+        let before: Samples | undefined;
+        let connections: GaugeSampler | undefined;
+        try {
+          return await homeserver(herald, id, name, {
+            async start() {
+              ctx.log(
+                `  attack: ${settings.abuseSlowConnections} stalled bodies from ${SLOW_BODY_ADDRESS}, ` +
+                  `a /push flood on ${settings.abuseFloodConnections} connections from ${FLOOD_ADDRESS}`,
+              );
+              attacker = await AttackerProcess.start({
+                url: attackUrl,
+                slowConnections: settings.abuseSlowConnections,
+                slowAddress: SLOW_BODY_ADDRESS,
+                floodConnections: settings.abuseFloodConnections,
+                floodAddress: FLOOD_ADDRESS,
+              });
+            },
+            pid: () => attacker?.pid,
+            async measuring() {
+              await attacker!.zeroCounters();
+              before = await scrape(metricsUrl);
+              connections = new GaugeSampler(metricsUrl, "herald_http_connections", 1000);
+            },
+            async measured() {
+              const attack = await attacker!.stats();
+              const open = await connections!.stop();
+              const after = await scrape(metricsUrl);
+              const pushesDelivered = (await sandbox.stats())[0]?.fcm.received;
+              return {
+                attack: {
+                  seconds: attack.seconds,
+                  slowBodies: { connections: settings.abuseSlowConnections, from: SLOW_BODY_ADDRESS, ...attack.slow },
+                  pushFlood: {
+                    connections: settings.abuseFloodConnections,
+                    from: FLOOD_ADDRESS,
+                    ...attack.flood,
+                    pushesDelivered,
+                  },
                 },
-              },
-              herald: {
-                connections: open,
-                slowBodies: counterDeltas(before!, after, "herald_http_slow_bodies_total"),
-                loadShed: counterDeltas(before!, after, "herald_load_shed_total"),
-                connectionsRefused: counterDeltas(before!, after, "herald_http_connections_refused_total"),
-                pushRelayPushes: counterDeltas(before!, after, "herald_push_relay_pushes_total"),
-              },
-            };
-          },
-        });
-      } finally {
-        if (attacker) await stop(attacker.child);
-      }
-    });
+                herald: {
+                  connections: open,
+                  slowBodies: counterDeltas(before!, after, "herald_http_slow_bodies_total"),
+                  loadShed: counterDeltas(before!, after, "herald_load_shed_total"),
+                  connectionsRefused: counterDeltas(before!, after, "herald_http_connections_refused_total"),
+                  pushRelayPushes: counterDeltas(before!, after, "herald_push_relay_pushes_total"),
+                },
+              };
+            },
+          });
+        } finally {
+          if (attacker) await stop(attacker.child);
+        }
+      });
+    };
+    const attacked = await underAttack("abuse", "abuse: homeserver beside an attack", false);
+    const apart = await underAttack("abuse-apart", "abuse: the attack on public_listener", true);
 
     const base = alone.load!;
     const load = attacked.load!;
@@ -598,7 +608,14 @@ const abuse: Scenario = {
       herald,
     };
     attacked.extra = { ...figures };
-    return [alone, attacked];
+    const apartNew = apart.extra!.newConnections as NewConnectionsResult;
+    apart.extra = {
+      ...apart.extra,
+      reqPerSVsAlone: round(apart.load!.reqPerS / base.reqPerS, 3),
+      p99VsAlone: round(apart.load!.latencyMs.p99 / base.latencyMs.p99, 3),
+      homeserverErrors: errorsOf(apart.load!) + apartNew.errors,
+    };
+    return [alone, attacked, apart];
   },
 };
 
