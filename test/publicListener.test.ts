@@ -7,10 +7,9 @@ import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { ConfigError, parseConfig } from "../src/config/load.js";
 import { writeYaml } from "../src/config/yaml.js";
-import type { ApnsSandbox } from "../src/sandbox/apns.js";
-import { startSandbox, type Sandbox } from "../src/sandbox/index.js";
-import { device, notification, rawRequest, startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
-import { pushRelaySection, startApnsEndpoints } from "./pushRelay/sandboxConfig.js";
+import type { Sandbox } from "../src/sandbox/index.js";
+import { device, notification, rawRequest, testApp, type TestHerald } from "./helpers/herald.js";
+import { startPushRelayHerald, type PushRelayHerald } from "./pushRelay/sandboxConfig.js";
 import { answerOf, connectFrom } from "./helpers/rawHttp.js";
 import { waitFor } from "./helpers/waitFor.js";
 
@@ -20,14 +19,12 @@ const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 const MAX_CONNECTIONS = 3;
 
 let sandbox: Sandbox;
-let apns: { production: ApnsSandbox; development: ApnsSandbox };
 let herald: TestHerald;
+let relay: PushRelayHerald;
 let publicUrl: string;
 
 before(async () => {
-  sandbox = await startSandbox();
-  apns = await startApnsEndpoints(sandbox);
-  herald = await startTestHerald({
+  relay = await startPushRelayHerald({
     http: {
       bind_addresses: ["127.0.0.1"],
       port: 0,
@@ -35,14 +32,11 @@ before(async () => {
       public_listener: { bind_addresses: ["127.0.0.1"], port: 0 },
     },
     apps: { "com.example.spqr": testApp() },
-    push_relay: pushRelaySection(sandbox, apns, {}),
   });
+  ({ sandbox, herald } = relay);
   publicUrl = `http://127.0.0.1:${herald.herald.publicAddresses[0]!.port}`;
 });
-after(async () => {
-  await herald.stop();
-  await Promise.all([sandbox.close(), apns.production.close(), apns.development.close()]);
-});
+after(() => relay.close());
 
 /** GET /health on a connection of its own to `port`: the answer's text. */
 async function healthOnNewConnection(port: number): Promise<string> {
@@ -70,21 +64,11 @@ describe("http.public_listener", () => {
   });
 
   test("/push is served on the public listener, and not on the homeservers' one", async () => {
-    const pushed = await rawRequest(publicUrl, {
-      method: "POST",
-      path: "/push",
-      headers: FORM,
-      body: fcmPush("fcm-token-public-listener-1"),
-    });
-    assert.equal(pushed.status, 204);
+    const push = (url: string, token: string) =>
+      rawRequest(url, { method: "POST", path: "/push", headers: FORM, body: fcmPush(token) });
+    assert.equal((await push(publicUrl, "fcm-token-public-listener-1")).status, 204);
     assert.equal(sandbox.fcm.received.length, 1);
-    const onMain = await rawRequest(herald.url, {
-      method: "POST",
-      path: "/push",
-      headers: FORM,
-      body: fcmPush("fcm-token-public-listener-2"),
-    });
-    assert.equal(onMain.status, 404);
+    assert.equal((await push(herald.url, "fcm-token-public-listener-2")).status, 404);
     assert.equal(sandbox.fcm.received.length, 1);
   });
 

@@ -6,13 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
-import type { ApnsSandbox } from "../../src/sandbox/apns.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
 import { flood, statuses } from "../helpers/flood.js";
-import { rawRequest, startTestHerald, type TestHerald } from "../helpers/herald.js";
+import { rawRequest, type TestHerald } from "../helpers/herald.js";
 import { answerOf, connectFrom, stalledRequest } from "../helpers/rawHttp.js";
 import { within } from "../helpers/waitFor.js";
-import { pushRelaySection, startApnsEndpoints } from "./sandboxConfig.js";
+import { startPushRelayHerald, type PushRelayHerald } from "./sandboxConfig.js";
 
 /** A day to refill one request: nothing comes back while a test runs. */
 const PER_ADDRESS = { requests: 10, period: 10 * 86_400 };
@@ -22,30 +21,25 @@ const EXEMPT = "127.0.0.4";
 const BODY_TIMEOUT_S = 120;
 
 let sandbox: Sandbox;
-let apns: { production: ApnsSandbox; development: ApnsSandbox };
 let herald: TestHerald;
+let relay: PushRelayHerald;
 
 before(async () => {
-  sandbox = await startSandbox();
-  apns = await startApnsEndpoints(sandbox);
-  herald = await startTestHerald({
-    http: {
-      bind_addresses: ["127.0.0.1"],
-      port: 0,
-      exempt_addresses: [EXEMPT],
-      body_timeout: BODY_TIMEOUT_S,
-      body_min_rate: 0,
+  relay = await startPushRelayHerald(
+    {
+      http: {
+        bind_addresses: ["127.0.0.1"],
+        port: 0,
+        exempt_addresses: [EXEMPT],
+        body_timeout: BODY_TIMEOUT_S,
+        body_min_rate: 0,
+      },
     },
-    push_relay: {
-      ...pushRelaySection(sandbox, apns, {}),
-      rate_limits: { per_address: PER_ADDRESS, per_recipient: PER_RECIPIENT },
-    },
-  });
+    { rate_limits: { per_address: PER_ADDRESS, per_recipient: PER_RECIPIENT } },
+  );
+  ({ sandbox, herald } = relay);
 });
-after(async () => {
-  await herald.stop();
-  await Promise.all([sandbox.close(), apns.production.close(), apns.development.close()]);
-});
+after(() => relay.close());
 afterEach(() => sandbox.threema.reset());
 
 interface Sent {

@@ -2,7 +2,8 @@
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ApnsSandbox } from "../../src/sandbox/apns.js";
-import { SANDBOX_APNS, SANDBOX_FCM, type Sandbox } from "../../src/sandbox/index.js";
+import { SANDBOX_APNS, SANDBOX_FCM, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { startTestHerald, type TestHerald } from "../helpers/herald.js";
 
 /** APNs' two endpoints, each its own sandbox accepting the sandbox's signing key (for `topics`, or any topic). */
 export async function startApnsEndpoints(
@@ -56,5 +57,38 @@ export function pushRelaySection(
       ca: sandbox.files.ca,
     },
     rate_limits: { per_address: { requests: 0 }, per_recipient: { requests: 0 } },
+  };
+}
+
+export interface PushRelayHerald {
+  sandbox: Sandbox;
+  apns: { production: ApnsSandbox; development: ApnsSandbox };
+  herald: TestHerald;
+  /** Stops Herald, then the sandboxes. */
+  close(): Promise<void>;
+}
+
+/**
+ * A sandbox, APNs' two endpoints, and a Herald serving `/push` on them: `config` is merged into its config (its `http`
+ * and apps, say), `pushRelay` into its `push_relay` section (its rate limits, say).
+ */
+export async function startPushRelayHerald(
+  config: Record<string, unknown>,
+  pushRelay: Record<string, unknown> = {},
+): Promise<PushRelayHerald> {
+  const sandbox = await startSandbox();
+  const apns = await startApnsEndpoints(sandbox);
+  const herald = await startTestHerald({
+    ...config,
+    push_relay: { ...pushRelaySection(sandbox, apns, {}), ...pushRelay },
+  });
+  return {
+    sandbox,
+    apns,
+    herald,
+    close: async () => {
+      await herald.stop();
+      await Promise.all([sandbox.close(), apns.production.close(), apns.development.close()]);
+    },
   };
 }
