@@ -28,6 +28,19 @@ describe("herald check-config", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /configuration OK, 1 app\(s\):\n {2}com\.example\.spqr/);
   });
+  test("says where the public surfaces listen when they have listeners of their own", async () => {
+    const config = [
+      "http: {port: 5000, public_listener: {bind_addresses: ['0.0.0.0'], port: 5080}}",
+      "walletconnect: {validate_signatures: false}",
+      GOOD,
+    ].join("\n");
+    const run = await herald(["check-config", "--config", configFile(config)]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      /public surfaces on their own listener \(http\.public_listener\): 0\.0\.0\.0 port 5080; \/notify on http\.port alone/,
+    );
+  });
   test("reads SYGNAL_CONF when --config is not given", async () => {
     const run = await herald(["check-config"], { SYGNAL_CONF: configFile(GOOD) });
     assert.equal(run.code, 0, run.stderr);

@@ -45,6 +45,13 @@ export async function checkConfig(configFile: string | undefined): Promise<numbe
     console.log(`${path}: configuration OK, ${apps.length} app(s):\n${apps.join("\n")}`);
     if (config.push_relay) console.log(`push_relay (POST /push): ${pushRelayProviders(config.push_relay)}`);
     if (walletConnect) console.log(`walletconnect (/clients): ${walletConnectSummary(walletConnect)}`);
+    const publicListener = config.http.public_listener;
+    if (publicListener) {
+      const where = publicListener.bind_addresses.map((address) => `${address} port ${publicListener.port}`);
+      console.log(
+        `public surfaces on their own listener (http.public_listener): ${where.join(", ")}; /notify on http.port alone`,
+      );
+    }
     return 0;
   } catch (error) {
     if (
