@@ -11,7 +11,7 @@ import { OtlpCollector, type CollectedSpan } from "../src/sandbox/otlpCollector.
 import { startTestHerald, testApp, type TestHerald } from "./helpers/herald.js";
 import { spawnHerald } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -410,13 +410,20 @@ describe("tracing off (the default)", () => {
 });
 
 describe("the OpenTelemetry SDK", () => {
-  /** The `@opentelemetry/*` packages a `herald serve` imports until it listens, seen by a module hook. */
+  /**
+   * The `@opentelemetry/*` packages a `herald serve` imports until it listens, seen by a module hook. The hook writes
+   * them to a file, synchronously: on Node 22 and later hooks run on a thread of their own, whose writes to stderr may
+   * not have arrived when the process is killed.
+   */
   async function importedBy(t: { after(fn: () => unknown): unknown }, enabled: boolean): Promise<Set<string>> {
     const dir = tempDir(t);
+    const imports = join(dir, "imports.txt");
+    writeFileSync(imports, "");
     writeFileSync(
       join(dir, "hooks.mjs"),
-      `export async function resolve(specifier, context, next) {
-        if (specifier.startsWith("@opentelemetry/")) process.stderr.write("imports " + specifier + "\\n");
+      `import { appendFileSync } from "node:fs";
+      export async function resolve(specifier, context, next) {
+        if (specifier.startsWith("@opentelemetry/")) appendFileSync(${JSON.stringify(imports)}, specifier + "\\n");
         return next(specifier, context);
       }`,
     );
@@ -438,7 +445,7 @@ describe("the OpenTelemetry SDK", () => {
     });
     await herald.waitForOutput(/Listening for push requests/, "that it listens");
     await herald.kill();
-    return new Set([...herald.stderr().matchAll(/^imports (\S+)$/gm)].map((m) => m[1]!));
+    return new Set(readFileSync(imports, "utf8").split("\n").filter(Boolean));
   }
 
   test("is not even loaded when tracing is off; it is when on", async (t) => {
