@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { stringify } from "yaml";
+import { MESSAGE_EVENT, notification } from "./helpers/herald.js";
 import { spawnHerald, type HeraldProcess } from "./helpers/processes.js";
 import { tempDir } from "./helpers/tempDir.js";
 import { deviceToken, startApnsFixture, TOPIC } from "./apns/apnsFixture.js";
@@ -68,17 +69,7 @@ async function notify(port: number, eventId: string, pushkey: string): Promise<s
   const res = await fetch(`http://127.0.0.1:${port}/_matrix/push/v1/notify`, {
     method: "POST",
     headers: { Connection: "close" },
-    body: JSON.stringify({
-      notification: {
-        event_id: eventId,
-        room_id: "!room:example.org",
-        type: "m.room.message",
-        sender: "@alice:example.org",
-        content: { msgtype: "m.text", body: "hello" },
-        counts: { unread: 1 },
-        devices: [{ app_id: TOPIC, pushkey }],
-      },
-    }),
+    body: JSON.stringify(notification([{ app_id: TOPIC, pushkey }], { event_id: eventId, ...MESSAGE_EVENT })),
   });
   return res.text();
 }

@@ -72,6 +72,15 @@ export async function startTestHerald(
   };
 }
 
+/** The fields of a text message's notification as a homeserver sends it, for tests that push one. */
+export const MESSAGE_EVENT = {
+  room_id: "!room:example.org",
+  type: "m.room.message",
+  sender: "@alice:example.org",
+  content: { msgtype: "m.text", body: "hello" },
+  counts: { unread: 1 },
+} as const;
+
 export function notification(devices: unknown[], fields: Record<string, unknown> = {}): Record<string, unknown> {
   return { notification: { devices, ...fields } };
 }

@@ -9,7 +9,7 @@ import { createECDH } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { SANDBOX_APPS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { WebPushSandbox } from "../../src/sandbox/webpush.js";
-import { startTestHerald, type TestHerald } from "../helpers/herald.js";
+import { MESSAGE_EVENT, notification, startTestHerald, type TestHerald } from "../helpers/herald.js";
 import { closedPort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/waitFor.js";
 
@@ -69,17 +69,7 @@ describe("WebPush: one subscription's push service failing", () => {
   }
 
   const notify = (herald: TestHerald, devices: unknown[], eventId = `$isolation-${++events}`) =>
-    herald.notify({
-      notification: {
-        event_id: eventId,
-        room_id: "!room:example.org",
-        type: "m.room.message",
-        sender: "@alice:example.org",
-        content: { msgtype: "m.text", body: "hello" },
-        counts: { unread: 1 },
-        devices,
-      },
-    });
+    herald.notify(notification(devices, { event_id: eventId, ...MESSAGE_EVENT }));
 
   async function metric(herald: TestHerald, series: string): Promise<number | undefined> {
     const text = await (await fetch(`${herald.metricsUrl}/metrics`)).text();
