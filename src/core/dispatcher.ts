@@ -25,6 +25,7 @@ import { shownOrigin, type DeviceOrigins } from "./deviceOrigins.js";
 import type { InflightLimiter } from "./inflightLimiter.js";
 import type { Device, Notification } from "./notification.js";
 import { LISTENERS_PER_DEVICE, startDeadline } from "./deadline.js";
+import { deliveryKey, tokenKey } from "./memoryKeys.js";
 import {
   CredentialFailure,
   isDispatchFailure,
@@ -95,10 +96,11 @@ export class Dispatcher {
     // The deadline covers asking the memory too: a shared memory that is slow to answer takes from the providers' time.
     const deadline = startDeadline(this.options.requestDeadline, devices.length * LISTENERS_PER_DEVICE);
     try {
-      const recollection = await this.options.memory.recall(
-        devices.map(tokenKey),
-        suppress ? devices.map((device) => deliveryKey(notification.event_id!, device)) : [],
-      );
+      const keys: MemoryKeys = {
+        tokens: devices.map(tokenKey),
+        deliveries: suppress ? devices.map((device) => deliveryKey(notification.event_id!, device)) : [],
+      };
+      const recollection = await this.options.memory.recall(keys.tokens, keys.deliveries);
       const plans = devices.map((device, i) =>
         this.plan(device, request, recollection.dead[i] === true, suppress && recollection.delivered[i] === true),
       );
@@ -114,14 +116,7 @@ export class Dispatcher {
         };
       }
 
-      const ctx: DispatchContext = {
-        requestId: request.requestId,
-        signal: deadline.signal,
-        deadline: deadline.at,
-        get log() {
-          return request.log;
-        },
-      };
+      const ctx = dispatchContext(request, deadline.signal, deadline.at);
       const settled = await Promise.all(
         plans.map((plan) =>
           request.trace
@@ -131,7 +126,7 @@ export class Dispatcher {
               : this.send(notification, plan.device, plan.entry, ctx, deadline.passed),
         ),
       );
-      this.options.memory.learn(learnedFrom(notification, plans, settled));
+      this.options.memory.learn(learnedFrom(plans, settled, keys));
       return this.answer(notification.devices, settled, request);
     } finally {
       deadline.clear();
@@ -202,15 +197,7 @@ export class Dispatcher {
       span.end(plan.settled.kind, "error" in plan.settled ? plan.settled.error : undefined, plan.by);
       return plan.settled;
     }
-    const traced: DispatchContext = {
-      requestId: ctx.requestId,
-      signal: ctx.signal,
-      deadline: ctx.deadline,
-      get log() {
-        return ctx.log;
-      },
-      trace: span.trace,
-    };
+    const traced = dispatchContext(ctx, ctx.signal, ctx.deadline, span.trace);
     const settled = await this.send(notification, device, plan.entry, traced, deadlinePassed, span);
     span.end(settled.kind, "error" in settled ? settled.error : undefined);
     return settled;
@@ -351,6 +338,24 @@ export class Dispatcher {
   }
 }
 
+/** What a pushkin is given; the request's logger is read only when the pushkin logs (it may be made on first use). */
+function dispatchContext(
+  request: { readonly requestId: string; readonly log: Logger },
+  signal: AbortSignal,
+  deadline: number,
+  trace?: TraceParent,
+): DispatchContext {
+  return {
+    requestId: request.requestId,
+    signal,
+    deadline,
+    get log() {
+      return request.log;
+    },
+    trace,
+  };
+}
+
 /** A failure the pushkin says is the app's own, although its device chose where it is pushed (see `appFault`). */
 function isAppFault(error: unknown): boolean {
   return error instanceof Error && (error as { appFault?: unknown }).appFault === true;
@@ -379,24 +384,21 @@ function suppressible(eventId: string | undefined): eventId is string {
   return eventId !== undefined && eventId !== TEST_PUSH_EVENT_ID;
 }
 
+/** The memory's keys of a request's devices, by index; `deliveries` is empty when the event is not suppressible. */
+interface MemoryKeys {
+  tokens: string[];
+  deliveries: string[];
+}
+
 /** What the providers said in this request: the devices they took the event for, the tokens they declared dead. */
-function learnedFrom(notification: Notification, plans: Plan[], settled: Settled[]): Learned {
+function learnedFrom(plans: Plan[], settled: Settled[], keys: MemoryKeys): Learned {
   const learned: Learned = { dead: [], delivered: [] };
   settled.forEach((outcome, i) => {
-    const plan = plans[i]!;
     // Outcomes decided without a provider (an unknown app, a remembered token or delivery) teach nothing new.
-    if ("settled" in plan) return;
-    if (outcome.kind === "delivered" && suppressible(notification.event_id)) {
-      learned.delivered.push(deliveryKey(notification.event_id, plan.device));
-    } else if (outcome.kind === "rejected") learned.dead.push(tokenKey(plan.device));
+    if ("settled" in plans[i]!) return;
+    const delivery = keys.deliveries[i];
+    if (outcome.kind === "delivered" && delivery !== undefined) learned.delivered.push(delivery);
+    else if (outcome.kind === "rejected") learned.dead.push(keys.tokens[i]!);
   });
   return learned;
-}
-
-function tokenKey(device: Device): string {
-  return `${device.app_id}\u0000${device.pushkey}`;
-}
-
-function deliveryKey(eventId: string, device: Device): string {
-  return `${eventId}\u0000${device.app_id}\u0000${device.pushkey}`;
 }

@@ -11,7 +11,7 @@
  * connection that gets no answer for `command_timeout` is closed and opened again: the client reconnects by itself.
  * Becoming unusable and recovering are logged once each, and shown by `herald_shared_state_ok`.
  *
- * Keys are the memory's digests (`keyDigest`) under the prefix and a version segment, so that a later change of
+ * Keys are the memory's digests (`memoryKeys.ts`) under the prefix and a version segment, so that a later change of
  * what a key holds cannot read the old ones: `herald:v1:dead:<digest>`, `herald:v1:delivered:<digest>`. Redis
  * bounds them by their TTL (and by its own `maxmemory`), not by `max_entries`, which bounds the local copy.
  */
@@ -23,7 +23,6 @@ import type { Registry } from "prom-client";
 import type { CacheConfig, RedisConfig } from "../config/types.js";
 import { sharedCounter, sharedGauge } from "../observability/metrics.js";
 import { LocalMemory, type DispatchMemory, type Learned, type Recollection } from "./dispatchMemory.js";
-import { keyDigest } from "./expiringSet.js";
 import { withoutSecrets } from "./urlSecrets.js";
 
 export interface RedisMemoryOptions {
@@ -101,8 +100,8 @@ export class RedisMemory implements DispatchMemory {
   recall(tokenKeys: readonly string[], deliveryKeys: readonly string[]): Promise<Recollection> {
     const local = this.local.recallNow(tokenKeys, deliveryKeys);
     const asked = [
-      ...(this.dead.enabled ? tokenKeys.map((key) => this.dead.prefix + keyDigest(key)) : []),
-      ...(this.delivered.enabled ? deliveryKeys.map((key) => this.delivered.prefix + keyDigest(key)) : []),
+      ...(this.dead.enabled ? tokenKeys.map((key) => this.dead.prefix + key) : []),
+      ...(this.delivered.enabled ? deliveryKeys.map((key) => this.delivered.prefix + key) : []),
     ];
     if (asked.length === 0) return Promise.resolve(local);
     if (this.client.status !== "ready") {
@@ -150,8 +149,8 @@ export class RedisMemory implements DispatchMemory {
     if (dead.length + delivered.length === 0) return;
     if (this.client.status !== "ready") return this.failed("learn", "not connected");
     const pipeline = this.client.pipeline();
-    for (const key of dead) pipeline.set(this.dead.prefix + keyDigest(key), "1", "PX", this.dead.ttlMs);
-    for (const key of delivered) pipeline.set(this.delivered.prefix + keyDigest(key), "1", "PX", this.delivered.ttlMs);
+    for (const key of dead) pipeline.set(this.dead.prefix + key, "1", "PX", this.dead.ttlMs);
+    for (const key of delivered) pipeline.set(this.delivered.prefix + key, "1", "PX", this.delivered.ttlMs);
     pipeline.exec().then(
       (results) => {
         // One error is enough to say why: they share their cause (out of memory, a read-only replica).
