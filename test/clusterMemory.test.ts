@@ -27,6 +27,13 @@ async function startPrimary(t: TestContext): Promise<ChildProcess> {
   return child;
 }
 
+/** A worker's memory whose primary never answers (and which a test may kill). */
+async function workerOfDeafPrimary(t: TestContext): Promise<{ primary: ChildProcess; worker: ClusterMemory }> {
+  const primary = await startPrimary(t);
+  primary.send({ helper: "deaf" });
+  return { primary, worker: new ClusterMemory(config, primary, NEVER_MS) };
+}
+
 /** How many memory messages the primary has had: those sent before are counted, the channel keeping their order. */
 async function memoryMessages(primary: ChildProcess): Promise<number> {
   primary.send({ helper: "count" });
@@ -101,9 +108,7 @@ test("the recalls of one turn of the event loop ask the primary in one message, 
 });
 
 test("closing the memory answers the recalls still waiting, from the worker's own memory", async (t) => {
-  const primary = await startPrimary(t);
-  primary.send({ helper: "deaf" });
-  const worker = new ClusterMemory(config, primary, NEVER_MS);
+  const { worker } = await workerOfDeafPrimary(t);
   worker.learn({ dead: [], delivered: ["event-1 device-1"] });
   const waiting = worker.recall(["token-1"], ["event-1 device-1"]);
   await worker.close();
@@ -115,9 +120,7 @@ test("closing the memory answers the recalls still waiting, from the worker's ow
 });
 
 test("the primary gone: recalls waiting are answered at once, and later ones without asking", async (t) => {
-  const primary = await startPrimary(t);
-  primary.send({ helper: "deaf" });
-  const worker = new ClusterMemory(config, primary, NEVER_MS);
+  const { primary, worker } = await workerOfDeafPrimary(t);
   t.after(() => worker.close());
   const waiting = worker.recall(["token-1"], []);
   primary.kill("SIGKILL");
@@ -126,9 +129,7 @@ test("the primary gone: recalls waiting are answered at once, and later ones wit
 });
 
 test("a worker reads only its own answers: another version's, or another id's, are ignored", async (t) => {
-  const primary = await startPrimary(t);
-  primary.send({ helper: "deaf" });
-  const worker = new ClusterMemory(config, primary, NEVER_MS);
+  const { primary, worker } = await workerOfDeafPrimary(t);
   t.after(() => worker.close());
   const waiting = worker.recall(["token-1"], []);
   const answer = (id: number, dead: boolean) => ({ id, dead: [dead], delivered: [] });
