@@ -73,15 +73,41 @@ function assertNoPushkey(spans: CollectedSpan[], pushkeys: string[]): void {
   }
 }
 
+/** The sandbox APNs, a collector that keeps what it is sent, and a Herald on the config `configOf` makes of them. */
+interface Traced {
+  apns: ApnsFixture;
+  collector: OtlpCollector;
+  herald: TestHerald;
+  /** Herald first, so that the spans its shutdown exports reach the collector. */
+  stop(): Promise<void>;
+}
+
+async function startTraced(
+  configOf: (collector: OtlpCollector, apns: ApnsFixture) => Record<string, unknown>,
+): Promise<Traced> {
+  const apns = await startApnsFixture();
+  const collector = await OtlpCollector.start();
+  const herald = await startTestHerald(configOf(collector, apns));
+  return {
+    apns,
+    collector,
+    herald,
+    stop: async () => {
+      await herald.stop();
+      await collector.close();
+      await apns.close();
+    },
+  };
+}
+
 describe("tracing with OpenTelemetry", () => {
   let apns: ApnsFixture;
   let collector: OtlpCollector;
   let herald: TestHerald;
+  let traced: Traced;
 
   before(async () => {
-    apns = await startApnsFixture();
-    collector = await OtlpCollector.start();
-    herald = await startTestHerald({
+    traced = await startTraced((collector, apns) => ({
       request_deadline: 5,
       metrics: {
         opentelemetry: {
@@ -102,13 +128,10 @@ describe("tracing with OpenTelemetry", () => {
           ca: apns.files.ca,
         },
       },
-    });
+    }));
+    ({ apns, collector, herald } = traced);
   });
-  after(async () => {
-    await herald.stop();
-    await collector.close();
-    await apns.close();
-  });
+  after(() => traced.stop());
 
   test("a /notify with a traceparent continues the caller's trace: request, devices, provider requests", async () => {
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -288,14 +311,12 @@ describe("tracing with OpenTelemetry", () => {
 });
 
 describe("tracing from Sygnal's metrics.opentracing", () => {
-  let apns: ApnsFixture;
   let collector: OtlpCollector;
   let herald: TestHerald;
+  let traced: Traced;
 
   before(async () => {
-    apns = await startApnsFixture();
-    collector = await OtlpCollector.start();
-    herald = await startTestHerald({
+    traced = await startTraced((collector, apns) => ({
       metrics: {
         opentelemetry: { endpoint: collector.url },
         opentracing: {
@@ -306,13 +327,10 @@ describe("tracing from Sygnal's metrics.opentracing", () => {
         },
       },
       apps: { [APP]: apns.tokenApp() },
-    });
+    }));
+    ({ collector, herald } = traced);
   });
-  after(async () => {
-    await herald.stop();
-    await collector.close();
-    await apns.close();
-  });
+  after(() => traced.stop());
 
   test("its service name is used; sampler const 0 keeps no trace Herald starts, and Synapse's sampled ones", async () => {
     const unsampled = await herald.notify({
@@ -385,13 +403,12 @@ describe("tracing at shutdown", () => {
 
 describe("tracing off (the default)", () => {
   test("sends nothing, whatever trace context the request carries", async () => {
-    const apns = await startApnsFixture();
-    const collector = await OtlpCollector.start();
-    const herald = await startTestHerald({
+    const traced = await startTraced((collector, apns) => ({
       // Where spans would go, were tracing on.
       metrics: { opentelemetry: { endpoint: collector.url } },
       apps: { [APP]: apns.tokenApp() },
-    });
+    }));
+    const { apns, collector, herald } = traced;
     try {
       assert.equal(herald.herald.tracing, undefined);
       const res = await notifyWith(herald, { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" }, [
@@ -401,9 +418,7 @@ describe("tracing off (the default)", () => {
       await waitFor("the push", () => apns.sandbox.received.length === 1);
     } finally {
       // A Herald that traced would export its last spans here.
-      await herald.stop();
-      await collector.close();
-      await apns.close();
+      await traced.stop();
     }
     assert.deepEqual(collector.exports, []);
   });
